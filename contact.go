@@ -1,0 +1,97 @@
+package rendezvous
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/text/language"
+)
+
+// NormalizePhone checks that s is a dialable phone number written in E.164 form
+// (+ and country code) and returns it in canonical E.164. The check uses libphonenumber's
+// metadata, so a number of the wrong length for its country is refused, not just one
+// with the wrong characters.
+func NormalizePhone(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", fmt.Errorf("is required")
+	}
+	if !strings.HasPrefix(s, "+") {
+		return "", fmt.Errorf("must be in international E.164 form, starting with + and the country code (for example +14155550123)")
+	}
+	num, err := phonenumbers.Parse(s, "")
+	if err != nil {
+		return "", fmt.Errorf("is not a phone number: write it as + country code and number, for example +14155550123")
+	}
+	if !phonenumbers.IsValidNumber(num) {
+		return "", fmt.Errorf("is not a valid number for its country code; check the digits")
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+// NormalizeEmail checks that s is a single plain email address (no display name) and
+// returns it trimmed.
+func NormalizeEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", fmt.Errorf("is required")
+	}
+	if len(s) > 254 {
+		return "", fmt.Errorf("is longer than 254 characters")
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != s || addr.Name != "" {
+		return "", fmt.Errorf("is not an email address like name@example.com")
+	}
+	at := strings.LastIndexByte(s, '@')
+	if !strings.Contains(s[at+1:], ".") {
+		return "", fmt.Errorf("needs a full domain after @, like example.com")
+	}
+	return s, nil
+}
+
+// LoadZone resolves an IANA time-zone name such as "Europe/Athens". Fixed offsets and
+// abbreviations ("UTC+2", "EST") are refused because they do not follow daylight saving.
+func LoadZone(name string) (*time.Location, error) {
+	if name == "" {
+		return nil, fmt.Errorf("is required: give an IANA time-zone name such as Europe/London")
+	}
+	if name == "Local" {
+		return nil, fmt.Errorf("must be an IANA time-zone name such as Europe/London")
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not an IANA time-zone name; use one such as Europe/London or America/New_York", name)
+	}
+	return loc, nil
+}
+
+// NormalizeLanguage checks a BCP 47 language tag ("en", "el", "pt-BR") and returns its
+// canonical form. An empty tag means English.
+func NormalizeLanguage(s string) (string, error) {
+	if s == "" {
+		return "en", nil
+	}
+	tag, err := language.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a language tag; use one such as en, de or pt-BR", s)
+	}
+	return tag.String(), nil
+}
+
+// checkText refuses text that is too long or not valid UTF-8, counting characters, not
+// bytes, because the limit is for people.
+func checkText(p *Problems, field, s string, max int, required bool) {
+	switch {
+	case !utf8.ValidString(s):
+		p.Add(field, "is not valid UTF-8 text")
+	case required && strings.TrimSpace(s) == "":
+		p.Add(field, "is required")
+	case utf8.RuneCountInString(s) > max:
+		p.Add(field, "is %d characters long; the limit is %d", utf8.RuneCountInString(s), max)
+	}
+}

@@ -1,0 +1,94 @@
+package rendezvous
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Error kinds. Wrap them with context (fmt.Errorf("reschedule %s: %w", id, ErrConflict));
+// the web layer maps each kind to one HTTP status in one place.
+var (
+	// ErrNotFound means the record does not exist in the caller's organization.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the change collides with existing state (an overlapping
+	// appointment, a reused idempotency key with another body, a forbidden transition).
+	ErrConflict = errors.New("conflict")
+	// ErrStaleVersion means the caller's If-Match version is not the current one.
+	ErrStaleVersion = errors.New("stale version")
+	// ErrUnauthenticated means no valid credentials were presented.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrForbidden means the credentials are valid but lack the right to do this.
+	ErrForbidden = errors.New("forbidden")
+	// ErrRateLimited means the caller must slow down.
+	ErrRateLimited = errors.New("rate limited")
+)
+
+// FieldProblem is one actionable problem with one input field. Field is a JSON pointer-like
+// path such as "customers[0].phone".
+type FieldProblem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ValidationError carries every problem found in an input, so a person can fix them all at
+// once instead of one per round trip.
+type ValidationError struct {
+	Problems []FieldProblem
+}
+
+// Error lists the problems on one line.
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.Field + ": " + p.Message
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// Problems collects field problems while validating.
+type Problems struct {
+	list []FieldProblem
+}
+
+// Add records a problem with field.
+func (p *Problems) Add(field, format string, args ...any) {
+	p.list = append(p.list, FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Merge adds every problem of err (a *ValidationError) under the given field prefix; any
+// other non-nil error is recorded against the prefix itself.
+func (p *Problems) Merge(prefix string, err error) {
+	if err == nil {
+		return
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		for _, fp := range ve.Problems {
+			f := fp.Field
+			switch {
+			case prefix == "":
+			case f == "":
+				f = prefix
+			case strings.HasPrefix(f, "["):
+				f = prefix + f
+			default:
+				f = prefix + "." + f
+			}
+			p.list = append(p.list, FieldProblem{Field: f, Message: fp.Message})
+		}
+		return
+	}
+	p.list = append(p.list, FieldProblem{Field: prefix, Message: err.Error()})
+}
+
+// Empty reports whether no problem was recorded.
+func (p *Problems) Empty() bool { return len(p.list) == 0 }
+
+// Err returns a *ValidationError holding the problems, or nil when there are none.
+func (p *Problems) Err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: append([]FieldProblem(nil), p.list...)}
+}
