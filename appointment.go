@@ -111,6 +111,10 @@ type Appointment struct {
 	AgentUserID string
 	Customers   []Customer
 	Interaction Interaction
+	// LinkToken is the secret in the customer's personal link (at least 128 random bits).
+	// The store keeps only its hash, for lookup, and an encrypted copy, so that authorised
+	// agents can copy the link again; never log it.
+	LinkToken string
 	// NotificationsEnabled is the organization's notification switch as it was when the
 	// appointment was booked; later changes to the switch do not affect it.
 	NotificationsEnabled bool
