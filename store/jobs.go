@@ -1,0 +1,364 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"rendezvous"
+)
+
+// DefaultMaxAttempts is how often a job is tried when Job.MaxAttempts is zero.
+const DefaultMaxAttempts = 10
+
+// Job states, as stored.
+const (
+	JobPending   = "pending"
+	JobRunning   = "running"
+	JobDone      = "done"
+	JobFailed    = "failed"
+	JobCancelled = "cancelled"
+)
+
+// Job is a unit of work to do later, durably: a notification, a Genesys Cloud call, a
+// webhook delivery. Enqueue it with Tx.Enqueue in the transaction of the change it
+// follows; the jobs package runs it.
+type Job struct {
+	// ID is assigned by the store.
+	ID    int64
+	OrgID string
+	// Kind names the handler, such as "appointment.event" or "notify.sms".
+	Kind string
+	// Args is marshalled to JSON on enqueue; a claimed job carries json.RawMessage. Use
+	// Decode to read it.
+	Args any
+	// RunAt is when the job is due; zero means now.
+	RunAt time.Time
+	// MaxAttempts bounds the tries; zero means DefaultMaxAttempts.
+	MaxAttempts int
+	// UniqueKey, when set, makes Enqueue a no-op while a pending job of the organization
+	// has the same key, and lets CancelJobs withdraw jobs by key prefix
+	// ("reminder/<appointment id>/").
+	UniqueKey string
+
+	// Filled in on claimed jobs.
+
+	// Attempt is the number of this try, from 1.
+	Attempt int
+	// LastError is the error of the previous try, if any.
+	LastError string
+	// State is one of the Job* states.
+	State     string
+	CreatedAt time.Time
+
+	leaseToken string
+}
+
+// Decode unmarshals the job's arguments into v.
+func (j *Job) Decode(v any) error {
+	var raw []byte
+	switch a := j.Args.(type) {
+	case json.RawMessage:
+		raw = a
+	case []byte:
+		raw = a
+	default:
+		b, err := json.Marshal(a)
+		if err != nil {
+			return fmt.Errorf("job %d args: %w", j.ID, err)
+		}
+		raw = b
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("job %d args: %w", j.ID, err)
+	}
+	return nil
+}
+
+// Enqueue adds a job in the transaction, so it exists exactly when the transaction
+// commits. After the commit the store tells the runner (see OnJobsEnqueued).
+func (tx *Tx) Enqueue(ctx context.Context, j Job) error {
+	if j.Kind == "" {
+		return errors.New("enqueue: job kind is empty")
+	}
+	var args []byte
+	switch a := j.Args.(type) {
+	case json.RawMessage:
+		args = a
+	case nil:
+		args = []byte("{}")
+	default:
+		b, err := json.Marshal(a)
+		if err != nil {
+			return fmt.Errorf("enqueue %s: args: %w", j.Kind, err)
+		}
+		args = b
+	}
+	now := tx.s.clock.Now()
+	runAt := j.RunAt
+	if runAt.IsZero() {
+		runAt = now
+	}
+	maxAttempts := j.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = DefaultMaxAttempts
+	}
+	var unique any
+	if j.UniqueKey != "" {
+		unique = j.UniqueKey
+	}
+	// ON CONFLICT DO NOTHING with no target: the only unique index a new job can hit is
+	// jobs_unique_pending, and hitting it means "already queued".
+	_, err := tx.Exec(ctx, `INSERT INTO jobs (org_id, kind, args, state, run_at, attempts, max_attempts,
+		last_error, unique_key, lease_until, created_at, finished_at)
+		VALUES (?, ?, ?, 'pending', ?, 0, ?, '', ?, 0, ?, 0) ON CONFLICT DO NOTHING`,
+		j.OrgID, j.Kind, string(args), TimeToDB(runAt), maxAttempts, unique, TimeToDB(now))
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", j.Kind, err)
+	}
+	tx.enqueued = true
+	return nil
+}
+
+// CancelJobs withdraws the organization's pending jobs whose unique key starts with
+// uniqueKeyPrefix (for example every reminder of a cancelled appointment) and reports how
+// many it withdrew. Running jobs finish.
+func (tx *Tx) CancelJobs(ctx context.Context, orgID, uniqueKeyPrefix string) (int, error) {
+	if uniqueKeyPrefix == "" {
+		return 0, errors.New("cancel jobs: empty key prefix would cancel everything")
+	}
+	// Range on the prefix instead of LIKE, so that "%" and "_" in keys mean themselves and
+	// the index serves the query in both dialects.
+	res, err := tx.Exec(ctx, `UPDATE jobs SET state = 'cancelled', finished_at = ?
+		WHERE org_id = ? AND state = 'pending' AND unique_key >= ? AND unique_key < ?`,
+		TimeToDB(tx.s.clock.Now()), orgID, uniqueKeyPrefix, prefixEnd(uniqueKeyPrefix))
+	if err != nil {
+		return 0, fmt.Errorf("cancel jobs %q: %w", uniqueKeyPrefix, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("cancel jobs %q: %w", uniqueKeyPrefix, err)
+	}
+	return int(n), nil
+}
+
+// prefixEnd returns the smallest string greater than every string starting with p.
+func prefixEnd(p string) string {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return p + "\xff" // p is all 0xff bytes; cannot happen for text keys
+}
+
+// JobQueueDepth returns how many jobs are due and not finished: pending with a due time
+// that has passed, or running. Jobs scheduled for later do not count.
+func (s *Store) JobQueueDepth(ctx context.Context) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM jobs
+		WHERE (state = 'pending' AND run_at <= ?) OR state = 'running'`), TimeToDB(s.clock.Now())).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("job queue depth: %w", err)
+	}
+	return n, nil
+}
+
+// ClaimJobs leases up to n due jobs for lease and marks them running, attempt counted.
+// A job is never handed to two claimers while its lease holds: on PostgreSQL the claim
+// skips rows another claimer has locked (FOR UPDATE SKIP LOCKED); on SQLite the single
+// writer serialises claims. A job whose lease expired (its runner died) is due again.
+// The jobs package calls this; other code should not.
+func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*Job, error) {
+	now := s.clock.Now()
+	token, err := newToken()
+	if err != nil {
+		return nil, err
+	}
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var jobs []*Job
+	err = s.InTx(ctx, func(tx *Tx) error {
+		// Give up jobs whose runner vanished: due again, or failed if out of attempts.
+		if _, err := tx.Exec(ctx, `UPDATE jobs SET
+			state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+			finished_at = CASE WHEN attempts >= max_attempts THEN ? ELSE 0 END,
+			last_error = CASE WHEN last_error = '' THEN 'lease expired' ELSE last_error END,
+			lease_token = NULL, run_at = ?
+			WHERE state = 'running' AND lease_until <= ?`, TimeToDB(now), TimeToDB(now), TimeToDB(now)); err != nil {
+			return fmt.Errorf("release expired leases: %w", err)
+		}
+		rows, err := tx.Query(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1,
+			lease_token = ?, lease_until = ?
+			WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?
+				ORDER BY run_at, id LIMIT ?`+lock+`)
+			RETURNING id, org_id, kind, args, run_at, attempts, max_attempts, last_error,
+				COALESCE(unique_key, ''), created_at`,
+			token, TimeToDB(now.Add(lease)), TimeToDB(now), n)
+		if err != nil {
+			return fmt.Errorf("claim jobs: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			j := &Job{State: JobRunning, leaseToken: token}
+			var args string
+			var runAt, created int64
+			if err := rows.Scan(&j.ID, &j.OrgID, &j.Kind, &args, &runAt, &j.Attempt, &j.MaxAttempts,
+				&j.LastError, &j.UniqueKey, &created); err != nil {
+				return fmt.Errorf("claim jobs: %w", err)
+			}
+			j.Args = json.RawMessage(args)
+			j.RunAt, j.CreatedAt = TimeFromDB(runAt), TimeFromDB(created)
+			jobs = append(jobs, j)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return jobs, nil
+}
+
+// NextJobAt returns when the earliest pending job is due, or false when none is pending.
+func (s *Store) NextJobAt(ctx context.Context) (time.Time, bool, error) {
+	var at sql.NullInt64
+	err := s.read.QueryRowContext(ctx, "SELECT MIN(run_at) FROM jobs WHERE state = 'pending'").Scan(&at)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next job: %w", err)
+	}
+	if !at.Valid {
+		return time.Time{}, false, nil
+	}
+	return TimeFromDB(at.Int64), true, nil
+}
+
+// ErrLeaseLost means a job's lease expired and another runner may have it; the outcome
+// of this run is not recorded.
+var ErrLeaseLost = errors.New("job lease lost")
+
+// CompleteJob records that a claimed job succeeded.
+func (s *Store) CompleteJob(ctx context.Context, j *Job) error {
+	return s.finishJob(ctx, j, `UPDATE jobs SET state = 'done', finished_at = ?, lease_token = NULL
+		WHERE id = ? AND lease_token = ?`, TimeToDB(s.clock.Now()), j.ID, j.leaseToken)
+}
+
+// RetryJob records that a claimed job failed with errMsg and is due again at runAt, or,
+// when permanent or out of attempts, that it failed for good.
+func (s *Store) RetryJob(ctx context.Context, j *Job, errMsg string, runAt time.Time, permanent bool) error {
+	errMsg = truncate(errMsg, 2000)
+	if permanent || j.Attempt >= j.MaxAttempts {
+		return s.finishJob(ctx, j, `UPDATE jobs SET state = 'failed', last_error = ?, finished_at = ?, lease_token = NULL
+			WHERE id = ? AND lease_token = ?`, errMsg, TimeToDB(s.clock.Now()), j.ID, j.leaseToken)
+	}
+	return s.finishJob(ctx, j, `UPDATE jobs SET state = 'pending', last_error = ?, run_at = ?, lease_token = NULL
+		WHERE id = ? AND lease_token = ?`, errMsg, TimeToDB(runAt), j.ID, j.leaseToken)
+}
+
+// ReleaseJob gives a claimed job back without counting the attempt, for a runner that is
+// shutting down.
+func (s *Store) ReleaseJob(ctx context.Context, j *Job) error {
+	return s.finishJob(ctx, j, `UPDATE jobs SET state = 'pending', attempts = attempts - 1, lease_token = NULL
+		WHERE id = ? AND lease_token = ?`, j.ID, j.leaseToken)
+}
+
+func (s *Store) finishJob(ctx context.Context, j *Job, query string, args ...any) error {
+	var n int64
+	err := s.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.Exec(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record job %d: %w", j.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("record job %d: %w", j.ID, ErrLeaseLost)
+	}
+	// A job due again may be due at once (Retry-After 0); tell the runner.
+	s.notifyJobs()
+	return nil
+}
+
+// JobByID returns one job with its state, attempts and last error, for tests and
+// support tools.
+func (s *Store) JobByID(ctx context.Context, id int64) (*Job, error) {
+	j := &Job{}
+	var args string
+	var runAt, created int64
+	err := s.read.QueryRowContext(ctx, s.rebind(`SELECT id, org_id, kind, args, state, run_at, attempts,
+		max_attempts, last_error, COALESCE(unique_key, ''), created_at FROM jobs WHERE id = ?`), id).
+		Scan(&j.ID, &j.OrgID, &j.Kind, &args, &j.State, &runAt, &j.Attempt, &j.MaxAttempts, &j.LastError, &j.UniqueKey, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("job %d: %w", id, rendezvous.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("job %d: %w", id, err)
+	}
+	j.Args = json.RawMessage(args)
+	j.RunAt, j.CreatedAt = TimeFromDB(runAt), TimeFromDB(created)
+	return j, nil
+}
+
+// Jobs lists an organization's jobs of one kind, oldest first, for tests and support
+// tools. An empty kind lists every kind.
+func (s *Store) Jobs(ctx context.Context, orgID, kind string) ([]*Job, error) {
+	q := `SELECT id, org_id, kind, args, state, run_at, attempts, max_attempts, last_error,
+		COALESCE(unique_key, ''), created_at FROM jobs WHERE org_id = ?`
+	args := []any{orgID}
+	if kind != "" {
+		q += " AND kind = ?"
+		args = append(args, kind)
+	}
+	rows, err := s.read.QueryContext(ctx, s.rebind(q+" ORDER BY id"), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []*Job
+	for rows.Next() {
+		j := &Job{}
+		var a string
+		var runAt, created int64
+		if err := rows.Scan(&j.ID, &j.OrgID, &j.Kind, &a, &j.State, &runAt, &j.Attempt, &j.MaxAttempts, &j.LastError, &j.UniqueKey, &created); err != nil {
+			return nil, fmt.Errorf("list jobs: %w", err)
+		}
+		j.Args = json.RawMessage(a)
+		j.RunAt, j.CreatedAt = TimeFromDB(runAt), TimeFromDB(created)
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+func newToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8Valid(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}
+
+func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\x00") == s }
