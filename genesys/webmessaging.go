@@ -1,0 +1,815 @@
+package genesys
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	"rendezvous/clock"
+)
+
+// Web messaging error codes Rendezvous reacts to.
+const (
+	GuestCodeSessionExpired     = 4006
+	GuestCodeSessionNotFound    = 4007
+	GuestCodeMessageTooLong     = 4011
+	GuestCodeAttributesTooLarge = 4013
+	GuestCodeMissingParameter   = 4020
+	GuestCodeTooManyRequests    = 4029
+	GuestCodeUnexpected         = 5000
+)
+
+// ErrAttributesTooLarge is wrapped when custom attributes exceed the session's
+// maxCustomDataBytes (checked before sending) or when Genesys answers 4013.
+var ErrAttributesTooLarge = errors.New("custom attributes too large")
+
+// ErrGuestDisconnected is wrapped when the socket dropped while a request waited for its
+// answer: the message may or may not have reached Genesys (KindAmbiguous).
+var ErrGuestDisconnected = errors.New("web messaging socket disconnected")
+
+// ErrGuestClosed is returned by calls on a session that was closed or ended.
+var ErrGuestClosed = errors.New("web messaging session closed")
+
+// GuestError is an error frame from the web messaging service (classes Error,
+// TooManyRequestsErrorMessage, or a response with a 4xxx/5xxx code).
+type GuestError struct {
+	Class   string
+	Code    int
+	Message string
+	// RetryAfter is the wait asked for by TooManyRequestsErrorMessage (code 4029).
+	RetryAfter time.Duration
+}
+
+// Error reports the class, code and message.
+func (e *GuestError) Error() string {
+	return fmt.Sprintf("genesys web messaging: %s %d: %s", e.Class, e.Code, e.Message)
+}
+
+// Is matches ErrAttributesTooLarge for code 4013.
+func (e *GuestError) Is(target error) bool {
+	return target == ErrAttributesTooLarge && e.Code == GuestCodeAttributesTooLarge
+}
+
+// GuestConfig configures a web messaging guest session.
+type GuestConfig struct {
+	// URL is the web messaging endpoint (Endpoints.WebMessaging), without query.
+	URL string
+	// DeploymentID is the Messenger deployment key.
+	DeploymentID string
+	// Token identifies the guest; empty means a new random one. Store it (it is
+	// GuestSession.Token) to resume the same conversation after a restart.
+	Token string
+	// Origin is sent as the Origin header; Genesys checks it against the deployment's
+	// allowed domains.
+	Origin string
+	// Application is the application query parameter; empty means "rendezvous".
+	Application string
+	// HTTPClient is used for the WebSocket handshake; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// Clock paces messages, keep-alives, retry-after and reconnect waits; nil means real.
+	Clock clock.Clock
+	// Logger receives connection notes; nil discards them.
+	Logger *slog.Logger
+	// EchoInterval is the keep-alive period; 0 means 60 s, negative disables it.
+	EchoInterval time.Duration
+	// MinSendInterval spaces onMessage frames (Genesys allows 2 per second per session);
+	// 0 means 500 ms, negative disables pacing.
+	MinSendInterval time.Duration
+	// ReconnectBackoff is the base wait between resume attempts after the first, which is
+	// immediate; 0 means 1 s.
+	ReconnectBackoff time.Duration
+	// MaxReconnectAttempts bounds automatic resumes after a drop; 0 means 8, negative
+	// disables automatic resume (call Resume yourself).
+	MaxReconnectAttempts int
+	// RequestTimeout bounds the wait for the answer to a frame; 0 means 15 s.
+	RequestTimeout time.Duration
+}
+
+// SessionInfo is the body of the SessionResponse to configureSession.
+type SessionInfo struct {
+	Connected          bool   `json:"connected"`
+	NewSession         bool   `json:"newSession"`
+	ReadOnly           bool   `json:"readOnly"`
+	MaxCustomDataBytes int    `json:"maxCustomDataBytes"`
+	DurationSeconds    int    `json:"durationSeconds,omitempty"`
+	ExpirationDate     string `json:"expirationDate,omitempty"`
+}
+
+// ChannelMetadata carries the custom attributes of a guest message.
+type ChannelMetadata struct {
+	CustomAttributes map[string]string `json:"customAttributes,omitempty"`
+}
+
+// MessageFrom is the sender shown on an agent message.
+type MessageFrom struct {
+	Nickname  string `json:"nickname,omitempty"`
+	ID        string `json:"id,omitempty"`
+	IDType    string `json:"idType,omitempty"`
+	FirstName string `json:"firstName,omitempty"`
+	LastName  string `json:"lastName,omitempty"`
+	Image     string `json:"image,omitempty"`
+}
+
+// MessageChannel is the channel part of a structured message.
+type MessageChannel struct {
+	Time      string           `json:"time,omitempty"`
+	MessageID string           `json:"messageId,omitempty"`
+	Type      string           `json:"type,omitempty"`
+	From      *MessageFrom     `json:"from,omitempty"`
+	Metadata  *ChannelMetadata `json:"metadata,omitempty"`
+}
+
+// PresenceEvent is a presence change (Join, Leave, Disconnect, ...).
+type PresenceEvent struct {
+	Type string `json:"type"`
+}
+
+// TypingEvent says the other side is typing.
+type TypingEvent struct {
+	Type     string `json:"type"`
+	Duration int    `json:"duration,omitempty"`
+}
+
+// MessageEvent is one entry of StructuredMessage.Events.
+type MessageEvent struct {
+	EventType string         `json:"eventType"`
+	Presence  *PresenceEvent `json:"presence,omitempty"`
+	Typing    *TypingEvent   `json:"typing,omitempty"`
+}
+
+// StructuredMessage is a message or event frame body (class StructuredMessage).
+type StructuredMessage struct {
+	ID        string          `json:"id,omitempty"`
+	Type      string          `json:"type"`
+	Text      string          `json:"text,omitempty"`
+	Direction string          `json:"direction,omitempty"`
+	Channel   *MessageChannel `json:"channel,omitempty"`
+	Events    []MessageEvent  `json:"events,omitempty"`
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+}
+
+// GuestEventType names what a GuestEvent reports.
+type GuestEventType string
+
+// Guest event types.
+const (
+	// GuestAgentText is a text message from the agent (or a bot) to the guest.
+	GuestAgentText GuestEventType = "agent_text"
+	// GuestTyping says the agent is typing.
+	GuestTyping GuestEventType = "typing"
+	// GuestPresenceJoin and GuestPresenceLeave report presence events (Outbound: the
+	// agent joined or left; Inbound: another connection of this guest).
+	GuestPresenceJoin  GuestEventType = "presence_join"
+	GuestPresenceLeave GuestEventType = "presence_leave"
+	// GuestMessage is any other structured message (for example the guest's own
+	// message echoed to another connection).
+	GuestMessage GuestEventType = "message"
+	// GuestErrorEvent is an error frame not tied to a request of ours.
+	GuestErrorEvent GuestEventType = "error"
+	// GuestDisconnected says the socket dropped; a resume follows unless disabled.
+	GuestDisconnected GuestEventType = "disconnected"
+	// GuestResumed says the session was resumed with the same token on a new socket.
+	GuestResumed GuestEventType = "resumed"
+	// GuestSessionEnded says the session is over (expired, closed, or resume gave up);
+	// no more events follow.
+	GuestSessionEnded GuestEventType = "session_ended"
+)
+
+// GuestEvent is something that happened on a guest session.
+type GuestEvent struct {
+	Type GuestEventType
+	// Message is the structured message behind message, text, typing and presence
+	// events.
+	Message *StructuredMessage
+	// Err explains error, disconnected and session_ended events.
+	Err error
+	// At is when the event was received, on the session's clock.
+	At time.Time
+}
+
+type serverFrame struct {
+	Type  string          `json:"type"`
+	Class string          `json:"class"`
+	Code  int             `json:"code"`
+	Body  json.RawMessage `json:"body"`
+}
+
+type frameResult struct {
+	frame serverFrame
+	err   error
+}
+
+// GuestSession is one web messaging guest: one token, at most one socket at a time, and
+// automatic resume of the same session after the socket drops. It is safe for concurrent
+// use. Create it with DialGuest; end it with Close (socket only) or EndSession.
+type GuestSession struct {
+	cfg   GuestConfig
+	token string
+	clock clock.Clock
+	log   *slog.Logger
+
+	ctx    context.Context // lives until Close
+	cancel context.CancelFunc
+
+	reqSem chan struct{} // one request/answer exchange at a time on the socket
+
+	mu           sync.Mutex
+	conn         *websocket.Conn
+	gen          int // bumps with each socket so a stale reader does not act
+	waiter       chan frameResult
+	info         SessionInfo
+	lastSend     time.Time
+	ended        bool
+	reconnecting bool
+	events       chan GuestEvent
+	echoTimer    clock.Timer
+}
+
+// DialGuest connects, configures the session with cfg.Token (resuming it when Genesys
+// still knows it) and starts reading events and sending keep-alives.
+func DialGuest(ctx context.Context, cfg GuestConfig) (*GuestSession, error) {
+	if cfg.URL == "" || cfg.DeploymentID == "" {
+		return nil, invalid("dial web messaging", "URL and DeploymentID are required")
+	}
+	if cfg.Token == "" {
+		cfg.Token = uuid.NewString()
+	}
+	if cfg.Application == "" {
+		cfg.Application = "rendezvous"
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = http.DefaultClient
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.EchoInterval == 0 {
+		cfg.EchoInterval = 60 * time.Second
+	}
+	if cfg.MinSendInterval == 0 {
+		cfg.MinSendInterval = 500 * time.Millisecond
+	}
+	cfg.ReconnectBackoff = cmp0(cfg.ReconnectBackoff, time.Second)
+	if cfg.MaxReconnectAttempts == 0 {
+		cfg.MaxReconnectAttempts = 8
+	}
+	cfg.RequestTimeout = cmp0(cfg.RequestTimeout, 15*time.Second)
+	sctx, cancel := context.WithCancel(context.Background())
+	s := &GuestSession{
+		cfg:    cfg,
+		token:  cfg.Token,
+		clock:  cfg.Clock,
+		log:    cfg.Logger.With("component", "genesys_webmessaging", "deployment_id", cfg.DeploymentID),
+		ctx:    sctx,
+		cancel: cancel,
+		reqSem: make(chan struct{}, 1),
+		events: make(chan GuestEvent, 256),
+	}
+	if err := s.connect(ctx); err != nil {
+		cancel()
+		return nil, err
+	}
+	s.scheduleEcho()
+	return s, nil
+}
+
+// Token returns the guest token; store it to resume this session later with DialGuest.
+func (s *GuestSession) Token() string { return s.token }
+
+// Info returns the latest SessionResponse (maxCustomDataBytes, newSession, ...).
+func (s *GuestSession) Info() SessionInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.info
+}
+
+// Events delivers what the agent and the service do. Drain it: when 256 events are
+// waiting, further ones are dropped (and logged) rather than stalling the socket. It is
+// closed after GuestSessionEnded or Close.
+func (s *GuestSession) Events() <-chan GuestEvent { return s.events }
+
+func (s *GuestSession) emit(ev GuestEvent) {
+	ev.At = s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.events == nil {
+		return
+	}
+	select {
+	case s.events <- ev:
+	default:
+		s.log.Warn("web messaging event dropped, consumer too slow", "event", string(ev.Type))
+	}
+}
+
+// finish closes the events channel once; no event follows.
+func (s *GuestSession) finish(ev *GuestEvent) {
+	if ev != nil {
+		s.emit(*ev)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ended = true
+	if s.events != nil {
+		close(s.events)
+		s.events = nil
+	}
+	if s.echoTimer != nil {
+		s.echoTimer.Stop()
+	}
+}
+
+// connect opens a socket and configures the session on it.
+func (s *GuestSession) connect(ctx context.Context) error {
+	u, err := url.Parse(s.cfg.URL)
+	if err != nil {
+		return fmt.Errorf("genesys: web messaging url: %w", err)
+	}
+	q := u.Query()
+	q.Set("deploymentId", s.cfg.DeploymentID)
+	q.Set("application", s.cfg.Application)
+	u.RawQuery = q.Encode()
+	h := http.Header{}
+	if s.cfg.Origin != "" {
+		h.Set("Origin", s.cfg.Origin)
+	}
+	dctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	conn, resp, err := websocket.Dial(dctx, u.String(), &websocket.DialOptions{HTTPClient: s.cfg.HTTPClient, HTTPHeader: h})
+	if err != nil {
+		if resp != nil {
+			return fmt.Errorf("genesys: web messaging connect: handshake status %d: %w", resp.StatusCode, err)
+		}
+		return fmt.Errorf("genesys: web messaging connect: %w", err)
+	}
+	conn.SetReadLimit(1 << 20)
+	// Hold the request slot from the moment the socket is installed until the session is
+	// configured, so that no message leaves on an unconfigured socket.
+	select {
+	case s.reqSem <- struct{}{}:
+	case <-ctx.Done():
+		conn.Close(websocket.StatusNormalClosure, "")
+		return ctx.Err()
+	}
+	defer func() { <-s.reqSem }()
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		conn.Close(websocket.StatusNormalClosure, "")
+		return ErrGuestClosed
+	}
+	old := s.conn
+	s.gen++
+	gen := s.gen
+	s.conn = conn
+	s.mu.Unlock()
+	if old != nil {
+		old.Close(websocket.StatusNormalClosure, "replaced")
+	}
+	go s.read(conn, gen)
+
+	f, err := s.exchange(ctx, map[string]any{"action": "configureSession", "token": s.token, "deploymentId": s.cfg.DeploymentID})
+	if err != nil {
+		conn.Close(websocket.StatusNormalClosure, "configure failed")
+		return fmt.Errorf("genesys: web messaging configure session: %w", err)
+	}
+	var info SessionInfo
+	if err := json.Unmarshal(f.Body, &info); err != nil {
+		return fmt.Errorf("genesys: web messaging configure session: decode %s: %w", f.Class, err)
+	}
+	s.mu.Lock()
+	s.info = info
+	s.mu.Unlock()
+	s.log.Info("web messaging session configured", "new_session", info.NewSession, "read_only", info.ReadOnly)
+	return nil
+}
+
+// read consumes one socket's frames until it fails.
+func (s *GuestSession) read(conn *websocket.Conn, gen int) {
+	for {
+		_, data, err := conn.Read(s.ctx)
+		if err != nil {
+			s.dropped(gen, err)
+			return
+		}
+		var f serverFrame
+		if err := json.Unmarshal(data, &f); err != nil {
+			s.log.Warn("web messaging frame not understood", "err", err)
+			continue
+		}
+		if f.Type == "response" {
+			s.mu.Lock()
+			w := s.waiter
+			s.waiter = nil
+			s.mu.Unlock()
+			if w != nil {
+				w <- frameResult{frame: f}
+				continue
+			}
+		}
+		s.handlePush(f)
+	}
+}
+
+// handlePush turns an unsolicited frame into events.
+func (s *GuestSession) handlePush(f serverFrame) {
+	switch f.Class {
+	case "StructuredMessage":
+		var m StructuredMessage
+		if err := json.Unmarshal(f.Body, &m); err != nil {
+			s.log.Warn("web messaging message not understood", "err", err)
+			return
+		}
+		s.emit(GuestEvent{Type: messageEventType(&m), Message: &m})
+	case "SessionExpiredEvent", "ConnectionClosedEvent":
+		// The session is over (expired, or closed from another connection): resuming
+		// would only fail, so stop here.
+		s.mu.Lock()
+		conn, w := s.conn, s.waiter
+		s.conn, s.waiter = nil, nil
+		s.gen++
+		s.mu.Unlock()
+		if w != nil {
+			w <- frameResult{err: fmt.Errorf("%w: %s", ErrGuestClosed, f.Class)}
+		}
+		if conn != nil {
+			conn.Close(websocket.StatusNormalClosure, "session ended")
+		}
+		s.finish(&GuestEvent{Type: GuestSessionEnded, Err: fmt.Errorf("genesys web messaging: %s", f.Class)})
+	case "TooManyRequestsErrorMessage", "Error":
+		s.emit(GuestEvent{Type: GuestErrorEvent, Err: frameError(f)})
+	case "SessionResponse":
+		var info SessionInfo
+		if json.Unmarshal(f.Body, &info) == nil {
+			s.mu.Lock()
+			s.info = info
+			s.mu.Unlock()
+		}
+	default:
+		if f.Code >= 400 {
+			s.emit(GuestEvent{Type: GuestErrorEvent, Err: frameError(f)})
+		}
+	}
+}
+
+func messageEventType(m *StructuredMessage) GuestEventType {
+	if m.Type == "Text" && m.Direction == "Outbound" {
+		return GuestAgentText
+	}
+	for _, e := range m.Events {
+		switch {
+		case e.EventType == "Typing":
+			return GuestTyping
+		case e.EventType == "Presence" && e.Presence != nil && e.Presence.Type == "Join":
+			return GuestPresenceJoin
+		case e.EventType == "Presence" && e.Presence != nil && (e.Presence.Type == "Leave" || e.Presence.Type == "Disconnect"):
+			return GuestPresenceLeave
+		}
+	}
+	return GuestMessage
+}
+
+// frameError builds a *GuestError from an error frame; the body is an object with
+// errorCode/errorMessage/retryAfter or, on some answers, a plain string.
+func frameError(f serverFrame) *GuestError {
+	ge := &GuestError{Class: f.Class, Code: f.Code}
+	var b struct {
+		ErrorCode    int     `json:"errorCode"`
+		ErrorMessage string  `json:"errorMessage"`
+		RetryAfter   float64 `json:"retryAfter"`
+	}
+	if err := json.Unmarshal(f.Body, &b); err == nil {
+		if b.ErrorCode != 0 {
+			ge.Code = b.ErrorCode
+		}
+		ge.Message = b.ErrorMessage
+		ge.RetryAfter = time.Duration(b.RetryAfter * float64(time.Second))
+	} else {
+		var str string
+		if json.Unmarshal(f.Body, &str) == nil {
+			ge.Message = str
+		} else {
+			ge.Message = string(f.Body)
+		}
+	}
+	if f.Class == "TooManyRequestsErrorMessage" && ge.Code < 4000 {
+		ge.Code = GuestCodeTooManyRequests
+	}
+	return ge
+}
+
+func isErrorFrame(f serverFrame) bool {
+	return f.Code >= 400 || f.Class == "Error" || f.Class == "TooManyRequestsErrorMessage"
+}
+
+// dropped handles the end of socket gen: fail the waiting request and resume.
+func (s *GuestSession) dropped(gen int, cause error) {
+	s.mu.Lock()
+	if gen != s.gen || s.ended {
+		s.mu.Unlock()
+		return
+	}
+	w := s.waiter
+	s.waiter = nil
+	s.conn = nil
+	start := !s.reconnecting && s.cfg.MaxReconnectAttempts > 0
+	if start {
+		s.reconnecting = true
+	}
+	s.mu.Unlock()
+	if w != nil {
+		w <- frameResult{err: fmt.Errorf("%w: %v", ErrGuestDisconnected, cause)}
+	}
+	if s.ctx.Err() != nil {
+		return
+	}
+	s.log.Warn("web messaging socket dropped", "err", cause)
+	s.emit(GuestEvent{Type: GuestDisconnected, Err: cause})
+	if start {
+		go s.reconnectLoop()
+	}
+}
+
+// reconnectLoop resumes the session with the same token: at once, then with doubling
+// waits, until it works, Genesys says the session is gone, or attempts run out.
+func (s *GuestSession) reconnectLoop() {
+	defer func() {
+		s.mu.Lock()
+		s.reconnecting = false
+		s.mu.Unlock()
+	}()
+	wait := s.cfg.ReconnectBackoff
+	for attempt := 1; attempt <= s.cfg.MaxReconnectAttempts; attempt++ {
+		if attempt > 1 {
+			if err := sleepOn(s.ctx, s.clock, wait); err != nil {
+				return
+			}
+			wait = min(wait*2, time.Minute)
+		}
+		err := s.connect(s.ctx)
+		if err == nil {
+			s.emit(GuestEvent{Type: GuestResumed})
+			return
+		}
+		if s.ctx.Err() != nil || errors.Is(err, ErrGuestClosed) {
+			return
+		}
+		var ge *GuestError
+		if errors.As(err, &ge) && (ge.Code == GuestCodeSessionExpired || ge.Code == GuestCodeSessionNotFound) {
+			s.finish(&GuestEvent{Type: GuestSessionEnded, Err: err})
+			return
+		}
+		s.log.Warn("web messaging resume failed", "attempt", attempt, "err", err)
+	}
+	s.finish(&GuestEvent{Type: GuestSessionEnded, Err: fmt.Errorf("genesys web messaging: resume gave up after %d attempts", s.cfg.MaxReconnectAttempts)})
+}
+
+// Resume replaces the socket with a new one configured with the same token. Automatic
+// resume makes this unnecessary unless it was disabled or gave up.
+func (s *GuestSession) Resume(ctx context.Context) error {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return ErrGuestClosed
+	}
+	s.mu.Unlock()
+	if err := s.connect(ctx); err != nil {
+		return err
+	}
+	s.emit(GuestEvent{Type: GuestResumed})
+	return nil
+}
+
+// request writes one frame and waits for its "response" frame. Error answers become
+// *GuestError.
+func (s *GuestSession) request(ctx context.Context, frame any) (serverFrame, error) {
+	select {
+	case s.reqSem <- struct{}{}:
+	case <-ctx.Done():
+		return serverFrame{}, ctx.Err()
+	}
+	defer func() { <-s.reqSem }()
+	return s.exchange(ctx, frame)
+}
+
+// exchange is request for a caller that holds reqSem.
+func (s *GuestSession) exchange(ctx context.Context, frame any) (serverFrame, error) {
+	data, err := json.Marshal(frame)
+	if err != nil {
+		return serverFrame{}, err
+	}
+	ch := make(chan frameResult, 1)
+	s.mu.Lock()
+	conn := s.conn
+	if s.ended {
+		s.mu.Unlock()
+		return serverFrame{}, ErrGuestClosed
+	}
+	if conn == nil {
+		s.mu.Unlock()
+		return serverFrame{}, fmt.Errorf("%w: no socket (resuming)", ErrGuestDisconnected)
+	}
+	s.waiter = ch
+	s.mu.Unlock()
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	if err := conn.Write(rctx, websocket.MessageText, data); err != nil {
+		s.clearWaiter(ch)
+		return serverFrame{}, fmt.Errorf("%w: write: %v", ErrGuestDisconnected, err)
+	}
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return serverFrame{}, r.err
+		}
+		if isErrorFrame(r.frame) {
+			return r.frame, frameError(r.frame)
+		}
+		return r.frame, nil
+	case <-rctx.Done():
+		s.clearWaiter(ch)
+		// A late answer would be taken for the next request's; start a clean socket.
+		conn.Close(websocket.StatusGoingAway, "answer timeout")
+		return serverFrame{}, fmt.Errorf("%w: no answer: %v", ErrGuestDisconnected, rctx.Err())
+	}
+}
+
+func (s *GuestSession) clearWaiter(ch chan frameResult) {
+	s.mu.Lock()
+	if s.waiter == ch {
+		s.waiter = nil
+	}
+	s.mu.Unlock()
+}
+
+// AttributesSize is how Genesys measures custom attributes: the UTF-8 bytes of every key
+// and value.
+func AttributesSize(attrs map[string]string) int {
+	n := 0
+	for k, v := range attrs {
+		n += len(k) + len(v)
+	}
+	return n
+}
+
+func (s *GuestSession) checkAttributes(attrs map[string]string) error {
+	limit := s.Info().MaxCustomDataBytes
+	if limit > 0 {
+		if n := AttributesSize(attrs); n > limit {
+			return fmt.Errorf("genesys: web messaging: %w: %d bytes, the deployment allows %d", ErrAttributesTooLarge, n, limit)
+		}
+	}
+	return nil
+}
+
+// pace waits until the next onMessage may leave (Genesys allows 2 per second).
+func (s *GuestSession) pace(ctx context.Context) error {
+	if s.cfg.MinSendInterval < 0 {
+		return nil
+	}
+	s.mu.Lock()
+	next := s.lastSend.Add(s.cfg.MinSendInterval)
+	now := s.clock.Now()
+	if s.lastSend.IsZero() || !now.Before(next) {
+		s.lastSend = now
+		s.mu.Unlock()
+		return nil
+	}
+	s.lastSend = next
+	s.mu.Unlock()
+	return sleepOn(ctx, s.clock, next.Sub(now))
+}
+
+// maxRateRetries bounds how often one message is re-sent after 4029 (never accepted).
+const maxRateRetries = 3
+
+// sendMessage sends an onMessage frame, waiting out 4029 answers.
+func (s *GuestSession) sendMessage(ctx context.Context, msg map[string]any, attrs map[string]string) (StructuredMessage, error) {
+	if err := s.checkAttributes(attrs); err != nil {
+		return StructuredMessage{}, err
+	}
+	if len(attrs) > 0 {
+		msg["channel"] = map[string]any{"metadata": ChannelMetadata{CustomAttributes: attrs}}
+	}
+	frame := map[string]any{"action": "onMessage", "token": s.token, "message": msg}
+	for try := 0; ; try++ {
+		if err := s.pace(ctx); err != nil {
+			return StructuredMessage{}, err
+		}
+		f, err := s.request(ctx, frame)
+		var ge *GuestError
+		if errors.As(err, &ge) && ge.Code == GuestCodeTooManyRequests && try < maxRateRetries {
+			wait := ge.RetryAfter
+			if wait <= 0 {
+				wait = time.Second
+			}
+			s.log.Info("web messaging rate limited, waiting", "wait", wait)
+			if err := sleepOn(ctx, s.clock, wait); err != nil {
+				return StructuredMessage{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return StructuredMessage{}, err
+		}
+		var m StructuredMessage
+		if len(f.Body) > 0 && f.Body[0] == '{' {
+			_ = json.Unmarshal(f.Body, &m) // the echo of our own message; best effort
+		}
+		return m, nil
+	}
+}
+
+// Join starts the conversation without visible text (a presence Join event) and hands
+// Genesys the custom attributes, which become the customer's participant data that the
+// inbound message flow reads. It fails with ErrAttributesTooLarge before sending when
+// the attributes exceed the session's maxCustomDataBytes.
+func (s *GuestSession) Join(ctx context.Context, customAttributes map[string]string) error {
+	_, err := s.sendMessage(ctx, map[string]any{
+		"type":   "Event",
+		"events": []MessageEvent{{EventType: "Presence", Presence: &PresenceEvent{Type: "Join"}}},
+	}, customAttributes)
+	if err != nil {
+		return fmt.Errorf("genesys: web messaging join: %w", err)
+	}
+	return nil
+}
+
+// SendText sends a text message from the guest, with optional custom attributes.
+func (s *GuestSession) SendText(ctx context.Context, text string, customAttributes map[string]string) error {
+	if strings.TrimSpace(text) == "" {
+		return invalid("web messaging send", "text is required")
+	}
+	_, err := s.sendMessage(ctx, map[string]any{"type": "Text", "text": text}, customAttributes)
+	if err != nil {
+		return fmt.Errorf("genesys: web messaging send: %w", err)
+	}
+	return nil
+}
+
+// Echo sends the keep-alive frame and waits for its answer.
+func (s *GuestSession) Echo(ctx context.Context) error {
+	_, err := s.request(ctx, map[string]any{"action": "echo", "token": s.token,
+		"message": map[string]any{"type": "Text", "text": "ping"}})
+	if err != nil {
+		return fmt.Errorf("genesys: web messaging echo: %w", err)
+	}
+	return nil
+}
+
+func (s *GuestSession) scheduleEcho() {
+	if s.cfg.EchoInterval < 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended || s.ctx.Err() != nil {
+		return
+	}
+	s.echoTimer = s.clock.AfterFunc(s.cfg.EchoInterval, func() {
+		if err := s.Echo(s.ctx); err != nil && s.ctx.Err() == nil {
+			s.log.Info("web messaging keep-alive failed", "err", err)
+		}
+		s.scheduleEcho()
+	})
+}
+
+// Close closes the socket and stops the session's goroutines. The Genesys session itself
+// lives on (until it expires), so DialGuest with the same token resumes it.
+func (s *GuestSession) Close() error {
+	s.mu.Lock()
+	conn := s.conn
+	s.conn = nil
+	s.gen++
+	s.mu.Unlock()
+	s.cancel()
+	s.finish(nil)
+	if conn != nil {
+		return conn.Close(websocket.StatusNormalClosure, "")
+	}
+	return nil
+}
+
+// EndSession asks Genesys to close the session (closeSession, all connections), then
+// closes the socket. The token cannot be resumed afterwards.
+func (s *GuestSession) EndSession(ctx context.Context) error {
+	_, err := s.request(ctx, map[string]any{"action": "closeSession", "token": s.token, "closeAllConnections": true})
+	cerr := s.Close()
+	if err != nil && !errors.Is(err, ErrGuestDisconnected) {
+		return fmt.Errorf("genesys: web messaging close session: %w", err)
+	}
+	return cerr
+}
