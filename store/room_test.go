@@ -1,0 +1,118 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"rendezvous"
+	"rendezvous/store"
+	"rendezvous/store/storetest"
+)
+
+// roomAppointment books one appointment in a fresh org of st, for the room tables' foreign key.
+func roomAppointment(t *testing.T, st *store.Store) *rendezvous.Appointment {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.EnsureOrg(ctx, rendezvous.Org{ID: "o1", Name: "Org"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	a, err := rendezvous.NewAppointment("o1", rendezvous.AppointmentInput{
+		Start: now.Add(time.Hour), DurationMinutes: 30, TimeZone: "Europe/Athens", AgentUserID: "agent-1",
+		Customers: []rendezvous.Customer{{Name: "C", Email: "c@example.com"}},
+	}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, _, err := st.CreateAppointment(ctx, a, store.Idempotency{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return saved
+}
+
+func TestRoomSessions(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			st := storetest.Open(t, d)
+			ctx := context.Background()
+			a := roomAppointment(t, st)
+			t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+
+			agent, err := st.RoomJoin(ctx, a.OrgID, a.ID, "agent", t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cust1, err := st.RoomJoin(ctx, a.OrgID, a.ID, "customer", t0.Add(time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A reconnect of the customer closes the first connection as replaced.
+			cust2, err := st.RoomJoin(ctx, a.OrgID, a.ID, "customer", t0.Add(2*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The replaced connection's own late leave does not overwrite "replaced".
+			if err := st.RoomLeave(ctx, cust1, t0.Add(3*time.Minute), "left"); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.RoomLeave(ctx, cust2, t0.Add(4*time.Minute), "hangup"); err != nil {
+				t.Fatal(err)
+			}
+			got, err := st.RoomSessions(ctx, a.OrgID, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 3 {
+				t.Fatalf("got %d sessions, want 3: %+v", len(got), got)
+			}
+			want := []struct {
+				id           int64
+				side         string
+				joined, left time.Time
+				reason       string
+			}{
+				{agent, "agent", t0, time.Time{}, ""},
+				{cust1, "customer", t0.Add(time.Minute), t0.Add(2 * time.Minute), "replaced"},
+				{cust2, "customer", t0.Add(2 * time.Minute), t0.Add(4 * time.Minute), "hangup"},
+			}
+			for i, w := range want {
+				g := got[i]
+				if g.ID != w.id || g.Side != w.side || !g.JoinedAt.Equal(w.joined) || !g.LeftAt.Equal(w.left) || g.LeftReason != w.reason {
+					t.Errorf("session %d = %+v, want %+v", i, g, w)
+				}
+			}
+			// Another organization sees nothing.
+			other, err := st.RoomSessions(ctx, "o2", a.ID)
+			if err != nil || len(other) != 0 {
+				t.Errorf("other org sees %v, %v", other, err)
+			}
+		})
+	}
+}
+
+func TestRoomSettings(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			st := storetest.Open(t, d)
+			ctx := context.Background()
+			if err := st.EnsureOrg(ctx, rendezvous.Org{ID: "o1", Name: "Org"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := st.RoomSettings(ctx, "o1"); !errors.Is(err, rendezvous.ErrNotFound) {
+				t.Fatalf("before any put: %v, want ErrNotFound", err)
+			}
+			for _, body := range []string{`{"a":1}`, `{"a":2}`} {
+				if _, err := st.PutRoomSettings(ctx, "o1", []byte(body)); err != nil {
+					t.Fatal(err)
+				}
+				got, at, err := st.RoomSettings(ctx, "o1")
+				if err != nil || string(got) != body || at.IsZero() {
+					t.Fatalf("got %q at %v, %v; want %q", got, at, err, body)
+				}
+			}
+		})
+	}
+}
