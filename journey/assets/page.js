@@ -1,0 +1,94 @@
+// The customer's page: counts down on the server's clock, follows the server's pushed
+// state (Server-Sent Events), asks the server to start the interaction when the
+// appointment starts, and hands over to the video room when the agent has joined.
+(function () {
+  "use strict";
+  var root = document.getElementById("journey");
+  if (!root) return;
+  var text = JSON.parse(document.getElementById("journey-text").textContent || "{}");
+  var state = JSON.parse(document.getElementById("journey-state").textContent || "null");
+  if (!state || !state.phase) return;
+  var offset = state.serverTime - Date.now(); // server clock minus ours
+  var base = location.pathname.replace(/\/$/, "");
+  var roomMounted = false, fetching = false, es = null;
+
+  function show(id, on) { var el = document.getElementById(id); if (el) el.hidden = !on; }
+
+  function pad(n) { return n < 10 ? "0" + n : "" + n; }
+  function tick() {
+    var el = document.getElementById("countdown");
+    if (!el || state.phase !== "waiting") return;
+    var ms = Date.parse(state.start) - (Date.now() + offset);
+    if (ms < 0) ms = 0;
+    var s = Math.floor(ms / 1000), d = Math.floor(s / 86400);
+    var h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+    el.textContent = (d > 0 ? d + " " + (text.days || "d") + " " : "") + pad(h) + ":" + pad(m) + ":" + pad(s % 60);
+  }
+
+  // A GET of the page URL is what starts (or resumes) the interaction on the server.
+  function poke() {
+    if (fetching) return;
+    fetching = true;
+    fetch(base, { headers: { Accept: "application/json" }, cache: "no-store" })
+      .then(function (r) { return r.json(); })
+      .then(function (v) { if (v && v.phase) apply(v); })
+      .catch(function () {})
+      .then(function () { fetching = false; });
+  }
+
+  function mountRoom() {
+    if (roomMounted) return;
+    roomMounted = true;
+    var el = document.getElementById("room");
+    el.hidden = false;
+    var s = document.createElement("script");
+    s.src = root.getAttribute("data-room-script");
+    s.onload = function () {
+      var api = window.RendezvousRoom || window.rendezvousRoom;
+      if (api && typeof api.mount === "function") {
+        api.mount(el, { role: "customer", token: base.split("/").pop() });
+      }
+    };
+    document.body.appendChild(s);
+  }
+
+  function apply(v) {
+    if (typeof v.serverTime === "number") offset = v.serverTime - Date.now();
+    var before = state.phase;
+    state = v;
+    root.setAttribute("data-phase", v.phase);
+    root.setAttribute("data-progress", v.progress || "");
+    if (v.phase !== "waiting" && v.phase !== "not_yet" && v.phase !== "live") {
+      // Cancelled, ended or too late: the server renders those pages in full.
+      if (es) es.close();
+      location.reload();
+      return;
+    }
+    if (before === "not_yet" && v.phase !== "not_yet") { location.reload(); return; }
+    show("waiting", v.phase === "waiting");
+    show("notyet", v.phase === "not_yet");
+    show("live", v.phase === "live");
+    if (v.phase === "live") {
+      var p = document.getElementById("progress");
+      if (p) p.textContent = text[v.progress] || text.starting || "";
+      if (v.room) { if (es) es.close(); mountRoom(); return; }
+      if (!v.progress || v.progress === "connecting") setTimeout(poke, v.progress ? 5000 : 0);
+    }
+    tick();
+  }
+
+  function listen() {
+    if (!window.EventSource) { setInterval(poke, 5000); return; }
+    es = new EventSource(base + "/events");
+    es.addEventListener("state", function (e) {
+      show("offline", false);
+      try { apply(JSON.parse(e.data)); } catch (err) {}
+    });
+    // EventSource reconnects by itself; tell the customer meanwhile.
+    es.onerror = function () { if (!roomMounted) show("offline", true); };
+  }
+
+  setInterval(tick, 1000);
+  apply(state);
+  if (!roomMounted) listen();
+})();

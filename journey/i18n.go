@@ -1,0 +1,160 @@
+package journey
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+)
+
+// lang holds the words of the customer's page in one language. Dates are written by hand
+// from these tables because the standard library formats only English names.
+type lang struct {
+	Tag        string
+	Days       [7]string  // Sunday first, as time.Weekday counts
+	Months     [12]string // genitive where the language needs it ("24 Νοεμβρίου")
+	DateLayout string     // placeholders: {weekday} {day} {month} {year}
+	Text       map[string]string
+}
+
+var langs = map[string]*lang{
+	"en": {
+		Tag:        "en",
+		Days:       [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
+		Months:     [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+		DateLayout: "{weekday}, {day} {month} {year}",
+		Text: map[string]string{
+			"title":          "Your video appointment",
+			"with":           "Your appointment",
+			"at":             "at",
+			"zone":           "Time zone",
+			"startsIn":       "Starts in",
+			"waitingIntro":   "You are in the waiting room. This page moves on by itself when your appointment starts; keep it open.",
+			"notYetIntro":    "The waiting room opens before your appointment. Come back closer to the time.",
+			"opensAt":        "The waiting room opens",
+			"connecting":     "Connecting you…",
+			"waiting_agent":  "Waiting for your agent…",
+			"agent_joined":   "Your agent has joined.",
+			"starting":       "Your appointment is starting…",
+			"cancelledTitle": "This appointment was cancelled",
+			"cancelledBody":  "There is nothing to join. If you still need help, book a new appointment or contact us.",
+			"endedTitle":     "This appointment has ended",
+			"endedBody":      "Thank you. This link can no longer be used.",
+			"tooLateTitle":   "This appointment is over",
+			"tooLateBody":    "The time for this appointment has passed. Please book a new appointment.",
+			"notFoundTitle":  "Link not found",
+			"notFoundBody":   "This link does not work. Check that you copied all of it from your message.",
+			"slowDownTitle":  "Too many attempts",
+			"slowDownBody":   "Please wait a minute before trying again.",
+			"offline":        "Connection lost, reconnecting…",
+			"days":           "d",
+		},
+	},
+	"de": {
+		Tag:        "de",
+		Days:       [7]string{"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"},
+		Months:     [12]string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"},
+		DateLayout: "{weekday}, {day}. {month} {year}",
+		Text: map[string]string{
+			"title":          "Ihr Videotermin",
+			"with":           "Ihr Termin",
+			"at":             "um",
+			"zone":           "Zeitzone",
+			"startsIn":       "Beginnt in",
+			"waitingIntro":   "Sie sind im Warteraum. Diese Seite geht zu Terminbeginn von selbst weiter; lassen Sie sie geöffnet.",
+			"notYetIntro":    "Der Warteraum öffnet vor Ihrem Termin. Kommen Sie näher am Termin wieder.",
+			"opensAt":        "Der Warteraum öffnet",
+			"connecting":     "Verbindung wird hergestellt…",
+			"waiting_agent":  "Warten auf Ihre Beraterin oder Ihren Berater…",
+			"agent_joined":   "Ihre Beraterin oder Ihr Berater ist da.",
+			"starting":       "Ihr Termin beginnt…",
+			"cancelledTitle": "Dieser Termin wurde abgesagt",
+			"cancelledBody":  "Es gibt nichts beizutreten. Buchen Sie bei Bedarf einen neuen Termin oder kontaktieren Sie uns.",
+			"endedTitle":     "Dieser Termin ist beendet",
+			"endedBody":      "Vielen Dank. Dieser Link kann nicht mehr verwendet werden.",
+			"tooLateTitle":   "Dieser Termin ist vorbei",
+			"tooLateBody":    "Die Zeit für diesen Termin ist abgelaufen. Bitte buchen Sie einen neuen Termin.",
+			"notFoundTitle":  "Link nicht gefunden",
+			"notFoundBody":   "Dieser Link funktioniert nicht. Prüfen Sie, ob Sie ihn vollständig aus Ihrer Nachricht kopiert haben.",
+			"slowDownTitle":  "Zu viele Versuche",
+			"slowDownBody":   "Bitte warten Sie eine Minute und versuchen Sie es dann erneut.",
+			"offline":        "Verbindung unterbrochen, neuer Versuch…",
+			"days":           "T",
+		},
+	},
+	"el": {
+		Tag:        "el",
+		Days:       [7]string{"Κυριακή", "Δευτέρα", "Τρίτη", "Τετάρτη", "Πέμπτη", "Παρασκευή", "Σάββατο"},
+		Months:     [12]string{"Ιανουαρίου", "Φεβρουαρίου", "Μαρτίου", "Απριλίου", "Μαΐου", "Ιουνίου", "Ιουλίου", "Αυγούστου", "Σεπτεμβρίου", "Οκτωβρίου", "Νοεμβρίου", "Δεκεμβρίου"},
+		DateLayout: "{weekday}, {day} {month} {year}",
+		Text: map[string]string{
+			"title":          "Το ραντεβού σας μέσω βίντεο",
+			"with":           "Το ραντεβού σας",
+			"at":             "στις",
+			"zone":           "Ζώνη ώρας",
+			"startsIn":       "Ξεκινά σε",
+			"waitingIntro":   "Βρίσκεστε στην αίθουσα αναμονής. Η σελίδα θα προχωρήσει μόνη της όταν ξεκινήσει το ραντεβού σας· κρατήστε την ανοιχτή.",
+			"notYetIntro":    "Η αίθουσα αναμονής ανοίγει πριν από το ραντεβού σας. Επιστρέψτε πιο κοντά στην ώρα.",
+			"opensAt":        "Η αίθουσα αναμονής ανοίγει",
+			"connecting":     "Γίνεται σύνδεση…",
+			"waiting_agent":  "Αναμονή για τον εκπρόσωπό σας…",
+			"agent_joined":   "Ο εκπρόσωπός σας συνδέθηκε.",
+			"starting":       "Το ραντεβού σας ξεκινά…",
+			"cancelledTitle": "Το ραντεβού ακυρώθηκε",
+			"cancelledBody":  "Δεν υπάρχει κάτι για να συνδεθείτε. Αν χρειάζεστε βοήθεια, κλείστε νέο ραντεβού ή επικοινωνήστε μαζί μας.",
+			"endedTitle":     "Το ραντεβού ολοκληρώθηκε",
+			"endedBody":      "Σας ευχαριστούμε. Ο σύνδεσμος δεν μπορεί πλέον να χρησιμοποιηθεί.",
+			"tooLateTitle":   "Η ώρα του ραντεβού πέρασε",
+			"tooLateBody":    "Ο χρόνος για αυτό το ραντεβού έληξε. Κλείστε νέο ραντεβού.",
+			"notFoundTitle":  "Ο σύνδεσμος δεν βρέθηκε",
+			"notFoundBody":   "Αυτός ο σύνδεσμος δεν λειτουργεί. Ελέγξτε ότι τον αντιγράψατε ολόκληρο από το μήνυμά σας.",
+			"slowDownTitle":  "Πάρα πολλές προσπάθειες",
+			"slowDownBody":   "Περιμένετε ένα λεπτό και δοκιμάστε ξανά.",
+			"offline":        "Η σύνδεση χάθηκε, νέα προσπάθεια…",
+			"days":           "ημ.",
+		},
+	},
+}
+
+var langMatcher = language.NewMatcher([]language.Tag{language.English, language.German, language.Greek})
+
+// pickLang chooses the page's language: the customer's language from the appointment
+// first, then the browser's Accept-Language, then English.
+func pickLang(preferred, acceptLanguage string) *lang {
+	var tags []language.Tag
+	if t, err := language.Parse(preferred); err == nil && preferred != "" {
+		tags = append(tags, t)
+	}
+	if al, _, err := language.ParseAcceptLanguage(acceptLanguage); err == nil {
+		tags = append(tags, al...)
+	}
+	if len(tags) == 0 {
+		return langs["en"]
+	}
+	_, i, conf := langMatcher.Match(tags...)
+	if conf == language.No {
+		return langs["en"]
+	}
+	return langs[[]string{"en", "de", "el"}[i]]
+}
+
+// date writes t's calendar date in the language, e.g. "Tuesday, 24 November 2026".
+func (l *lang) date(t time.Time) string {
+	return strings.NewReplacer(
+		"{weekday}", l.Days[t.Weekday()],
+		"{day}", strconv.Itoa(t.Day()),
+		"{month}", l.Months[t.Month()-1],
+		"{year}", strconv.Itoa(t.Year()),
+	).Replace(l.DateLayout)
+}
+
+// clock writes t's time of day on the 24-hour clock, which all three languages read.
+func (l *lang) clock(t time.Time) string { return t.Format("15:04") }
+
+func (l *lang) t(key string) string {
+	if s, ok := l.Text[key]; ok {
+		return s
+	}
+	return langs["en"].Text[key]
+}

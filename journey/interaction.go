@@ -1,0 +1,188 @@
+package journey
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"rendezvous"
+	"rendezvous/store"
+)
+
+// EnsureInteraction makes sure appointment a, which is in its live phase, has its one
+// Genesys interaction: it creates it when nobody has, resumes it when its driver is gone,
+// and otherwise leaves it alone. It returns the progress as stored. It does not wait for
+// Genesys: the session is driven in the background, detached from the request, so a
+// customer closing the tab does not stop it.
+func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointment, set Settings) (Progress, error) {
+	s.mu.Lock()
+	if s.driving[a.ID] {
+		s.mu.Unlock()
+		return s.progress(ctx, a.ID)
+	}
+	s.driving[a.ID] = true
+	s.mu.Unlock()
+	drive := false
+	defer func() {
+		if !drive {
+			s.mu.Lock()
+			delete(s.driving, a.ID)
+			s.mu.Unlock()
+		}
+	}()
+
+	// Fast path: most opens find the row already there, agent joined or driven elsewhere.
+	it, err := s.st.JourneyInteractionOf(ctx, a.ID)
+	if err == nil && (it.Progress == string(ProgressAgentJoined) || it.LeaseUntil.After(s.clock.Now())) {
+		return Progress(it.Progress), nil
+	}
+	if err != nil && !errors.Is(err, rendezvous.ErrNotFound) {
+		return ProgressNone, err
+	}
+	_, deployment, _ := set.EffectiveRouting(a)
+	if deployment == "" {
+		return ProgressNone, fmt.Errorf("journey: no Messenger deployment key in the scheduling settings of %s", a.OrgID)
+	}
+	// A fresh token is offered; if the row already exists the stored one wins.
+	sealed, err := s.box.Seal([]byte(uuid.NewString()))
+	if err != nil {
+		return ProgressNone, fmt.Errorf("seal guest token: %w", err)
+	}
+	it, won, err := s.st.ClaimJourneyInteraction(ctx, a.OrgID, a.ID, deployment, sealed, s.owner, s.o.Lease)
+	if err != nil {
+		return ProgressNone, err
+	}
+	if !won {
+		return Progress(it.Progress), nil
+	}
+	token, err := s.box.Open(it.GuestTokenSealed)
+	if err != nil {
+		s.st.ReleaseJourneyLease(ctx, a.ID, s.owner)
+		return ProgressNone, fmt.Errorf("open guest token: %w", err)
+	}
+	drive = true
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.driving, a.ID)
+			s.mu.Unlock()
+		}()
+		s.drive(a, set, it, string(token))
+	}()
+	s.changes.notify(a.ID)
+	return Progress(it.Progress), nil
+}
+
+// progress reads the stored progress of an appointment's interaction.
+func (s *Service) progress(ctx context.Context, id string) (Progress, error) {
+	it, err := s.st.JourneyInteractionOf(ctx, id)
+	if errors.Is(err, rendezvous.ErrNotFound) {
+		return ProgressNone, nil
+	}
+	if err != nil {
+		return ProgressNone, err
+	}
+	return Progress(it.Progress), nil
+}
+
+// drive runs the guest side of the interaction while this instance holds its lease: it
+// opens (or resumes) the session, sends the presence join and the agent's link when that
+// has not happened yet, and waits for the agent. On any failure it records the error and
+// gives the lease up, so the customer's next open (on any instance) tries again with the
+// same session token.
+func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.JourneyInteraction, token string) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	log := s.log.With("appointment_id", a.ID)
+	fail := func(step string, err error) {
+		log.Warn("journey: interaction step failed", "step", step, "error", err)
+		bg := context.WithoutCancel(ctx)
+		s.st.SetJourneyProgress(bg, a.ID, "", step+": "+err.Error())
+		s.st.ReleaseJourneyLease(bg, a.ID, s.owner)
+		s.changes.notify(a.ID)
+	}
+	if s.o.Guest == nil {
+		fail("open", errors.New("no Genesys web messaging client configured"))
+		return
+	}
+
+	// Keep the lease while we work; losing it means another instance took over.
+	lost := make(chan struct{})
+	renewDone := make(chan struct{})
+	go func() {
+		defer close(renewDone)
+		for {
+			due := make(chan struct{})
+			t := s.clock.AfterFunc(s.o.Lease/3, func() { close(due) })
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-due:
+			}
+			ok, err := s.st.RenewJourneyLease(ctx, a.ID, s.owner, s.o.Lease)
+			if err == nil && !ok {
+				close(lost)
+				cancel()
+				return
+			}
+		}
+	}()
+	defer func() { cancel(); <-renewDone }()
+
+	sess, err := s.o.Guest.Open(ctx, it.DeploymentID, token)
+	if err != nil {
+		fail("open", err)
+		return
+	}
+	defer sess.Close()
+	if it.Progress == string(ProgressConnecting) {
+		if err := sess.Join(ctx, set.Attributes(a, s.agentLink(a))); err != nil {
+			fail("join", err)
+			return
+		}
+		// The presence join carries no visible text; the agent needs a link to click.
+		if err := sess.Say(ctx, "Video appointment "+a.ID+": join the customer here "+s.agentLink(a)); err != nil {
+			fail("message", err)
+			return
+		}
+		if err := s.st.SetJourneyProgress(ctx, a.ID, string(ProgressWaitingAgent), ""); err != nil {
+			fail("record", err)
+			return
+		}
+		log.Info("journey: interaction started")
+		s.changes.notify(a.ID)
+	}
+	if err := sess.WaitAgent(ctx); err != nil {
+		select {
+		case <-lost:
+			log.Info("journey: another instance took the interaction over")
+			return
+		default:
+		}
+		if s.ctx.Err() != nil {
+			// Shutting down: hand over at once rather than after the lease runs out.
+			s.st.ReleaseJourneyLease(context.Background(), a.ID, s.owner)
+			return
+		}
+		fail("wait_agent", err)
+		return
+	}
+	if err := s.st.SetJourneyProgress(ctx, a.ID, string(ProgressAgentJoined), ""); err != nil {
+		fail("record", err)
+		return
+	}
+	log.Info("journey: agent joined")
+	s.changes.notify(a.ID)
+}
+
+// idle is for tests: it reports whether no session is being driven.
+func (s *Service) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.driving) == 0
+}

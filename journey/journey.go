@@ -1,0 +1,328 @@
+// Package journey is the customer's side of an appointment: the organization's scheduling
+// settings, the page behind the customer's link with its waiting room and live progress,
+// and the creation of the appointment's one Genesys Cloud web messaging interaction.
+//
+// The interaction is created by the customer opening the link (a plain GET) inside the
+// live window, never by a background job: the first request of any instance inserts the
+// appointment's row in journey_interactions (its primary key picks the single winner
+// across instances), opens a web messaging guest session with a token kept sealed in that
+// row, and sends the presence join. Everyone else, and the winner after a restart, finds
+// the row and resumes the same guest session; a lease lets another instance take over
+// from a winner that died before the agent joined.
+//
+// Waiting pages learn that their appointment started from one clock timer per distinct
+// start instant (see starts), so ten thousand waiting customers cost ten thousand blocked
+// goroutines and one timer, and are all told within milliseconds of the start.
+package journey
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"rendezvous"
+	"rendezvous/clock"
+	"rendezvous/secret"
+	"rendezvous/store"
+)
+
+// Guest is the Genesys Cloud web messaging guest API as the journey uses it. The adapter
+// over the genesys package's guest client satisfies it; tests may use the same adapter
+// against the sandbox.
+type Guest interface {
+	// Open connects a guest for session token on the Messenger deployment and configures
+	// the session, resuming it when it already exists.
+	Open(ctx context.Context, deploymentID, token string) (GuestSession, error)
+}
+
+// GuestSession is one open guest connection.
+type GuestSession interface {
+	// Join sends the presence join that starts the conversation, carrying attrs as the
+	// customer's custom attributes.
+	Join(ctx context.Context, attrs map[string]string) error
+	// Say sends a visible text message from the customer.
+	Say(ctx context.Context, text string) error
+	// WaitAgent blocks until the agent has joined the conversation (an outbound presence
+	// join or any outbound message), the connection fails, or ctx ends.
+	WaitAgent(ctx context.Context) error
+	// Close closes the connection without ending the conversation.
+	Close() error
+}
+
+// RoomLinks gives the agent's link to the appointment's video room; the room package
+// provides the real one.
+type RoomLinks interface {
+	AgentLink(a *rendezvous.Appointment) string
+}
+
+// QueueFinder looks a Genesys Cloud queue up by exact name (genesys.Client.QueueByName
+// through an adapter).
+type QueueFinder interface {
+	QueueExists(ctx context.Context, name string) (bool, error)
+}
+
+// Options configures a Service.
+type Options struct {
+	Store  *store.Store
+	Clock  clock.Clock  // defaults to the store's clock
+	Logger *slog.Logger // defaults to discarding
+	// Guest opens web messaging sessions; required for the live phase.
+	Guest Guest
+	// Secrets seals guest session tokens at rest; defaults to the store's box (required).
+	Secrets *secret.Box
+	// PublicURL is the service's public base URL, e.g. https://rdv.example.com.
+	PublicURL string
+	// RoomLinks gives the agent's room link; nil uses PublicURL + "/r/" + appointment id.
+	RoomLinks RoomLinks
+	// Queues checks queue names for API bookings with queue routing; nil accepts any.
+	Queues QueueFinder
+	// Defaults are the settings of an organization whose administrator saved none (for the
+	// demo organization: the sandbox's seeded deployment keys).
+	Defaults Settings
+	// DefaultsFor, when set, overrides Defaults per organization.
+	DefaultsFor func(orgID string) Settings
+	// RoomScript is the URL of the room UI script the page loads when the agent joined
+	// (default "/static/room/room.js").
+	RoomScript string
+	// Lease is how long a winner owns an interaction without renewing (default 30 s).
+	Lease time.Duration
+	// GuessBurst and GuessEvery bound unknown-link lookups per client IP: GuessBurst
+	// misses at once, then one more each GuessEvery (defaults 20 and 6 s).
+	GuessBurst int
+	GuessEvery time.Duration
+	// TrustForwardedFor takes the client IP from the last X-Forwarded-For entry (set it
+	// only behind a proxy that writes that header).
+	TrustForwardedFor bool
+	// PollEvery is how often a live page re-reads the interaction's progress from the
+	// database, which is how it learns of progress made by another instance (default 2 s).
+	PollEvery time.Duration
+}
+
+// Service runs the customer journey. Create it with New; it is safe for concurrent use.
+type Service struct {
+	o       Options
+	st      *store.Store
+	clock   clock.Clock
+	log     *slog.Logger
+	box     *secret.Box
+	owner   string
+	starts  *starts
+	changes *notifier
+	guesses *guessLimiter
+	pages   *pages
+
+	ctx    context.Context // ends at Close; drives sessions beyond the request that began them
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	driving map[string]bool // appointment ids whose interaction this instance drives
+}
+
+// New returns a journey service.
+func New(o Options) (*Service, error) {
+	if o.Store == nil {
+		return nil, errors.New("journey: Options.Store is required")
+	}
+	if o.Clock == nil {
+		o.Clock = o.Store.Clock()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Secrets == nil {
+		o.Secrets = o.Store.Secrets()
+	}
+	if o.Secrets == nil {
+		return nil, errors.New("journey: a secrets box is required to keep guest session tokens at rest")
+	}
+	if o.RoomScript == "" {
+		o.RoomScript = "/static/room/room.js"
+	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
+	}
+	if o.GuessBurst <= 0 {
+		o.GuessBurst = 20
+	}
+	if o.GuessEvery <= 0 {
+		o.GuessEvery = 6 * time.Second
+	}
+	if o.PollEvery <= 0 {
+		o.PollEvery = 2 * time.Second
+	}
+	if o.Defaults.SchedulingChannel == "" {
+		o.Defaults = DefaultSettings("", "", "")
+	}
+	o.PublicURL = strings.TrimSuffix(o.PublicURL, "/")
+	var id [8]byte
+	rand.Read(id[:])
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Service{
+		o: o, st: o.Store, clock: o.Clock, log: o.Logger, box: o.Secrets,
+		owner:   hex.EncodeToString(id[:]),
+		starts:  newStarts(o.Clock),
+		changes: newNotifier(),
+		guesses: newGuessLimiter(o.GuessBurst, o.GuessEvery),
+		ctx:     ctx, cancel: cancel,
+		driving: map[string]bool{},
+	}
+	p, err := newPages()
+	if err != nil {
+		return nil, err
+	}
+	s.pages = p
+	return s, nil
+}
+
+// Close stops the sessions this instance drives and gives up their leases so another
+// instance can resume them at once.
+func (s *Service) Close() error {
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// Settings returns the organization's scheduling settings, or its defaults when none were
+// saved.
+func (s *Service) Settings(ctx context.Context, orgID string) (Settings, error) {
+	body, updated, err := s.st.JourneySettings(ctx, orgID)
+	if errors.Is(err, rendezvous.ErrNotFound) {
+		return s.defaults(orgID), nil
+	}
+	if err != nil {
+		return Settings{}, err
+	}
+	set := s.defaults(orgID)
+	if err := json.Unmarshal(body, &set); err != nil {
+		return Settings{}, fmt.Errorf("scheduling settings of %s: %w", orgID, err)
+	}
+	set.UpdatedAt = updated
+	return set, nil
+}
+
+func (s *Service) defaults(orgID string) Settings {
+	if s.o.DefaultsFor != nil {
+		return s.o.DefaultsFor(orgID)
+	}
+	return s.o.Defaults
+}
+
+// PutSettings validates and saves the organization's scheduling settings; a
+// *rendezvous.ValidationError names every problem.
+func (s *Service) PutSettings(ctx context.Context, orgID string, set Settings) (Settings, error) {
+	if set.WaitingRoomMedia.Kind == "" {
+		set.WaitingRoomMedia.Kind = MediaNone
+	}
+	err := set.Validate(func(id string) bool {
+		owner, _, _, err := s.st.JourneyMedia(ctx, id)
+		return err == nil && owner == orgID
+	})
+	if err != nil {
+		return Settings{}, err
+	}
+	set.UpdatedAt = time.Time{}
+	body, err := json.Marshal(set)
+	if err != nil {
+		return Settings{}, fmt.Errorf("encode scheduling settings: %w", err)
+	}
+	updated, err := s.st.PutJourneySettings(ctx, orgID, body)
+	if err != nil {
+		return Settings{}, err
+	}
+	set.UpdatedAt = updated
+	return set, nil
+}
+
+// MaxMediaBytes is the largest waiting-room file an administrator may upload.
+const MaxMediaBytes = 20 << 20
+
+// mediaTypes are the upload types a browser plays or shows inline in every engine.
+var mediaTypes = map[string]string{
+	"video/mp4": MediaVideo, "video/webm": MediaVideo,
+	"image/png": MediaImage, "image/jpeg": MediaImage, "image/gif": MediaImage, "image/webp": MediaImage,
+}
+
+// UploadMedia stores a waiting-room file after checking its size and that its bytes are
+// of the declared type, and returns the Media value to put in the settings.
+func (s *Service) UploadMedia(ctx context.Context, orgID, contentType string, body []byte) (Media, error) {
+	var p rendezvous.Problems
+	ct := strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
+	kind, ok := mediaTypes[ct]
+	switch {
+	case len(body) == 0:
+		p.Add("file", "is empty")
+	case len(body) > MaxMediaBytes:
+		p.Add("file", "is %d bytes; the limit is %d MiB", len(body), MaxMediaBytes>>20)
+	case !ok:
+		p.Add("file", "has type %q; upload an MP4 or WebM video, or a PNG, JPEG, GIF or WebP image", ct)
+	case !sniffMatches(ct, body):
+		p.Add("file", "does not contain %s data; check the file", ct)
+	}
+	if err := p.Err(); err != nil {
+		return Media{}, err
+	}
+	id, err := s.st.PutJourneyMedia(ctx, orgID, ct, body)
+	if err != nil {
+		return Media{}, err
+	}
+	return Media{Kind: kind, UploadID: id}, nil
+}
+
+// CheckQueue reports, for an API booking with queue routing, whether queueName names an
+// existing Genesys Cloud queue: nil when it does, a *rendezvous.ValidationError on
+// interaction.routing.properties.queueName when it does not.
+func (s *Service) CheckQueue(ctx context.Context, queueName string) error {
+	if s.o.Queues == nil || strings.TrimSpace(queueName) == "" {
+		return nil
+	}
+	ok, err := s.o.Queues.QueueExists(ctx, queueName)
+	if err != nil {
+		return fmt.Errorf("check queue: %w", err)
+	}
+	if !ok {
+		var p rendezvous.Problems
+		p.Add("interaction.routing.properties.queueName", "names no Genesys Cloud queue (%q); use the exact queue name from Admin > Contact Center > Queues", queueName)
+		return p.Err()
+	}
+	return nil
+}
+
+// agentLink is the agent's room link for a.
+func (s *Service) agentLink(a *rendezvous.Appointment) string {
+	if s.o.RoomLinks != nil {
+		return s.o.RoomLinks.AgentLink(a)
+	}
+	return s.o.PublicURL + "/r/" + a.ID
+}
+
+// EventArgs are the arguments of an appointment.event job.
+type EventArgs struct {
+	AppointmentID string `json:"appointmentId"`
+	Event         string `json:"event"`
+	Version       int    `json:"version"`
+}
+
+// HandleAppointmentEvent is the handler of the "journey.appointment_event" job: it wakes
+// this instance's open pages of the appointment so that a reschedule, a cancellation or a
+// start shows without reload. Pages on other instances pick changes up on their next
+// periodic re-read.
+func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) error {
+	var a EventArgs
+	if err := j.Decode(&a); err != nil {
+		return fmt.Errorf("journey: decode appointment event: %w", err)
+	}
+	s.changes.notify(a.AppointmentID)
+	return nil
+}
+
+// Notify wakes this instance's open pages of an appointment (the room package calls it
+// when someone joins or leaves, so pages move on without waiting for a poll).
+func (s *Service) Notify(appointmentID string) { s.changes.notify(appointmentID) }

@@ -1,0 +1,374 @@
+package journey
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"rendezvous"
+)
+
+//go:embed templates/*.html assets/*
+var files embed.FS
+
+// pages holds the parsed templates.
+type pages struct {
+	tmpl *template.Template
+}
+
+func newPages() (*pages, error) {
+	t, err := template.New("").ParseFS(files, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("journey: parse templates: %w", err)
+	}
+	return &pages{tmpl: t}, nil
+}
+
+// View is what a customer's page shows at one instant; the page script receives it as
+// JSON (from the event stream and from GET /a/{token} with Accept: application/json).
+type View struct {
+	Phase    Phase    `json:"phase"`
+	Progress Progress `json:"progress"`
+	// Room is true when the page should hand over to the video room.
+	Room    bool      `json:"room"`
+	Start   time.Time `json:"start"`
+	OpensAt time.Time `json:"opensAt"`
+	// ServerTime is the server clock in Unix milliseconds, so the script counts down on
+	// the server's clock, not the customer's.
+	ServerTime int64 `json:"serverTime"`
+}
+
+func (s *Service) view(ctx context.Context, a *rendezvous.Appointment, set Settings, now time.Time, readProgress bool) View {
+	v := View{
+		Phase:      PhaseAt(a, set, now),
+		Start:      a.Start,
+		OpensAt:    a.Start.Add(-set.OpensEarly()),
+		ServerTime: now.UnixMilli(),
+	}
+	if v.Phase == PhaseLive {
+		if readProgress {
+			p, err := s.progress(ctx, a.ID)
+			if err != nil {
+				s.log.Warn("journey: read progress", "appointment_id", a.ID, "error", err)
+			}
+			v.Progress = p
+		}
+		v.Room = v.Progress == ProgressAgentJoined || a.Status == rendezvous.StatusInProgress
+	}
+	return v
+}
+
+// lookup resolves the link token of the request, answering 429 to a client IP that has
+// guessed too often and a 404 page that reveals nothing to an unknown token.
+func (s *Service) lookup(w http.ResponseWriter, r *http.Request, page bool) (*rendezvous.Appointment, bool) {
+	now := s.clock.Now()
+	ip := clientIP(r, s.o.TrustForwardedFor)
+	if blocked, wait := s.guesses.blocked(ip, now); blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		s.renderStatic(w, r, http.StatusTooManyRequests, "slowDown", page)
+		return nil, false
+	}
+	token := r.PathValue("token")
+	var a *rendezvous.Appointment
+	err := rendezvous.ErrNotFound
+	// A real token is 43 base64url characters; anything else cannot exist, so it costs a
+	// guess without a database round trip.
+	if len(token) >= 22 && len(token) <= 64 {
+		a, err = s.st.AppointmentByLinkToken(r.Context(), token)
+	}
+	if errors.Is(err, rendezvous.ErrNotFound) {
+		s.guesses.miss(ip, now)
+		s.renderStatic(w, r, http.StatusNotFound, "notFound", page)
+		return nil, false
+	}
+	if err != nil {
+		s.log.Error("journey: look up link", "error", err)
+		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+		return nil, false
+	}
+	return a, true
+}
+
+func setPageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	// The token is in the URL: never send it to another site in a Referer.
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Robots-Tag", "noindex, nofollow")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// renderStatic writes one of the plain pages (not found, too many attempts).
+func (s *Service) renderStatic(w http.ResponseWriter, r *http.Request, status int, key string, page bool) {
+	setPageHeaders(w)
+	if !page || wantsJSON(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, "{\"phase\":%q}\n", key)
+		return
+	}
+	l := pickLang("", r.Header.Get("Accept-Language"))
+	s.render(w, status, pageData{L: l.Text, Lang: l.Tag, Title: l.t(key + "Title"), Message: l.t(key + "Body"), Phase: key})
+}
+
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+type pageData struct {
+	L          map[string]string
+	Lang       string
+	Title      string
+	Message    string
+	Phase      string
+	Appt       string // the appointment's title
+	Date, Time string
+	Zone       string
+	OpensDate  string
+	OpensTime  string
+	Media      Media
+	MediaURL   string
+	RoomScript string
+	View       View
+	Assets     string
+}
+
+func (s *Service) render(w http.ResponseWriter, status int, d pageData) {
+	d.Assets = "/journey/assets"
+	var buf bytes.Buffer
+	if err := s.pages.tmpl.ExecuteTemplate(&buf, "page.html", d); err != nil {
+		s.log.Error("journey: render page", "error", err)
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// PageHandler serves GET /a/{token}: the customer's page. In the live window the request
+// itself starts (or resumes) the Genesys interaction, so a plain GET is enough.
+func (s *Service) PageHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, ok := s.lookup(w, r, true)
+		if !ok {
+			return
+		}
+		ctx := r.Context()
+		set, err := s.Settings(ctx, a.OrgID)
+		if err != nil {
+			s.log.Error("journey: read settings", "org_id", a.OrgID, "error", err)
+			http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+			return
+		}
+		now := s.clock.Now()
+		v := s.view(ctx, a, set, now, true)
+		if v.Phase == PhaseLive && !v.Room {
+			p, err := s.EnsureInteraction(ctx, a, set)
+			if err != nil {
+				s.log.Error("journey: start interaction", "appointment_id", a.ID, "error", err)
+			}
+			v.Progress = p
+			if v.Progress == ProgressNone {
+				v.Progress = ProgressConnecting
+			}
+			v.Room = v.Progress == ProgressAgentJoined
+		}
+		setPageHeaders(w)
+		if wantsJSON(r) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(v.Phase.HTTPStatus())
+			json.NewEncoder(w).Encode(v)
+			return
+		}
+		var lang string
+		if len(a.Customers) > 0 {
+			lang = a.Customers[0].Language
+		}
+		l := pickLang(lang, r.Header.Get("Accept-Language"))
+		loc := a.Location()
+		start, opens := a.Start.In(loc), v.OpensAt.In(loc)
+		d := pageData{
+			L: l.Text, Lang: l.Tag, Title: l.t("title"), Phase: string(v.Phase), Appt: a.Title,
+			Date: l.date(start), Time: l.clock(start), Zone: a.TimeZone,
+			OpensDate: l.date(opens), OpensTime: l.clock(opens),
+			Media: set.WaitingRoomMedia, RoomScript: s.o.RoomScript, View: v,
+		}
+		switch {
+		case set.WaitingRoomMedia.UploadID != "":
+			d.MediaURL = "/journey/media/" + set.WaitingRoomMedia.UploadID
+		default:
+			d.MediaURL = set.WaitingRoomMedia.URL
+		}
+		switch v.Phase {
+		case PhaseCancelled:
+			d.Title, d.Message = l.t("cancelledTitle"), l.t("cancelledBody")
+		case PhaseEnded:
+			d.Title, d.Message = l.t("endedTitle"), l.t("endedBody")
+		case PhaseTooLate:
+			d.Title, d.Message = l.t("tooLateTitle"), l.t("tooLateBody")
+		}
+		s.render(w, v.Phase.HTTPStatus(), d)
+	})
+}
+
+// keepAliveEvery is the wall-clock interval of SSE keep-alives. It is real time, not the
+// injected clock, on purpose: it keeps proxies from closing idle connections, which is a
+// property of the network, not of appointment time.
+const keepAliveEvery = 25 * time.Second
+
+// EventsHandler serves GET /a/{token}/events: a Server-Sent Events stream of View
+// updates ("state" events). A waiting page is woken by the timer of its start instant;
+// a live page by this instance's progress notifications, and by a periodic re-read that
+// catches progress made on other instances.
+func (s *Service) EventsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, ok := s.lookup(w, r, false)
+		if !ok {
+			return
+		}
+		ctx := r.Context()
+		set, err := s.Settings(ctx, a.OrgID)
+		if err != nil {
+			http.Error(w, "settings unavailable", http.StatusInternalServerError)
+			return
+		}
+		rc := http.NewResponseController(w)
+		h := w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Accel-Buffering", "no")
+		w.WriteHeader(http.StatusOK)
+
+		changed, unsubscribe := s.changes.subscribe(a.ID)
+		defer unsubscribe()
+		// Spread keep-alives (and the re-reads they trigger) so that thousands of pages
+		// opened together do not all hit the database in the same instant.
+		keep := time.NewTicker(keepAliveEvery - time.Duration(rand.Int64N(int64(5*time.Second))))
+		defer keep.Stop()
+		var poll *time.Timer
+		defer func() {
+			if poll != nil {
+				poll.Stop()
+			}
+		}()
+		readProgress := true
+		var buf []byte
+		for {
+			v := s.view(ctx, a, set, s.clock.Now(), readProgress)
+			buf = append(buf[:0], "event: state\ndata: "...)
+			buf, _ = appendJSON(buf, v)
+			buf = append(buf, "\n\n"...)
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+			if v.Phase.HTTPStatus() != http.StatusOK || v.Room {
+				return // the page has moved on for good; the script stops listening
+			}
+			var wake <-chan struct{}
+			release := func() {}
+			var pollC <-chan time.Time
+			switch v.Phase {
+			case PhaseNotYet:
+				wake, release = s.starts.wait(v.OpensAt)
+			case PhaseWaiting:
+				wake, release = s.starts.wait(a.Start)
+			case PhaseLive:
+				wake, release = s.starts.wait(a.End().Add(set.Grace()))
+				d := s.o.PollEvery/2 + time.Duration(rand.Int64N(int64(s.o.PollEvery)))
+				if poll == nil {
+					poll = time.NewTimer(d)
+				} else {
+					poll.Reset(d)
+				}
+				pollC = poll.C
+			}
+			readProgress = true
+			select {
+			case <-ctx.Done():
+				release()
+				return
+			case <-wake:
+				// The start (or opening) instant came: tell the page at once, without a
+				// database read, so every waiting page hears it together. The page's own
+				// GET then starts the interaction.
+				readProgress = false
+			case <-changed:
+				if fresh, err := s.st.Appointment(ctx, a.OrgID, a.ID); err == nil {
+					a = fresh
+				}
+				if fresh, err := s.Settings(ctx, a.OrgID); err == nil {
+					set = fresh
+				}
+			case <-keep.C:
+				if v.Phase != PhaseLive {
+					// Other instances' changes reach this page through the re-read.
+					if fresh, err := s.st.Appointment(ctx, a.OrgID, a.ID); err == nil {
+						a = fresh
+					}
+				}
+			case <-pollC:
+			}
+			release()
+		}
+	})
+}
+
+func appendJSON(buf []byte, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	return append(buf, b...), err
+}
+
+// AssetsHandler serves the page's script and style sheet under /journey/assets/.
+func (s *Service) AssetsHandler() http.Handler {
+	sub, _ := fs.Sub(files, "assets")
+	fsrv := http.StripPrefix("/journey/assets/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// MediaHandler serves GET /journey/media/{id}: an uploaded waiting-room file.
+func (s *Service) MediaHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, ct, body, err := s.st.JourneyMedia(r.Context(), r.PathValue("id"))
+		if errors.Is(err, rendezvous.ErrNotFound) {
+			http.NotFound(w, r)
+			return
+		}
+		if err != nil {
+			s.log.Error("journey: read media", "error", err)
+			http.Error(w, "media unavailable", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "public, max-age=86400, immutable")
+		// ServeContent answers Range requests, which browsers use for video.
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	})
+}
+
+// sniffMatches checks an upload's bytes against its declared type.
+func sniffMatches(ct string, body []byte) bool {
+	got := http.DetectContentType(body)
+	if ct == "video/mp4" {
+		// DetectContentType knows MP4 by its "ftyp" box.
+		return got == "video/mp4" || (len(body) > 12 && string(body[4:8]) == "ftyp")
+	}
+	return got == ct
+}
