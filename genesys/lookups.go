@@ -171,7 +171,7 @@ type Capability string
 // Capabilities CheckCredentials can verify.
 const (
 	CapabilitySMSNumbers   Capability = "sms:phoneNumber:view"
-	CapabilityEmailDomains Capability = "routing:email:outbound domains view"
+	CapabilityEmailDomains Capability = "routing:email:outbound:view"
 	CapabilityQueues       Capability = "routing:queue:view"
 	CapabilityUsers        Capability = "directory:user:view"
 )
