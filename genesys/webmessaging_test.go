@@ -1,0 +1,251 @@
+package genesys_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"rendezvous/clock"
+	"rendezvous/genesys"
+)
+
+// fakeMessenger is a minimal web messaging server for the guest client's socket handling;
+// the sandbox tests cover the conversation side.
+type fakeMessenger struct {
+	mu         sync.Mutex
+	frames     []map[string]any // every client frame, in order
+	conns      []*websocket.Conn
+	sessions   map[string]bool
+	rateLimits int // answer this many onMessage frames with 4029
+	origin     string
+}
+
+func newMessenger(t *testing.T) (*fakeMessenger, *httptest.Server) {
+	m := &fakeMessenger{sessions: map[string]bool{}}
+	srv := httptest.NewServer(http.HandlerFunc(m.serve))
+	t.Cleanup(srv.Close)
+	return m, srv
+}
+
+func (m *fakeMessenger) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("deploymentId") != "dep-1" {
+		http.Error(w, "unknown deployment", http.StatusBadRequest)
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	m.mu.Lock()
+	m.conns = append(m.conns, conn)
+	m.origin = r.Header.Get("Origin")
+	m.mu.Unlock()
+	ctx := context.Background()
+	send := func(v any) {
+		b, _ := json.Marshal(v)
+		conn.Write(ctx, websocket.MessageText, b)
+	}
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		var f map[string]any
+		json.Unmarshal(data, &f)
+		m.mu.Lock()
+		m.frames = append(m.frames, f)
+		limited := false
+		if f["action"] == "onMessage" && m.rateLimits > 0 {
+			m.rateLimits--
+			limited = true
+		}
+		tok, _ := f["token"].(string)
+		isNew := !m.sessions[tok]
+		m.sessions[tok] = true
+		m.mu.Unlock()
+		switch {
+		case f["action"] == "configureSession":
+			send(map[string]any{"type": "response", "class": "SessionResponse", "code": 200,
+				"body": map[string]any{"connected": true, "newSession": isNew, "maxCustomDataBytes": 64}})
+		case limited:
+			send(map[string]any{"type": "response", "class": "TooManyRequestsErrorMessage", "code": 429,
+				"body": map[string]any{"errorCode": 4029, "errorMessage": "Message rate too high", "retryAfter": 3}})
+		default:
+			msg, _ := f["message"].(map[string]any)
+			msg["direction"] = "Inbound"
+			send(map[string]any{"type": "response", "class": "StructuredMessage", "code": 200, "body": msg})
+		}
+	}
+}
+
+func (m *fakeMessenger) push(t *testing.T, body map[string]any) {
+	t.Helper()
+	m.mu.Lock()
+	conn := m.conns[len(m.conns)-1]
+	m.mu.Unlock()
+	b, _ := json.Marshal(map[string]any{"type": "message", "class": "StructuredMessage", "code": 200, "body": body})
+	if err := conn.Write(context.Background(), websocket.MessageText, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (m *fakeMessenger) actions() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, f := range m.frames {
+		out = append(out, f["action"].(string))
+	}
+	return out
+}
+
+func dialFake(t *testing.T, srv *httptest.Server, clk clock.Clock, token string) *genesys.GuestSession {
+	t.Helper()
+	s, err := genesys.DialGuest(context.Background(), genesys.GuestConfig{
+		URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1", DeploymentID: "dep-1", Token: token,
+		Origin: "https://rendezvous.example", Clock: clk, EchoInterval: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func nextEvent(t *testing.T, s *genesys.GuestSession, want genesys.GuestEventType) genesys.GuestEvent {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case ev, ok := <-s.Events():
+			if !ok {
+				t.Fatalf("events closed while waiting for %s", want)
+			}
+			if ev.Type == want {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %s event within 5s", want)
+		}
+	}
+}
+
+func TestGuestJoinSendAndAgentEvents(t *testing.T) {
+	m, srv := newMessenger(t)
+	clk := clock.NewFake(t0)
+	s := dialFake(t, srv, clk, "guest-1")
+	if !s.Info().NewSession || s.Info().MaxCustomDataBytes != 64 || s.Token() != "guest-1" {
+		t.Fatalf("info = %+v", s.Info())
+	}
+	ctx := context.Background()
+	if err := s.Join(ctx, map[string]string{"context.auvious.agentUserId": "a1"}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.SendText(ctx, "hello", nil) }()
+	advanceWhenWaiting(t, clk, 1, 500*time.Millisecond) // 2 messages per second
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Echo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	join := m.frames[1]
+	m.mu.Unlock()
+	msg := join["message"].(map[string]any)
+	attrs := msg["channel"].(map[string]any)["metadata"].(map[string]any)["customAttributes"].(map[string]any)
+	if msg["type"] != "Event" || attrs["context.auvious.agentUserId"] != "a1" {
+		t.Fatalf("join frame = %v", join)
+	}
+	if got := strings.Join(m.actions(), ","); got != "configureSession,onMessage,onMessage,echo" {
+		t.Fatalf("actions = %s", got)
+	}
+	if m.origin != "https://rendezvous.example" {
+		t.Fatalf("Origin = %q", m.origin)
+	}
+
+	m.push(t, map[string]any{"type": "Event", "direction": "Outbound", "events": []any{map[string]any{"eventType": "Typing", "typing": map[string]any{"type": "On"}}}})
+	m.push(t, map[string]any{"type": "Text", "direction": "Outbound", "text": "Hi, I am Alice"})
+	m.push(t, map[string]any{"type": "Event", "direction": "Outbound", "events": []any{map[string]any{"eventType": "Presence", "presence": map[string]any{"type": "Leave"}}}})
+	nextEvent(t, s, genesys.GuestTyping)
+	if ev := nextEvent(t, s, genesys.GuestAgentText); ev.Message.Text != "Hi, I am Alice" {
+		t.Fatalf("agent text = %+v", ev.Message)
+	}
+	nextEvent(t, s, genesys.GuestPresenceLeave)
+}
+
+func TestGuestAttributesOverLimitAreRefusedBeforeSending(t *testing.T) {
+	m, srv := newMessenger(t)
+	s := dialFake(t, srv, clock.NewFake(t0), "")
+	err := s.Join(context.Background(), map[string]string{"context.auvious.note": strings.Repeat("é", 30)})
+	if !errors.Is(err, genesys.ErrAttributesTooLarge) {
+		t.Fatalf("err = %v, want ErrAttributesTooLarge", err)
+	}
+	if k, _ := genesys.Classify(err); k != genesys.KindPermanent {
+		t.Fatalf("kind = %v", k)
+	}
+	if got := m.actions(); len(got) != 1 {
+		t.Fatalf("frames sent = %v, want only configureSession", got)
+	}
+}
+
+func TestGuestWaitsRetryAfterOn4029(t *testing.T) {
+	m, srv := newMessenger(t)
+	clk := clock.NewFake(t0)
+	s := dialFake(t, srv, clk, "")
+	m.mu.Lock()
+	m.rateLimits = 1
+	m.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- s.SendText(context.Background(), "hello", nil) }()
+	waitFor(t, func() bool { return clk.Pending() > 0 })
+	clk.Advance(2 * time.Second)
+	if n := len(m.actions()); n != 2 {
+		t.Fatalf("re-sent before retryAfter: %d frames", n)
+	}
+	clk.Advance(time.Second)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.actions(), ","); got != "configureSession,onMessage,onMessage" {
+		t.Fatalf("actions = %s", got)
+	}
+}
+
+func TestGuestResumesSameTokenAfterDrop(t *testing.T) {
+	m, srv := newMessenger(t)
+	s := dialFake(t, srv, clock.NewFake(t0), "guest-drop")
+	m.mu.Lock()
+	m.conns[0].CloseNow()
+	m.mu.Unlock()
+	nextEvent(t, s, genesys.GuestDisconnected)
+	nextEvent(t, s, genesys.GuestResumed)
+	if s.Info().NewSession {
+		t.Fatal("resumed session reported as new")
+	}
+	m.mu.Lock()
+	last := m.frames[len(m.frames)-1]
+	m.mu.Unlock()
+	if last["action"] != "configureSession" || last["token"] != "guest-drop" {
+		t.Fatalf("resume frame = %v", last)
+	}
+	if err := s.SendText(context.Background(), "still here", nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// After a restart of the product, dialling with the stored token re-attaches.
+	s.Close()
+	again := dialFake(t, srv, clock.NewFake(t0), s.Token())
+	if again.Info().NewSession {
+		t.Fatal("re-attached session reported as new")
+	}
+}
