@@ -25,7 +25,7 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 // the sandbox tests cover the real endpoints.
 type fakeGenesys struct {
 	mu        sync.Mutex
-	tokens    int            // tokens issued
+	tokens    int // tokens issued
 	valid     map[string]bool
 	api       http.HandlerFunc // answers /api/v2/...
 	calls     atomic.Int32
