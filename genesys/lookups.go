@@ -143,12 +143,14 @@ func (c *Client) SearchUsers(ctx context.Context, req UserSearchRequest) (UserSe
 	return out, err
 }
 
-// SearchUsersByText finds active users whose name or email contains text (first page of
-// up to 25), the common case of an agent picker.
+// SearchUsersByText finds users whose name or email contains text (first page of up to
+// 25), the common case of an agent picker.
 func (c *Client) SearchUsersByText(ctx context.Context, text string) ([]User, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, invalid("search users", "text is required")
+	}
 	resp, err := c.SearchUsers(ctx, UserSearchRequest{PageSize: 25, PageNumber: 1, Query: []UserSearchCriterion{
-		{Type: "TERM", Value: text, Fields: []string{"name", "email"}},
-		{Type: "EXACT", Value: "active", Fields: []string{"state"}},
+		{Type: "CONTAINS", Value: text, Fields: []string{"name", "email"}},
 	}})
 	return resp.Results, err
 }
@@ -206,7 +208,8 @@ func (c *Client) CheckCredentials(ctx context.Context, needs ...Capability) (Cre
 		case CapabilityQueues:
 			err = c.do(ctx, call{op: "probe " + string(need), method: http.MethodGet, path: "/routing/queues", query: url.Values{"pageSize": {"1"}}})
 		case CapabilityUsers:
-			err = c.do(ctx, call{op: "probe " + string(need), method: http.MethodGet, path: "/users", query: url.Values{"pageSize": {"1"}}})
+			err = c.do(ctx, call{op: "probe " + string(need), method: http.MethodPost, path: "/users/search", body: UserSearchRequest{
+				PageSize: 1, Query: []UserSearchCriterion{{Type: "EXACT", Value: "00000000-0000-0000-0000-000000000000", Fields: []string{"id"}}}}})
 		default:
 			return res, invalid("check credentials", "unknown capability %q", need)
 		}
