@@ -1,0 +1,163 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"rendezvous"
+)
+
+// problem is an RFC 9457 problem details document. Type URIs are relative to the server
+// (RFC 9457 allows that), so they resolve to this deployment's documentation of the error.
+type problem struct {
+	Type     string                    `json:"type"`
+	Title    string                    `json:"title"`
+	Status   int                       `json:"status"`
+	Detail   string                    `json:"detail,omitempty"`
+	Instance string                    `json:"instance,omitempty"`
+	Errors   []rendezvous.FieldProblem `json:"errors,omitempty"`
+	// CorrelationID matches the server's log line for this request, so a support request
+	// can find the cause that is logged but never shown.
+	CorrelationID string `json:"correlationId,omitempty"`
+}
+
+// requestError is a request the server could not read at all: malformed JSON, an unknown
+// field, a value of the wrong JSON type, a body too large, a bad header. It is reported
+// with its own status (400 unless set) and, when known, the field at fault.
+type requestError struct {
+	status int
+	field  string
+	msg    string
+}
+
+func (e *requestError) Error() string {
+	if e.field == "" {
+		return e.msg
+	}
+	return e.field + ": " + e.msg
+}
+
+// badRequest returns a 400 requestError about field ("" for the request as a whole).
+func badRequest(field, format string, args ...any) error {
+	return &requestError{status: http.StatusBadRequest, field: field, msg: fmt.Sprintf(format, args...)}
+}
+
+// kind is one row of the table from error to HTTP status.
+type kind struct {
+	err    error
+	status int
+	typ    string
+	title  string
+}
+
+// kinds maps every domain error kind to its HTTP status and problem type: the one place
+// where that decision is made. Order matters only if an error wraps two kinds; the first
+// match wins.
+var kinds = []kind{
+	{rendezvous.ErrUnauthenticated, http.StatusUnauthorized, "/problems/unauthenticated", "Authentication required"},
+	{rendezvous.ErrForbidden, http.StatusForbidden, "/problems/forbidden", "Not allowed"},
+	{rendezvous.ErrNotFound, http.StatusNotFound, "/problems/not-found", "Not found"},
+	{rendezvous.ErrStaleVersion, http.StatusPreconditionFailed, "/problems/stale-version", "Stale version"},
+	{rendezvous.ErrConflict, http.StatusConflict, "/problems/conflict", "Conflict"},
+	{rendezvous.ErrRateLimited, http.StatusTooManyRequests, "/problems/rate-limited", "Too many requests"},
+}
+
+// problemFor turns err into problem details. It keeps the messages shown to callers apart from the wrapped causes: the
+// domain's error strings are written for people ("appointment is cancelled and can no
+// longer be changed: conflict"), but an error from deeper down may carry SQL or file
+// paths. So only errors of a known kind have their text shown, never a 500's.
+func (s *server) problemFor(r *http.Request, err error) problem {
+	var re *requestError
+	if errors.As(err, &re) {
+		p := problem{Type: "/problems/bad-request", Title: "Bad request", Status: re.status, Detail: re.Error()}
+		switch re.status {
+		case http.StatusRequestEntityTooLarge:
+			p.Type, p.Title = "/problems/too-large", "Request body too large"
+		case http.StatusUnsupportedMediaType:
+			p.Type, p.Title = "/problems/unsupported-media-type", "Unsupported media type"
+		case http.StatusPreconditionRequired:
+			p.Type, p.Title = "/problems/precondition-required", "Precondition required"
+		}
+		if re.field != "" {
+			p.Errors = []rendezvous.FieldProblem{{Field: re.field, Message: re.msg}}
+		}
+		return p
+	}
+	var ve *rendezvous.ValidationError
+	if errors.As(err, &ve) {
+		return problem{
+			Type:   "/problems/validation",
+			Title:  "Invalid input",
+			Status: http.StatusUnprocessableEntity,
+			Detail: fmt.Sprintf("%d field(s) need attention; see errors", len(ve.Problems)),
+			Errors: ve.Problems,
+		}
+	}
+	for _, k := range kinds {
+		if errors.Is(err, k.err) {
+			return problem{Type: k.typ, Title: k.title, Status: k.status, Detail: err.Error()}
+		}
+	}
+	return problem{
+		Type:          "/problems/internal",
+		Title:         "Internal error",
+		Status:        http.StatusInternalServerError,
+		Detail:        "The server failed to handle the request. Quote the correlation id when reporting it.",
+		CorrelationID: requestID(r.Context()),
+	}
+}
+
+// error writes err as problem details. Server errors are logged with their cause; client
+// errors are the caller's business and are logged at debug level only.
+func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
+	p := s.problemFor(r, err)
+	if p.Status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r.Context()),
+			"method", r.Method, "route", r.Pattern, "error", err)
+	} else {
+		s.log.DebugContext(r.Context(), "request refused", "request_id", requestID(r.Context()),
+			"route", r.Pattern, "status", p.Status, "error", err)
+	}
+	if p.Instance == "" && p.Status != http.StatusInternalServerError {
+		p.Instance = r.URL.Path
+	}
+	switch p.Status {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="rendezvous"`)
+	case http.StatusTooManyRequests:
+		var rl *retryAfterError
+		secs := 1
+		if errors.As(err, &rl) {
+			secs = rl.seconds
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	writeProblem(w, p)
+}
+
+// retryAfterError is a rate-limit refusal that knows when to come back.
+type retryAfterError struct {
+	seconds int
+}
+
+func (e *retryAfterError) Error() string {
+	return fmt.Sprintf("too many requests for this API key; retry in %d s", e.seconds)
+}
+
+func (e *retryAfterError) Unwrap() error { return rendezvous.ErrRateLimited }
+
+func writeProblem(w http.ResponseWriter, p problem) {
+	body, err := json.Marshal(p)
+	if err != nil {
+		// A problem is plain strings and ints; this cannot happen.
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	w.Write(append(body, '\n'))
+}

@@ -1,0 +1,163 @@
+// Package web is Rendezvous's HTTP surface: the REST API under /api/v1 with its OpenAPI
+// document, health and readiness probes, Prometheus metrics, and (added by the areas that
+// own them) the customer pages, the video room and the admin UI.
+//
+// Every route is listed in routes.go. Handlers are methods of server that return an
+// http.Handler, one file per area (appointments.go, health.go, ...). Errors from the
+// domain are turned into RFC 9457 problem details in exactly one place, errors.go.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"rendezvous/clock"
+	"rendezvous/store"
+)
+
+// Deps is everything the HTTP layer needs, wired in cmd/rendezvous. Areas that add
+// handlers to this package add their dependencies here as fields.
+type Deps struct {
+	// Store is the database. Required.
+	Store *store.Store
+	// Logger receives request and error logs. Nil discards them.
+	Logger *slog.Logger
+	// Clock is the time source for validation ("is this start in the future?"). Nil
+	// means the real clock.
+	Clock clock.Clock
+	// PublicURL is the base URL customers reach this service on, for the links in
+	// responses (for example "https://meet.example.com"). No trailing slash.
+	PublicURL string
+	// Registry receives the HTTP, database and job-queue metrics and is what /metrics
+	// serves. Nil means a fresh registry.
+	Registry *prometheus.Registry
+	// RateLimit is how many API requests per second one API key may make on average,
+	// with bursts of RateBurst. Zero means unlimited.
+	RateLimit rate.Limit
+	// RateBurst is the largest burst one API key may make. Zero means 2×RateLimit.
+	RateBurst int
+	// MaxBodyBytes caps request bodies. Zero means 64 KiB, ample for an appointment.
+	MaxBodyBytes int64
+}
+
+// server holds the wired dependencies; its methods are the handlers.
+type server struct {
+	Deps
+	log     *slog.Logger
+	clock   clock.Clock
+	maxBody int64
+	metrics *httpMetrics
+	limits  *keyLimiters
+	// idPrefix and idSeq make request ids that are unique across restarts without a
+	// crypto/rand read per request.
+	idPrefix string
+	idSeq    atomic.Uint64
+}
+
+// NewServer returns the HTTP handler for the whole service.
+func NewServer(d Deps) http.Handler {
+	s := &server{Deps: d, log: d.Logger, clock: d.Clock, maxBody: d.MaxBodyBytes}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.clock == nil {
+		s.clock = clock.Real()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = 64 << 10
+	}
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+	}
+	s.metrics = newHTTPMetrics(s.Registry, s.Store)
+	s.limits = newKeyLimiters(d.RateLimit, d.RateBurst)
+	var b [4]byte
+	rand.Read(b[:])
+	s.idPrefix = hex.EncodeToString(b[:])
+
+	mux := http.NewServeMux()
+	s.routes(mux)
+	return s.observe(mux)
+}
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	apiKeyKey
+)
+
+// requestID returns the correlation id of the request in ctx.
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// observe wraps the mux: it gives each request a correlation id, recovers panics into
+// a 500, and records metrics and a debug log line labelled by route pattern. The pattern,
+// never the path, because paths carry ids and customers' link tokens.
+func (s *server) observe(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := s.idPrefix + "-" + strconv.FormatUint(s.idSeq.Add(1), 36)
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.error(sw, r, fmt.Errorf("panic: %v", p))
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			// ServeMux sets r.Pattern on this same request when it matches a route.
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			elapsed := time.Since(start)
+			s.metrics.observe(route, status, elapsed)
+			s.log.DebugContext(r.Context(), "request", "request_id", id, "method", r.Method,
+				"route", route, "status", status, "duration_ms", float64(elapsed.Microseconds())/1000)
+		}()
+		mux.ServeHTTP(sw, r)
+	})
+}
+
+// statusWriter remembers the status code a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (flush, hijack for
+// websockets, deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
