@@ -141,10 +141,16 @@ type pageData struct {
 	RoomScript string
 	View       View
 	Assets     string
+	// Script holds the few words the page script writes itself.
+	Script map[string]string
 }
 
 func (s *Service) render(w http.ResponseWriter, status int, d pageData) {
 	d.Assets = "/journey/assets"
+	d.Script = map[string]string{}
+	for _, k := range []string{"connecting", "waiting_agent", "agent_joined", "starting", "days"} {
+		d.Script[k] = d.L[k]
+	}
 	var buf bytes.Buffer
 	if err := s.pages.tmpl.ExecuteTemplate(&buf, "page.html", d); err != nil {
 		s.log.Error("journey: render page", "error", err)

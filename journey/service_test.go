@@ -1,0 +1,408 @@
+package journey
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"rendezvous"
+	"rendezvous/clock"
+	"rendezvous/store"
+	"rendezvous/store/storetest"
+)
+
+// recGuest stands in for Genesys web messaging at the process boundary in the fast unit
+// tests; the end-to-end tests use the sandbox through the real client instead.
+type recGuest struct {
+	mu     sync.Mutex
+	opens  []string // deployment/token
+	joins  []map[string]string
+	says   []string
+	agent  chan struct{} // closed when the agent "answers"
+	failOn string
+}
+
+func newRecGuest() *recGuest { return &recGuest{agent: make(chan struct{})} }
+
+func (g *recGuest) Open(ctx context.Context, deployment, token string) (GuestSession, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.opens = append(g.opens, deployment+"/"+token)
+	return &recSession{g: g}, nil
+}
+
+func (g *recGuest) counts() (opens, joins, says int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.opens), len(g.joins), len(g.says)
+}
+
+type recSession struct{ g *recGuest }
+
+func (s *recSession) Join(ctx context.Context, attrs map[string]string) error {
+	s.g.mu.Lock()
+	defer s.g.mu.Unlock()
+	s.g.joins = append(s.g.joins, attrs)
+	return nil
+}
+
+func (s *recSession) Say(ctx context.Context, text string) error {
+	s.g.mu.Lock()
+	defer s.g.mu.Unlock()
+	s.g.says = append(s.g.says, text)
+	return nil
+}
+
+func (s *recSession) WaitAgent(ctx context.Context) error {
+	select {
+	case <-s.g.agent:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *recSession) Close() error { return nil }
+
+type fixture struct {
+	t     *testing.T
+	st    *store.Store
+	clk   *clock.Fake
+	svc   *Service
+	guest *recGuest
+	srv   *httptest.Server
+}
+
+func newFixture(t *testing.T, dialect string) *fixture {
+	t.Helper()
+	clk := clock.NewFake(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
+	st := storetest.OpenWith(t, dialect, store.Options{Clock: clk})
+	if err := st.EnsureOrg(context.Background(), rendezvous.Org{ID: "org1", Name: "Org"}); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, st: st, clk: clk, guest: newRecGuest()}
+	f.svc = f.newService()
+	f.srv = httptest.NewServer(Mux(f.svc))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fixture) newService() *Service {
+	svc, err := New(Options{Store: f.st, Guest: f.guest, PublicURL: "https://rdv.example.com",
+		Defaults: DefaultSettings("flow-dep", "queue-dep", "Appointments"), GuessBurst: 5, GuessEvery: time.Minute,
+		PollEvery: 50 * time.Millisecond})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { svc.Close() })
+	return svc
+}
+
+// Mux mounts the service's customer routes the way web/routes.go does.
+func Mux(s *Service) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /a/{token}", s.PageHandler())
+	mux.Handle("GET /a/{token}/events", s.EventsHandler())
+	mux.Handle("GET /journey/assets/", s.AssetsHandler())
+	mux.Handle("GET /journey/media/{id}", s.MediaHandler())
+	return mux
+}
+
+func (f *fixture) book(in time.Duration, lang string) *rendezvous.Appointment {
+	f.t.Helper()
+	a, err := rendezvous.NewAppointment("org1", rendezvous.AppointmentInput{
+		Start: f.clk.Now().Add(in), DurationMinutes: 30, TimeZone: "Europe/Athens", AgentUserID: "agent-7",
+		Title:     "Mortgage advice",
+		Customers: []rendezvous.Customer{{Name: "Eleni", Email: "eleni@example.com", Language: lang}},
+		Interaction: rendezvous.Interaction{Routing: rendezvous.Routing{Type: rendezvous.RoutingFlow},
+			CustomFields: map[string]string{"crmId": "C-1"}},
+	}, f.clk.Now())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	saved, _, err := f.st.CreateAppointment(context.Background(), a, store.Idempotency{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return saved
+}
+
+func (f *fixture) get(path string, hdr ...string) (*http.Response, string) {
+	f.t.Helper()
+	req, _ := http.NewRequest("GET", f.srv.URL+path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// stream opens the page's event stream and returns a function reading the next View.
+func (f *fixture) stream(token string) func() View {
+	f.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	f.t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/a/"+token+"/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		f.t.Fatalf("events content type %q", ct)
+	}
+	views := make(chan View, 16)
+	go func() {
+		defer close(views)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var v View
+				json.Unmarshal([]byte(d), &v)
+				views <- v
+			}
+		}
+	}()
+	return func() View {
+		f.t.Helper()
+		select {
+		case v, ok := <-views:
+			if !ok {
+				f.t.Fatal("event stream ended")
+			}
+			return v
+		case <-time.After(10 * time.Second):
+			f.t.Fatal("no event within 10 s")
+		}
+		return View{}
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling real work, not waiting for the future
+	}
+}
+
+func TestWaitingRoomMovesOnAtStart(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	a := f.book(time.Hour, "de")
+
+	resp, body := f.get("/a/" + a.LinkToken)
+	if resp.StatusCode != 200 {
+		t.Fatalf("page status %d", resp.StatusCode)
+	}
+	for _, want := range []string{`lang="de"`, "Dienstag, 24. November 2026", "12:00", "Europe/Athens", "Warteraum", `data-phase="waiting"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if resp.Header.Get("Referrer-Policy") != "no-referrer" || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("headers: %v", resp.Header)
+	}
+	if o, _, _ := f.guest.counts(); o != 0 {
+		t.Fatal("an early open started the interaction")
+	}
+
+	next := f.stream(a.LinkToken)
+	v := next()
+	if v.Phase != PhaseWaiting || v.ServerTime != f.clk.Now().UnixMilli() || !v.Start.Equal(a.Start) {
+		t.Fatalf("first event %+v", v)
+	}
+	waitFor(t, "the start timer", func() bool { return f.svc.starts.pending() == 1 })
+	f.clk.Set(a.Start)
+	v = next()
+	if v.Phase != PhaseLive {
+		t.Fatalf("at the start: %+v", v)
+	}
+	if o, _, _ := f.guest.counts(); o != 0 {
+		t.Fatal("the event stream must not start the interaction; the customer's GET does")
+	}
+
+	// The page's script then GETs the page as JSON, which starts the interaction.
+	resp, body = f.get("/a/"+a.LinkToken, "Accept", "application/json")
+	var jv View
+	json.Unmarshal([]byte(body), &jv)
+	if resp.StatusCode != 200 || jv.Phase != PhaseLive || jv.Progress != ProgressConnecting {
+		t.Fatalf("JSON GET: %d %s", resp.StatusCode, body)
+	}
+	for v.Progress != ProgressWaitingAgent {
+		v = next()
+	}
+	_, joins, says := f.guest.counts()
+	if joins != 1 || says != 1 {
+		t.Fatalf("joins %d says %d", joins, says)
+	}
+	j := f.guest.joins[0]
+	if j[DefaultAgentAttribute] != "agent-7" || j[AppointmentIDAttribute] != a.ID || j["crmId"] != "C-1" ||
+		j[AgentRoomLinkAttribute] != "https://rdv.example.com/r/"+a.ID {
+		t.Errorf("join attributes %v", j)
+	}
+	if !strings.Contains(f.guest.says[0], "https://rdv.example.com/r/"+a.ID) {
+		t.Errorf("first message %q lacks the agent link", f.guest.says[0])
+	}
+	close(f.guest.agent)
+	for !v.Room {
+		v = next()
+	}
+	if v.Progress != ProgressAgentJoined {
+		t.Fatalf("final %+v", v)
+	}
+}
+
+func TestTwentySimultaneousOpensMakeOneInteraction(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			f := newFixture(t, d)
+			// A second instance on the same database, as behind a load balancer.
+			other := f.newService()
+			srv2 := httptest.NewServer(Mux(other))
+			defer srv2.Close()
+			a := f.book(time.Hour, "en")
+			f.clk.Set(a.Start)
+			var wg sync.WaitGroup
+			for i := range 20 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					base := f.srv.URL
+					if i%2 == 1 {
+						base = srv2.URL
+					}
+					resp, err := http.Get(base + "/a/" + a.LinkToken)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						t.Errorf("status %d", resp.StatusCode)
+					}
+				}()
+			}
+			wg.Wait()
+			waitFor(t, "the join", func() bool { _, j, _ := f.guest.counts(); return j == 1 })
+			if o, j, _ := f.guest.counts(); o != 1 || j != 1 {
+				t.Fatalf("opens %d joins %d; want exactly one interaction", o, j)
+			}
+		})
+	}
+}
+
+func TestRestartResumesSameSession(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	a := f.book(time.Hour, "en")
+	f.clk.Set(a.Start)
+	f.get("/a/" + a.LinkToken)
+	waitFor(t, "the join", func() bool { _, j, _ := f.guest.counts(); return j == 1 })
+	// The instance stops (its lease is handed back), another one starts.
+	f.svc.Close()
+	next := f.newService()
+	srv := httptest.NewServer(Mux(next))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/a/" + a.LinkToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitFor(t, "the resume", func() bool { o, _, _ := f.guest.counts(); return o == 2 })
+	o, j, _ := f.guest.counts()
+	if j != 1 {
+		t.Fatalf("joins %d after a restart; the resumed session must not join again", j)
+	}
+	if f.guest.opens[0] != f.guest.opens[1] || o != 2 {
+		t.Fatalf("resumed with another session: %v", f.guest.opens)
+	}
+}
+
+func TestClosedAndUnknownLinks(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	cancelled := f.book(time.Hour, "el")
+	if _, err := f.st.UpdateAppointment(context.Background(), "org1", cancelled.ID, 0, func(a *rendezvous.Appointment) (string, error) {
+		return "cancelled", a.Cancel("", f.clk.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	late := f.book(2*time.Hour, "en")
+	resp, body := f.get("/a/" + cancelled.LinkToken)
+	if resp.StatusCode != 410 || !strings.Contains(body, "ακυρώθηκε") {
+		t.Errorf("cancelled: %d", resp.StatusCode)
+	}
+	f.clk.Advance(3 * time.Hour)
+	resp, body = f.get("/a/" + late.LinkToken)
+	if resp.StatusCode != 410 || !strings.Contains(body, "This appointment is over") {
+		t.Errorf("too late: %d", resp.StatusCode)
+	}
+	if o, _, _ := f.guest.counts(); o != 0 {
+		t.Fatal("a closed link started an interaction")
+	}
+
+	// Unknown tokens: a 404 that says nothing about which appointments exist, then 429
+	// once the IP guessed too often (even for a good link, until the refill).
+	resp, body404 := f.get("/a/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	if resp.StatusCode != 404 || !strings.Contains(body404, "Link not found") || strings.Contains(body404, "cancel") {
+		t.Errorf("unknown: %d", resp.StatusCode)
+	}
+	_, bodyShort := f.get("/a/x")
+	if bodyShort != body404 {
+		t.Error("a short token and a well-formed unknown token must get the same page")
+	}
+	for range 3 {
+		f.get("/a/BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB")
+	}
+	resp, _ = f.get("/a/CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC")
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("after 5 misses: %d", resp.StatusCode)
+	}
+	f.clk.Advance(time.Minute)
+	resp, _ = f.get("/a/" + late.LinkToken)
+	if resp.StatusCode != 410 {
+		t.Fatalf("after the refill a real link works again: %d", resp.StatusCode)
+	}
+}
+
+func TestRescheduleReachesWaitingPage(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	a := f.book(time.Hour, "en")
+	next := f.stream(a.LinkToken)
+	if v := next(); v.Phase != PhaseWaiting {
+		t.Fatalf("%+v", v)
+	}
+	later := a.Start.Add(time.Hour)
+	if _, err := f.st.UpdateAppointment(context.Background(), "org1", a.ID, 0, func(x *rendezvous.Appointment) (string, error) {
+		return "rescheduled", x.Apply(rendezvous.AppointmentPatch{Start: &later}, f.clk.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	job := &store.Job{Kind: "journey.appointment_event", Args: json.RawMessage(`{"appointmentId":"` + a.ID + `","event":"rescheduled","version":2}`)}
+	if err := f.svc.HandleAppointmentEvent(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	v := next()
+	if !v.Start.Equal(later) || v.Phase != PhaseWaiting {
+		t.Fatalf("after reschedule: %+v", v)
+	}
+	// The old start passes without moving the page on.
+	waitFor(t, "the new timer", func() bool { return f.svc.starts.pending() == 1 })
+	f.clk.Set(a.Start)
+	f.clk.Set(later)
+	if v := next(); v.Phase != PhaseLive {
+		t.Fatalf("at the new start: %+v", v)
+	}
+}
