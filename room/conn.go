@@ -1,0 +1,261 @@
+package room
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"rendezvous"
+)
+
+// Close codes the room uses (4000–4999 are the application's). The browser script
+// reconnects after any close except these.
+const (
+	closeReplaced websocket.StatusCode = 4001 // another connection of the same side took over
+	closeEnded    websocket.StatusCode = 4002 // the call ended (hang-up, completed, cancelled)
+	closeSlow     websocket.StatusCode = 4003 // could not keep up with signaling
+	closeShutdown websocket.StatusCode = 4004 // this instance is stopping; reconnect
+)
+
+// sendQueue is how many messages may wait for one browser. A negotiation is a dozen
+// messages at most (an offer, an answer, some candidates), so 64 is generous.
+const sendQueue = 64
+
+// maxMessage caps what a browser may send: an SDP offer with a few tracks is ~10 KB.
+const maxMessage = 64 << 10
+
+// wsPeer is a browser connected over a WebSocket.
+type wsPeer struct {
+	send   chan []byte
+	done   chan struct{}
+	once   sync.Once
+	reason string // set before done is closed
+}
+
+func newWSPeer() *wsPeer {
+	return &wsPeer{send: make(chan []byte, sendQueue), done: make(chan struct{})}
+}
+
+// Send implements Peer.
+func (p *wsPeer) Send(msg []byte) bool {
+	select {
+	case <-p.done:
+		return true // closing anyway; nothing to drop
+	default:
+	}
+	select {
+	case p.send <- msg:
+		return true
+	default:
+		return false
+	}
+}
+
+// Close implements Peer.
+func (p *wsPeer) Close(reason string) {
+	p.once.Do(func() {
+		p.reason = reason
+		close(p.done)
+	})
+}
+
+func closeCode(reason string) websocket.StatusCode {
+	switch reason {
+	case "replaced":
+		return closeReplaced
+	case "ended":
+		return closeEnded
+	case "slow":
+		return closeSlow
+	case "shutdown":
+		return closeShutdown
+	}
+	return websocket.StatusNormalClosure
+}
+
+// clientMsg is what browsers send.
+type clientMsg struct {
+	Type  string          `json:"type"` // "signal" or "hangup"
+	Epoch uint64          `json:"epoch"`
+	Data  json.RawMessage `json:"data"`
+}
+
+// Serve runs side's signaling connection to a's room: it checks that side may enter
+// now (Admit; its error is returned before anything is written, for the caller to turn
+// into a response), upgrades the request to a WebSocket, records the join, moves the
+// appointment on, and relays messages until the connection ends. a must come from
+// Authorize for the same side.
+func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Appointment, side Side) error {
+	ctx := req.Context()
+	if err := Admit(a, side, r.clock.Now(), r.grace(ctx, a.OrgID), r.o.AgentEarly); err != nil {
+		return err
+	}
+	ice, err := r.ICEServers(ctx, a.OrgID)
+	if err != nil {
+		return err
+	}
+	if ice == nil {
+		ice = []ICEServer{}
+	}
+	conn, err := websocket.Accept(w, req, nil)
+	if err != nil {
+		// Accept has written the response (a bad handshake or a foreign origin).
+		r.log.DebugContext(ctx, "room: websocket handshake refused", "error", err)
+		return nil
+	}
+	conn.SetReadLimit(maxMessage)
+	// The request context ends when the handler returns; the connection's own context
+	// ends when it is closed for any reason.
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+
+	sessionID, err := r.st.RoomJoin(cctx, a.OrgID, a.ID, string(side), r.clock.Now())
+	if err != nil {
+		r.log.ErrorContext(ctx, "room: record join", "appointment_id", a.ID, "side", side, "error", err)
+		conn.Close(websocket.StatusInternalError, "try again")
+		return nil
+	}
+	if side == Customer {
+		if err := r.markStarted(cctx, a); err != nil {
+			r.log.ErrorContext(ctx, "room: mark started", "appointment_id", a.ID, "error", err)
+		}
+	}
+
+	p := newWSPeer()
+	r.track(p, true)
+	defer r.track(p, false)
+	m, err := r.hub.Join(a.ID, side, p, map[string]any{"iceServers": ice})
+	if err != nil { // only for an unknown side, which Authorize never returns
+		conn.Close(websocket.StatusPolicyViolation, "forbidden")
+		return nil
+	}
+	r.log.InfoContext(ctx, "room: joined", "appointment_id", a.ID, "side", side)
+	r.changed(a.ID)
+
+	// Writer: the only goroutine that writes, so hub sends never block on the network.
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		defer cancel()
+		for {
+			select {
+			case msg := <-p.send:
+				wctx, wcancel := context.WithTimeout(cctx, 10*time.Second)
+				err := conn.Write(wctx, websocket.MessageText, msg)
+				wcancel()
+				if err != nil {
+					p.Close("gone")
+					conn.CloseNow()
+					return
+				}
+			case <-p.done:
+				// Flush what was queued before the close (the "ended" message).
+				for {
+					select {
+					case msg := <-p.send:
+						wctx, wcancel := context.WithTimeout(cctx, 2*time.Second)
+						conn.Write(wctx, websocket.MessageText, msg)
+						wcancel()
+						continue
+					default:
+					}
+					break
+				}
+				conn.Close(closeCode(p.reason), p.reason)
+				return
+			case <-cctx.Done():
+				conn.CloseNow()
+				return
+			}
+		}
+	}()
+
+	reason := "left"
+	for {
+		_, data, err := conn.Read(cctx)
+		if err != nil {
+			break
+		}
+		var msg clientMsg
+		if err := json.Unmarshal(data, &msg); err != nil {
+			continue // a malformed message is the browser's problem, not the call's
+		}
+		switch msg.Type {
+		case "signal":
+			m.Relay(msg.Epoch, msg.Data)
+		case "hangup":
+			reason = "hangup"
+			r.hangup(cctx, a)
+		}
+		if reason == "hangup" {
+			break
+		}
+	}
+	p.Close("left")
+	<-writerDone
+
+	wasCurrent, empty := m.Leave()
+	if p.reason == "ended" && reason != "hangup" {
+		reason = "ended"
+	}
+	if wasCurrent || reason == "hangup" || p.reason == "ended" {
+		if err := r.st.RoomLeave(cctx, sessionID, r.clock.Now(), reason); err != nil {
+			r.log.ErrorContext(ctx, "room: record leave", "appointment_id", a.ID, "error", err)
+		}
+	}
+	r.log.InfoContext(ctx, "room: left", "appointment_id", a.ID, "side", side, "reason", reason)
+	if wasCurrent && empty {
+		if err := r.scheduleEmptyCheck(cctx, a); err != nil {
+			r.log.ErrorContext(ctx, "room: schedule empty check", "appointment_id", a.ID, "error", err)
+		}
+	}
+	r.changed(a.ID)
+	return nil
+}
+
+// hangup ends the call for both sides. Once the customer has come the appointment is
+// completed; before that (the agent leaving an empty room) only the caller leaves.
+func (r *Rooms) hangup(ctx context.Context, a *rendezvous.Appointment) {
+	done, err := r.complete(ctx, a.OrgID, a.ID)
+	if err != nil {
+		r.log.ErrorContext(ctx, "room: complete on hang-up", "appointment_id", a.ID, "error", err)
+	}
+	if done {
+		r.hub.End(a.ID, "hangup")
+	}
+}
+
+func (r *Rooms) track(p *wsPeer, add bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if add {
+		r.conns[p] = struct{}{}
+	} else {
+		delete(r.conns, p)
+	}
+}
+
+// Close ends every connection of this instance with "shutdown", so browsers reconnect
+// (to another instance, or to this one after a restart). Call it before the HTTP
+// server's Shutdown, which does not wait for hijacked connections.
+func (r *Rooms) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for p := range r.conns {
+		p.Close("shutdown")
+	}
+}
+
+func (r *Rooms) changed(appointmentID string) {
+	if r.o.OnChange != nil {
+		r.o.OnChange(appointmentID)
+	}
+}
+
+// errNoChange aborts an UpdateAppointment whose change has nothing to do.
+var errNoChange = errors.New("no change")

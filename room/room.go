@@ -1,0 +1,317 @@
+// Package room is Rendezvous's 1:1 video room: WebRTC in the two browsers, with this
+// service as the signaling server over a WebSocket.
+//
+// Each side has its own link and the link admits only that side: the customer is
+// authorised by the appointment's customer link token, the agent by an agent link that
+// carries an HMAC of the organization and appointment id under a server key (nothing to
+// store, nothing to leak from a database dump). A second connection of the same side
+// replaces the first (a reload or reconnect); nobody else gets in.
+//
+// Joining and leaving move the appointment's status:
+//
+//   - in_progress when the customer joins. The customer's arrival is what decides between
+//     a meeting and a no-show, so it is the moment that counts; an agent alone in the room
+//     is only getting ready.
+//   - completed when either side hangs up after the customer came, or when the room has
+//     stayed empty for EmptyGrace after both left (so a reload or a dropped network does
+//     not end the call).
+//   - no_show when the end of the appointment plus the grace period passes and the
+//     customer never joined (a durable job scheduled when the appointment is created or
+//     rescheduled).
+//
+// Every connection is recorded with its join and leave times (store.RoomSessions).
+//
+// External video engines (LiveKit, Jitsi, ...) that only hand out join URLs or tokens
+// plug in behind Engine; the built-in room is one implementation.
+package room
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"rendezvous"
+	"rendezvous/clock"
+	"rendezvous/store"
+)
+
+// Side is one of the two parties of a room.
+type Side string
+
+// The two sides of a room.
+const (
+	Agent    Side = "agent"
+	Customer Side = "customer"
+)
+
+// Other returns the opposite side.
+func (s Side) Other() Side {
+	if s == Agent {
+		return Customer
+	}
+	return Agent
+}
+
+// Engine issues the URL a side opens to join an appointment's meeting. The built-in
+// WebRTC room (*Rooms) is one implementation; an external engine such as LiveKit or Jitsi
+// implements it by creating its room and returning its own join URL or a URL carrying
+// its token. Callers (the customer journey, notifications) depend on this interface only.
+type Engine interface {
+	JoinURL(ctx context.Context, a *rendezvous.Appointment, side Side) (string, error)
+}
+
+// Job kinds the room handles. The wiring routes each to the handler of the same name.
+const (
+	// EventJobKind is the room's share of the store's appointment.event fan-out; its
+	// Args are store.EventArgs. Handle it with HandleAppointmentEvent.
+	EventJobKind = "room.appointment_event"
+	// DeadlineJobKind runs at the end of an appointment plus the grace period; handle it
+	// with HandleDeadline.
+	DeadlineJobKind = "room.deadline"
+	// EmptyJobKind runs EmptyGrace after the room became empty; handle it with HandleEmpty.
+	EmptyJobKind = "room.empty"
+)
+
+// Defaults of Options.
+const (
+	// DefaultGrace is the grace period after the end when Options.Grace is nil.
+	DefaultGrace = 15 * time.Minute
+	// DefaultEmptyGrace is how long an empty room waits before completing.
+	DefaultEmptyGrace = 2 * time.Minute
+	// DefaultAgentEarly is how long before the start the agent may enter.
+	DefaultAgentEarly = 30 * time.Minute
+)
+
+// Options configures Rooms.
+type Options struct {
+	// Store records sessions and statuses. Required.
+	Store *store.Store
+	// Clock defaults to the store's clock.
+	Clock clock.Clock
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+	// Key signs agent links. Required, at least 32 bytes; pass the service's secrets key
+	// (the room derives its own key from it, so the key itself never signs anything).
+	Key []byte
+	// PublicURL is the service's public base URL ("https://meet.example.com"), for links.
+	PublicURL string
+	// ICEServers are the STUN/TURN servers of organizations that saved none. Nil means a
+	// public STUN server is not assumed: browsers then connect on host and server-reflexive
+	// candidates they find themselves, enough on one network.
+	ICEServers []ICEServer
+	// Grace returns how long after an appointment's end the customer may still come,
+	// per organization (the customer journey's setting). Nil means DefaultGrace.
+	Grace func(ctx context.Context, orgID string) (time.Duration, error)
+	// EmptyGrace is how long a room stays open after both sides left before the
+	// appointment is completed. Zero means DefaultEmptyGrace.
+	EmptyGrace time.Duration
+	// AgentEarly is how long before the start the agent may open the room. Zero means
+	// DefaultAgentEarly.
+	AgentEarly time.Duration
+	// OnChange is called with an appointment id when someone joins or leaves, so other
+	// parts (the customer's page) can look again without polling. Optional.
+	OnChange func(appointmentID string)
+}
+
+// Rooms is the built-in video room service.
+type Rooms struct {
+	o       Options
+	st      *store.Store
+	clock   clock.Clock
+	log     *slog.Logger
+	linkKey []byte
+	hub     *Hub
+
+	// conns tracks open websocket connections so Close can end them on shutdown.
+	mu    sync.Mutex
+	conns map[*wsPeer]struct{}
+}
+
+// New returns the room service.
+func New(o Options) (*Rooms, error) {
+	if o.Store == nil {
+		return nil, errors.New("room: Options.Store is required")
+	}
+	if len(o.Key) < 32 {
+		return nil, errors.New("room: Options.Key must hold at least 32 bytes")
+	}
+	if o.Clock == nil {
+		o.Clock = o.Store.Clock()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.EmptyGrace <= 0 {
+		o.EmptyGrace = DefaultEmptyGrace
+	}
+	if o.AgentEarly <= 0 {
+		o.AgentEarly = DefaultAgentEarly
+	}
+	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	mac := hmac.New(sha256.New, o.Key)
+	mac.Write([]byte("rendezvous room agent links v1"))
+	return &Rooms{
+		o: o, st: o.Store, clock: o.Clock, log: o.Logger,
+		linkKey: mac.Sum(nil),
+		hub:     NewHub(),
+		conns:   make(map[*wsPeer]struct{}),
+	}, nil
+}
+
+// Hub returns the signaling hub of this instance.
+func (r *Rooms) Hub() *Hub { return r.hub }
+
+// AgentKey returns the secret part of a's agent link: "<org>.<appointment id>.<mac>".
+// The organization is base64url-encoded so that any id fits the path.
+func (r *Rooms) AgentKey(a *rendezvous.Appointment) string {
+	org := base64.RawURLEncoding.EncodeToString([]byte(a.OrgID))
+	return org + "." + a.ID + "." + r.agentMAC(a.OrgID, a.ID)
+}
+
+func (r *Rooms) agentMAC(orgID, id string) string {
+	m := hmac.New(sha256.New, r.linkKey)
+	m.Write([]byte(orgID))
+	m.Write([]byte{0})
+	m.Write([]byte(id))
+	// 128 bits are as unguessable as the customer's link and keep the URL short.
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
+// AgentLink returns the URL of the agent's side of a's room, to put into the Genesys
+// interaction. It matches journey.RoomLinks.
+func (r *Rooms) AgentLink(a *rendezvous.Appointment) string {
+	return r.o.PublicURL + AgentPath(r.AgentKey(a))
+}
+
+// CustomerLink returns the URL of the customer's standalone room page. The customer
+// journey embeds the room in its own page instead; this one serves engines' JoinURL.
+func (r *Rooms) CustomerLink(a *rendezvous.Appointment) string {
+	return r.o.PublicURL + CustomerPath(a.LinkToken)
+}
+
+// JoinURL implements Engine for the built-in room.
+func (r *Rooms) JoinURL(_ context.Context, a *rendezvous.Appointment, side Side) (string, error) {
+	switch side {
+	case Agent:
+		return r.AgentLink(a), nil
+	case Customer:
+		if a.LinkToken == "" {
+			return "", fmt.Errorf("customer link of %s: token not available", a.ID)
+		}
+		return r.CustomerLink(a), nil
+	}
+	return "", ErrUnknownSide
+}
+
+// Paths of the room's pages and signaling endpoints, relative to the public URL.
+
+// AgentPath is the agent's room page for an agent key.
+func AgentPath(key string) string { return "/room/agent/" + url.PathEscape(key) }
+
+// CustomerPath is the customer's standalone room page for a customer link token.
+func CustomerPath(token string) string { return "/room/customer/" + url.PathEscape(token) }
+
+// SignalingPath is the WebSocket endpoint of side for its key (agent key or customer
+// link token): the page path plus "/ws".
+func SignalingPath(side Side, key string) string {
+	if side == Agent {
+		return AgentPath(key) + "/ws"
+	}
+	return CustomerPath(key) + "/ws"
+}
+
+// errBadLink is returned for any link that does not open a room, whatever the reason,
+// so a caller learns nothing about which appointments exist.
+var errBadLink = fmt.Errorf("this room link is not valid: %w", rendezvous.ErrNotFound)
+
+// Authorize returns the appointment whose room key opens for side: the agent key for
+// Agent, the customer link token for Customer. A key of the other side, a forged or
+// unknown key all give the same ErrNotFound.
+func (r *Rooms) Authorize(ctx context.Context, side Side, key string) (*rendezvous.Appointment, error) {
+	switch side {
+	case Customer:
+		if key == "" {
+			return nil, errBadLink
+		}
+		a, err := r.st.AppointmentByLinkToken(ctx, key)
+		if errors.Is(err, rendezvous.ErrNotFound) {
+			return nil, errBadLink
+		}
+		return a, err
+	case Agent:
+		parts := strings.Split(key, ".")
+		if len(parts) != 3 {
+			return nil, errBadLink
+		}
+		org, err := base64.RawURLEncoding.DecodeString(parts[0])
+		if err != nil {
+			return nil, errBadLink
+		}
+		want := r.agentMAC(string(org), parts[1])
+		if subtle.ConstantTimeCompare([]byte(want), []byte(parts[2])) != 1 {
+			return nil, errBadLink
+		}
+		a, err := r.st.Appointment(ctx, string(org), parts[1])
+		if errors.Is(err, rendezvous.ErrNotFound) {
+			return nil, errBadLink
+		}
+		return a, err
+	}
+	return nil, ErrUnknownSide
+}
+
+// grace returns the organization's grace period after the end.
+func (r *Rooms) grace(ctx context.Context, orgID string) time.Duration {
+	if r.o.Grace == nil {
+		return DefaultGrace
+	}
+	g, err := r.o.Grace(ctx, orgID)
+	if err != nil {
+		r.log.WarnContext(ctx, "room: grace period unavailable, using the default", "org_id", orgID, "error", err)
+		return DefaultGrace
+	}
+	return g
+}
+
+// Errors of Admit. Both wrap rendezvous.ErrConflict; the pages tell them apart.
+var (
+	// ErrNotYet: too early to enter the room.
+	ErrNotYet = fmt.Errorf("the room is not open yet: %w", rendezvous.ErrConflict)
+	// ErrClosed: the appointment is over, cancelled, or too late to join.
+	ErrClosed = fmt.Errorf("this appointment is over: %w", rendezvous.ErrConflict)
+)
+
+// Admit decides whether side may enter a's room at instant now, given the grace
+// period after the end and how early the agent may come. It is the one rule behind the
+// pages and the signaling endpoint.
+//
+// The customer may enter from the start: the customer's page switches to the room at
+// the start on the server's clock, and before that the waiting room is the place to be.
+// The agent may enter agentEarly before it, to check camera and microphone. Neither
+// may enter once the appointment is final, nor after the end plus grace unless the
+// meeting is still in progress (someone dropped out and comes back late).
+func Admit(a *rendezvous.Appointment, side Side, now time.Time, grace, agentEarly time.Duration) error {
+	if a.Status.Final() {
+		return ErrClosed
+	}
+	opens := a.Start
+	if side == Agent {
+		opens = a.Start.Add(-agentEarly)
+	}
+	if now.Before(opens) {
+		return ErrNotYet
+	}
+	if a.Status != rendezvous.StatusInProgress && !now.Before(a.End().Add(grace)) {
+		return ErrClosed
+	}
+	return nil
+}
