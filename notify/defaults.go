@@ -1,0 +1,137 @@
+package notify
+
+// DefaultLanguage is the language used when no template matches the customer's.
+const DefaultLanguage = "en"
+
+// Languages lists the languages Rendezvous ships default templates in.
+func Languages() []string { return []string{"en", "de"} }
+
+// emailHTML wraps a body in the minimal HTML every default email uses.
+func emailHTML(body string) string {
+	return `<!doctype html><html><body style="font-family: sans-serif; line-height: 1.5">` + body + `</body></html>`
+}
+
+// DefaultTemplate returns the built-in template of an event and channel in lang, and
+// false when Rendezvous ships none in that language.
+func DefaultTemplate(e Event, ch Channel, lang string) (Template, bool) {
+	byLang, ok := defaultTemplates()[lang]
+	if !ok {
+		return Template{}, false
+	}
+	t, ok := byLang[e][ch]
+	return t, ok
+}
+
+type templateSet map[Event]map[Channel]Template
+
+func defaultTemplates() map[string]templateSet {
+	return map[string]templateSet{
+		"en": {
+			EventCreated: {
+				ChannelSMS: {Text: "Hi {customerName}, your video appointment with {orgName} is booked for {date} at {time}. Join here: {link}"},
+				ChannelEmail: {
+					Subject: "Your video appointment on {date}",
+					Text:    "Hello {customerName},\n\nyour video appointment with {agentName} of {orgName} is booked for {date} at {time} ({duration}).\n\nJoin at the appointment time: {link}\nAdd it to your calendar: {calendarLink}\nNeed another time? {rescheduleLink}\nCancel: {cancelLink}\n",
+					HTML: emailHTML(`<p>Hello {customerName},</p><p>your video appointment with {agentName} of {orgName} is booked for <strong>{date} at {time}</strong> ({duration}).</p>` +
+						`<p><a href="{link}">Join your appointment</a> at the appointment time.</p>` +
+						`<p><a href="{calendarLink}">Add to calendar</a> · <a href="{rescheduleLink}">Choose another time</a> · <a href="{cancelLink}">Cancel</a></p>`),
+				},
+			},
+			EventRescheduled: {
+				ChannelSMS: {Text: "Hi {customerName}, your video appointment with {orgName} has moved to {date} at {time}. Join here: {link}"},
+				ChannelEmail: {
+					Subject: "Your video appointment has moved to {date}",
+					Text:    "Hello {customerName},\n\nyour video appointment with {agentName} of {orgName} has moved to {date} at {time} ({duration}).\n\nJoin at the new time: {link}\nUpdate your calendar: {calendarLink}\n",
+					HTML: emailHTML(`<p>Hello {customerName},</p><p>your video appointment with {agentName} of {orgName} has moved to <strong>{date} at {time}</strong> ({duration}).</p>` +
+						`<p><a href="{link}">Join your appointment</a> at the new time.</p><p><a href="{calendarLink}">Update your calendar</a></p>`),
+				},
+			},
+			EventCancelled: {
+				ChannelSMS: {Text: "Hi {customerName}, your video appointment with {orgName} on {date} at {time} has been cancelled."},
+				ChannelEmail: {
+					Subject: "Your video appointment on {date} is cancelled",
+					Text:    "Hello {customerName},\n\nyour video appointment with {orgName} on {date} at {time} has been cancelled.\n\nRemove it from your calendar: {calendarLink}\n",
+					HTML: emailHTML(`<p>Hello {customerName},</p><p>your video appointment with {orgName} on <strong>{date} at {time}</strong> has been cancelled.</p>` +
+						`<p><a href="{calendarLink}">Remove it from your calendar</a></p>`),
+				},
+			},
+			EventReminder: {
+				ChannelSMS: {Text: "Reminder: your video appointment with {orgName} is on {date} at {time}. Join here: {link}"},
+				ChannelEmail: {
+					Subject: "Reminder: your video appointment on {date} at {time}",
+					Text:    "Hello {customerName},\n\na reminder of your video appointment with {agentName} of {orgName} on {date} at {time}.\n\nJoin here: {link}\nNeed another time? {rescheduleLink}\n",
+					HTML: emailHTML(`<p>Hello {customerName},</p><p>a reminder of your video appointment with {agentName} of {orgName} on <strong>{date} at {time}</strong>.</p>` +
+						`<p><a href="{link}">Join your appointment</a> · <a href="{rescheduleLink}">Choose another time</a></p>`),
+				},
+			},
+			EventFollowUp: {
+				ChannelSMS: {Text: "Thank you for meeting {orgName} today, {customerName}. We hope we could help."},
+				ChannelEmail: {
+					Subject: "Thank you for your video appointment",
+					Text:    "Hello {customerName},\n\nthank you for meeting {agentName} of {orgName} today. We hope we could help.\n",
+					HTML:    emailHTML(`<p>Hello {customerName},</p><p>thank you for meeting {agentName} of {orgName} today. We hope we could help.</p>`),
+				},
+			},
+		},
+		"de": {
+			EventCreated: {
+				ChannelSMS: {Text: "Hallo {customerName}, Ihr Videotermin bei {orgName} ist gebucht: {date} um {time}. Teilnehmen: {link}"},
+				ChannelEmail: {
+					Subject: "Ihr Videotermin am {date}",
+					Text:    "Hallo {customerName},\n\nIhr Videotermin mit {agentName} von {orgName} ist gebucht: {date} um {time} ({duration}).\n\nZum Termin: {link}\nIn den Kalender: {calendarLink}\nAnderen Termin wählen: {rescheduleLink}\nAbsagen: {cancelLink}\n",
+					HTML: emailHTML(`<p>Hallo {customerName},</p><p>Ihr Videotermin mit {agentName} von {orgName} ist gebucht: <strong>{date} um {time}</strong> ({duration}).</p>` +
+						`<p><a href="{link}">Zum Termin</a></p>` +
+						`<p><a href="{calendarLink}">In den Kalender</a> · <a href="{rescheduleLink}">Anderen Termin wählen</a> · <a href="{cancelLink}">Absagen</a></p>`),
+				},
+			},
+			EventRescheduled: {
+				ChannelSMS: {Text: "Hallo {customerName}, Ihr Videotermin bei {orgName} wurde verschoben auf {date} um {time}. Teilnehmen: {link}"},
+				ChannelEmail: {
+					Subject: "Ihr Videotermin wurde auf den {date} verschoben",
+					Text:    "Hallo {customerName},\n\nIhr Videotermin mit {agentName} von {orgName} wurde verschoben auf {date} um {time} ({duration}).\n\nZum Termin: {link}\nKalender aktualisieren: {calendarLink}\n",
+					HTML: emailHTML(`<p>Hallo {customerName},</p><p>Ihr Videotermin mit {agentName} von {orgName} wurde verschoben auf <strong>{date} um {time}</strong> ({duration}).</p>` +
+						`<p><a href="{link}">Zum Termin</a></p><p><a href="{calendarLink}">Kalender aktualisieren</a></p>`),
+				},
+			},
+			EventCancelled: {
+				ChannelSMS: {Text: "Hallo {customerName}, Ihr Videotermin bei {orgName} am {date} um {time} wurde abgesagt."},
+				ChannelEmail: {
+					Subject: "Ihr Videotermin am {date} wurde abgesagt",
+					Text:    "Hallo {customerName},\n\nIhr Videotermin bei {orgName} am {date} um {time} wurde abgesagt.\n\nAus dem Kalender entfernen: {calendarLink}\n",
+					HTML: emailHTML(`<p>Hallo {customerName},</p><p>Ihr Videotermin bei {orgName} am <strong>{date} um {time}</strong> wurde abgesagt.</p>` +
+						`<p><a href="{calendarLink}">Aus dem Kalender entfernen</a></p>`),
+				},
+			},
+			EventReminder: {
+				ChannelSMS: {Text: "Erinnerung: Ihr Videotermin bei {orgName} ist am {date} um {time}. Teilnehmen: {link}"},
+				ChannelEmail: {
+					Subject: "Erinnerung: Ihr Videotermin am {date} um {time}",
+					Text:    "Hallo {customerName},\n\nwir erinnern Sie an Ihren Videotermin mit {agentName} von {orgName} am {date} um {time}.\n\nZum Termin: {link}\nAnderen Termin wählen: {rescheduleLink}\n",
+					HTML: emailHTML(`<p>Hallo {customerName},</p><p>wir erinnern Sie an Ihren Videotermin mit {agentName} von {orgName} am <strong>{date} um {time}</strong>.</p>` +
+						`<p><a href="{link}">Zum Termin</a> · <a href="{rescheduleLink}">Anderen Termin wählen</a></p>`),
+				},
+			},
+			EventFollowUp: {
+				ChannelSMS: {Text: "Danke für Ihren Termin bei {orgName}, {customerName}. Wir hoffen, wir konnten Ihnen helfen."},
+				ChannelEmail: {
+					Subject: "Danke für Ihren Videotermin",
+					Text:    "Hallo {customerName},\n\ndanke für Ihren Termin mit {agentName} von {orgName}. Wir hoffen, wir konnten Ihnen helfen.\n",
+					HTML:    emailHTML(`<p>Hallo {customerName},</p><p>danke für Ihren Termin mit {agentName} von {orgName}. Wir hoffen, wir konnten Ihnen helfen.</p>`),
+				},
+			},
+		},
+	}
+}
+
+// otpText is the verification message, in the administrator's language when known.
+func otpText(code string, ch Channel) Message {
+	text := "Your Rendezvous verification code is " + code + ". It expires in 10 minutes."
+	if ch == ChannelSMS {
+		return Message{Text: text}
+	}
+	return Message{
+		Subject: "Rendezvous verification code " + code,
+		Text:    text + "\n\nEnter it in Rendezvous's email settings to finish the setup.\n",
+		HTML:    emailHTML("<p>Your Rendezvous verification code is <strong>" + code + "</strong>. It expires in 10 minutes.</p><p>Enter it in Rendezvous's email settings to finish the setup.</p>"),
+	}
+}
