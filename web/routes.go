@@ -1,6 +1,9 @@
 package web
 
-import "rendezvous"
+import (
+	"rendezvous"
+	"rendezvous/journey"
+)
 
 import "net/http"
 
@@ -19,7 +22,16 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/appointments/{id}", s.api(rendezvous.ScopeAppointmentsRead, s.handleAppointmentGet()))
 	mux.Handle("PATCH /api/v1/appointments/{id}", s.api(rendezvous.ScopeAppointmentsWrite, s.handleAppointmentPatch()))
 	mux.Handle("POST /api/v1/appointments/{id}/cancel", s.api(rendezvous.ScopeAppointmentsWrite, s.handleAppointmentCancel()))
+	mux.Handle("GET /api/v1/settings/scheduling", s.api(rendezvous.ScopeSettingsAdmin, s.handleSchedulingSettingsGet()))
+	mux.Handle("PUT /api/v1/settings/scheduling", s.api(rendezvous.ScopeSettingsAdmin, s.handleSchedulingSettingsPut()))
+	mux.Handle("POST /api/v1/settings/scheduling/media", s.api(rendezvous.ScopeSettingsAdmin, s.handleSchedulingMediaUpload()))
 	mux.Handle("/api/", s.apiNotFound())
 
 	// Customer journey (/a/{token}), video room, admin UI and webhooks: added by their areas.
+
+	// Customer journey: the customer's link, its event stream, page assets, waiting-room media.
+	mux.Handle("GET /a/{token}", s.handleJourney((*journey.Service).PageHandler))
+	mux.Handle("GET /a/{token}/events", s.handleJourney((*journey.Service).EventsHandler))
+	mux.Handle("GET /journey/assets/", s.handleJourney((*journey.Service).AssetsHandler))
+	mux.Handle("GET /journey/media/{id}", s.handleJourney((*journey.Service).MediaHandler))
 }

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"rendezvous/clock"
+	"rendezvous/journey"
 	"rendezvous/store"
 )
 
@@ -48,6 +49,9 @@ type Deps struct {
 	RateBurst int
 	// MaxBodyBytes caps request bodies. Zero means 64 KiB, ample for an appointment.
 	MaxBodyBytes int64
+	// Journey serves the scheduling settings API and the customer's link pages (/a/{token}).
+	// Nil leaves those routes answering 500.
+	Journey *journey.Service
 }
 
 // server holds the wired dependencies; its methods are the handlers.
