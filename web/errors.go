@@ -118,8 +118,14 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r.Context()),
 			"method", r.Method, "route", r.Pattern, "error", err)
 	} else {
+		// Only field names: validation messages may quote what the caller sent, and that
+		// can be a phone number or an email address.
+		fields := make([]string, len(p.Errors))
+		for i, fp := range p.Errors {
+			fields[i] = fp.Field
+		}
 		s.log.DebugContext(r.Context(), "request refused", "request_id", requestID(r.Context()),
-			"route", r.Pattern, "status", p.Status, "error", err)
+			"route", r.Pattern, "status", p.Status, "type", p.Type, "fields", fields)
 	}
 	if p.Instance == "" && p.Status != http.StatusInternalServerError {
 		p.Instance = r.URL.Path

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"rendezvous"
+	"rendezvous/clock"
+	"rendezvous/secret"
+	"rendezvous/store"
+)
+
+// config is every setting of the service. Each has a flag and an environment variable;
+// see newFlags.
+type config struct {
+	addr        string
+	data        string
+	databaseURL string
+	publicURL   string
+	secretKey   string
+	logLevel    string
+	logFormat   string
+	rateLimit   float64
+	jobWorkers  int
+
+	sandboxAddr string
+
+	genesysRegion       string
+	genesysAPIURL       string
+	genesysLoginURL     string
+	genesysWebMsgURL    string
+	genesysClientID     string
+	genesysClientSecret string
+}
+
+// flagSet is a command's flags, each backed by an environment variable.
+type flagSet struct {
+	*flag.FlagSet
+	getenv func(string) string
+	env    map[string]string // flag name → environment variable
+}
+
+// newFlags returns the flag set of a command with every setting registered on c.
+func newFlags(name string, getenv func(string) string, c *config) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet("rendezvous "+name, flag.ContinueOnError), getenv: getenv, env: map[string]string{}}
+	str := func(p *string, flagName, env, def, help string) {
+		fs.StringVar(p, flagName, def, help+" ($"+env+")")
+		fs.env[flagName] = env
+	}
+	str(&c.addr, "addr", "RENDEZVOUS_ADDR", "127.0.0.1:8080", "address to serve HTTP on")
+	str(&c.data, "data", "RENDEZVOUS_DATA", "./rendezvous-data", "data folder: SQLite database and generated secret key")
+	str(&c.databaseURL, "database-url", "RENDEZVOUS_DATABASE_URL", "", "database: sqlite:///path/file.db or postgres://user@host/db (default sqlite in the data folder)")
+	str(&c.publicURL, "public-url", "RENDEZVOUS_PUBLIC_URL", "", "base URL customers reach the service on, for their links (default http://<addr>)")
+	str(&c.secretKey, "secret-key", "RENDEZVOUS_SECRET_KEY", "", "base64 32-byte key that encrypts secrets at rest (default: a key file generated in the data folder); prefer the environment variable over the flag")
+	str(&c.logLevel, "log-level", "RENDEZVOUS_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	str(&c.logFormat, "log-format", "RENDEZVOUS_LOG_FORMAT", "text", "log format: text or json")
+	fs.Float64Var(&c.rateLimit, "rate-limit", 20, "API requests per second allowed per API key, bursts of twice that; 0 for no limit ($RENDEZVOUS_RATE_LIMIT)")
+	fs.env["rate-limit"] = "RENDEZVOUS_RATE_LIMIT"
+	fs.IntVar(&c.jobWorkers, "job-workers", 4, "background jobs run at once by this process ($RENDEZVOUS_JOB_WORKERS)")
+	fs.env["job-workers"] = "RENDEZVOUS_JOB_WORKERS"
+	str(&c.sandboxAddr, "sandbox-addr", "RENDEZVOUS_SANDBOX_ADDR", "127.0.0.1:8090", "address of the built-in Genesys Cloud sandbox, started when no Genesys region or API URL is set")
+	str(&c.genesysRegion, "genesys-region", "RENDEZVOUS_GENESYS_REGION", "", "Genesys Cloud region (such as eu-west-1) or domain (mypurecloud.ie); empty runs the sandbox")
+	str(&c.genesysAPIURL, "genesys-api-url", "RENDEZVOUS_GENESYS_API_URL", "", "override the Genesys Cloud platform API base URL (https://api.<domain>)")
+	str(&c.genesysLoginURL, "genesys-login-url", "RENDEZVOUS_GENESYS_LOGIN_URL", "", "override the Genesys Cloud login base URL (https://login.<domain>)")
+	str(&c.genesysWebMsgURL, "genesys-webmessaging-url", "RENDEZVOUS_GENESYS_WEBMESSAGING_URL", "", "override the Genesys Cloud web messaging WebSocket URL (wss://webmessaging.<domain>/v1)")
+	str(&c.genesysClientID, "genesys-client-id", "RENDEZVOUS_GENESYS_CLIENT_ID", "", "OAuth client id (client credentials) for the Genesys Cloud organization")
+	str(&c.genesysClientSecret, "genesys-client-secret", "RENDEZVOUS_GENESYS_CLIENT_SECRET", "", "OAuth client secret for the Genesys Cloud organization; prefer the environment variable over the flag")
+	return fs
+}
+
+// parse parses args, then fills every flag not given on the command line from its
+// environment variable: the command line wins over the environment, which wins over
+// the built-in default. (Environment values are applied after parsing, not used as
+// defaults, so that -h never prints a secret from the environment.) "-h" prints the full
+// help to stdout.
+func (fs *flagSet) parse(args []string, stdout, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	fs.Usage = func() { usage(stdout, fs.FlagSet) }
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; run rendezvous -h", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, env := range fs.env {
+		v := fs.getenv(env)
+		if given[name] || v == "" {
+			continue
+		}
+		if err := fs.Set(name, v); err != nil {
+			return fmt.Errorf("$%s: %w", env, err)
+		}
+	}
+	return nil
+}
+
+// useSandbox reports whether no Genesys Cloud organization is configured, so the
+// built-in sandbox stands in for it.
+func (c *config) useSandbox() bool {
+	return c.genesysRegion == "" && c.genesysAPIURL == ""
+}
+
+// dbURL is the database URL: the configured one, else SQLite in the data folder.
+func (c *config) dbURL() (string, error) {
+	if c.databaseURL != "" {
+		return c.databaseURL, nil
+	}
+	abs, err := filepath.Abs(filepath.Join(c.data, "rendezvous.db"))
+	if err != nil {
+		return "", fmt.Errorf("data folder: %w", err)
+	}
+	return "sqlite://" + filepath.ToSlash(abs), nil
+}
+
+// logger builds the process logger, writing to w.
+func (c *config) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: use debug, info, warn or error", c.logLevel)
+	}
+	o := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(c.logFormat) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: use text or json", c.logFormat)
+}
+
+// secrets returns the box that encrypts secrets at rest: from -secret-key, else from a
+// key file in the data folder, generated on first use.
+func (c *config) secrets() (*secret.Box, error) {
+	var key []byte
+	var err error
+	if c.secretKey != "" {
+		key, err = secret.ParseKey(c.secretKey)
+		if err != nil {
+			return nil, fmt.Errorf("-secret-key: %w", err)
+		}
+	} else {
+		key, err = secret.LoadOrCreateKeyFile(filepath.Join(c.data, "secret.key"))
+		if err != nil {
+			return nil, fmt.Errorf("secret key file: %w", err)
+		}
+	}
+	return secret.NewBox(key)
+}
+
+// openStore opens (and migrates, unless skipMigrate) the database, and on the first start
+// of an empty database creates the demo organization, so that "apikey create" works
+// without -org.
+func (c *config) openStore(ctx context.Context, log *slog.Logger, clk clock.Clock, skipMigrate bool) (*store.Store, error) {
+	box, err := c.secrets()
+	if err != nil {
+		return nil, err
+	}
+	u, err := c.dbURL()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, u, store.Options{Logger: log, Clock: clk, Secrets: box, SkipMigrate: skipMigrate})
+	if err != nil {
+		return nil, err
+	}
+	if skipMigrate {
+		return st, nil
+	}
+	if err := ensureDemoOrg(ctx, st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// ensureDemoOrg creates the demo organization when the database has none at all, and
+// leaves a database that has organizations alone (a production database is never given
+// a demo organization it did not ask for).
+func ensureDemoOrg(ctx context.Context, st *store.Store) error {
+	var n int
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		return tx.QueryRow(ctx, "SELECT COUNT(*) FROM orgs").Scan(&n)
+	})
+	if err != nil {
+		return fmt.Errorf("count organizations: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	return st.EnsureOrg(ctx, rendezvous.Org{ID: "demo", Name: "Demo organization"})
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"rendezvous/clock"
+	"rendezvous/jobs"
+	"rendezvous/store"
+	"rendezvous/web"
+)
+
+// serve runs the service until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	started := time.Now()
+	var c config
+	fs := newFlags("serve", getenv, &c)
+	if err := fs.parse(args, stdout, stderr); err != nil {
+		return err
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	clk := clock.Real()
+
+	st, err := c.openStore(ctx, log, clk, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	// Listen before building the handler so that -addr :0 works and the public URL
+	// defaults to the address actually bound.
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	base := "http://" + ln.Addr().String()
+	publicURL := strings.TrimSuffix(c.publicURL, "/")
+	if publicURL == "" {
+		publicURL = base
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+
+	if c.useSandbox() {
+		sbURL, err := startSandbox(ctx, &wg, errc, c.sandboxAddr, clk, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		log.Info("no Genesys Cloud organization configured: using the built-in sandbox", "url", sbURL)
+	}
+
+	runner := jobs.NewRunner(st, jobs.RunnerOptions{Clock: clk, Logger: log.With("component", "jobs"), Workers: c.jobWorkers})
+	registerJobs(runner, log)
+
+	reg := prometheus.NewRegistry()
+	handler := web.NewServer(web.Deps{
+		Store:     st,
+		Logger:    log,
+		Clock:     clk,
+		PublicURL: publicURL,
+		Registry:  reg,
+		RateLimit: rateLimit(c.rateLimit),
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// No WriteTimeout: the waiting room and the video room hold long-lived
+		// connections. Handlers bound their own work with contexts.
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return ctx },
+	}
+
+	wg.Go(func() {
+		if err := runner.Run(ctx); err != nil {
+			errc <- fmt.Errorf("job runner: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("serve HTTP: %w", err)
+		}
+	})
+	log.Info("listening on "+base, "public_url", publicURL, "database", st.Dialect(),
+		"startup_ms", time.Since(started).Milliseconds())
+
+	select {
+	case <-ctx.Done():
+		err = nil
+	case err = <-errc:
+	}
+	log.Info("shutting down")
+	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer done()
+	if e := srv.Shutdown(shutdownCtx); e != nil {
+		log.Warn("HTTP shutdown", "error", e)
+	}
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// rateLimit converts the -rate-limit setting: 0 or less means no limit.
+func rateLimit(perSecond float64) rate.Limit {
+	if perSecond <= 0 {
+		return rate.Inf
+	}
+	return rate.Limit(perSecond)
+}
+
+// registerJobs gives the job runner a handler for every job kind. Areas that consume
+// jobs (notifications, webhooks, the customer journey) add their handlers here.
+func registerJobs(r *jobs.Runner, log *slog.Logger) {
+	// Appointment events fan out to every area that reacts to bookings, reschedules and
+	// cancellations. Until those areas subscribe, the event is recorded as done.
+	var subscribers []jobs.Handler
+	r.Handle("appointment.event", func(ctx context.Context, j *store.Job) error {
+		for _, h := range subscribers {
+			if err := h(ctx, j); err != nil {
+				return err
+			}
+		}
+		log.Debug("appointment event", "job_id", j.ID)
+		return nil
+	})
+}
