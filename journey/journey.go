@@ -326,3 +326,13 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 // Notify wakes this instance's open pages of an appointment (the room package calls it
 // when someone joins or leaves, so pages move on without waiting for a poll).
 func (s *Service) Notify(appointmentID string) { s.changes.notify(appointmentID) }
+
+// GraceFor returns the organization's grace period after an appointment's end (the room
+// package uses it to decide a no-show).
+func (s *Service) GraceFor(ctx context.Context, orgID string) (time.Duration, error) {
+	set, err := s.Settings(ctx, orgID)
+	if err != nil {
+		return 0, err
+	}
+	return set.Grace(), nil
+}
