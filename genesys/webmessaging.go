@@ -97,12 +97,44 @@ type GuestConfig struct {
 
 // SessionInfo is the body of the SessionResponse to configureSession.
 type SessionInfo struct {
-	Connected          bool   `json:"connected"`
-	NewSession         bool   `json:"newSession"`
-	ReadOnly           bool   `json:"readOnly"`
-	MaxCustomDataBytes int    `json:"maxCustomDataBytes"`
-	DurationSeconds    int    `json:"durationSeconds,omitempty"`
-	ExpirationDate     string `json:"expirationDate,omitempty"`
+	Connected          bool `json:"connected"`
+	NewSession         bool `json:"newSession"`
+	ReadOnly           bool `json:"readOnly"`
+	MaxCustomDataBytes int  `json:"maxCustomDataBytes"`
+	DurationSeconds    int  `json:"durationSeconds,omitempty"`
+	// ExpirationDate is when the session ends, in Unix seconds.
+	ExpirationDate epochSeconds `json:"expirationDate,omitempty"`
+}
+
+// epochSeconds reads expirationDate, which Genesys sends as Unix seconds; a numeric string
+// or an ISO-8601 string is accepted too, since the exact type is not documented.
+type epochSeconds int64
+
+// UnmarshalJSON accepts a number, a numeric string or an ISO-8601 string.
+func (e *epochSeconds) UnmarshalJSON(b []byte) error {
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err == nil {
+		f, err := n.Float64()
+		if err != nil {
+			return err
+		}
+		*e = epochSeconds(f)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("expirationDate: %w", err)
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		*e = epochSeconds(t.Unix())
+		return nil
+	}
+	var f float64
+	if _, err := fmt.Sscan(s, &f); err != nil {
+		return fmt.Errorf("expirationDate %q: %w", s, err)
+	}
+	*e = epochSeconds(f)
+	return nil
 }
 
 // ChannelMetadata carries the custom attributes of a guest message.
