@@ -198,6 +198,9 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 	}
 	p.Close("left")
 	<-writerDone
+	// The connection's context is done by now; the bookkeeping gets its own.
+	cctx, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancelCleanup()
 
 	wasCurrent, empty := m.Leave()
 	if p.reason == "ended" && reason != "hangup" {
