@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -59,13 +60,18 @@ type CallbackResponse struct {
 	CallbackIdentifiers []CallbackIdentifier `json:"callbackIdentifiers"`
 }
 
-// CallbackID returns the identifier of type "Callback" (the participant's callback id),
-// which CancelCallback needs, or "" when absent.
+// CallbackID returns the callback id CancelCallback's bulk disconnect needs: the
+// identifier of type EXTERNAL, else the first one, else "". Which identifier Genesys
+// expects there is not documented precisely; CancelCallback without a callback id
+// disconnects through the conversation instead.
 func (r CallbackResponse) CallbackID() string {
 	for _, id := range r.CallbackIdentifiers {
-		if id.Type == "Callback" || id.Type == "callback" {
+		if strings.EqualFold(id.Type, "EXTERNAL") {
 			return id.ID
 		}
+	}
+	if len(r.CallbackIdentifiers) > 0 {
+		return r.CallbackIdentifiers[0].ID
 	}
 	return ""
 }
