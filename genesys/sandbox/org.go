@@ -1,0 +1,303 @@
+package sandbox
+
+import "slices"
+
+// Presence is an agent's presence as the sandbox models it: the three states routing cares
+// about.
+type Presence string
+
+// The presences a user can be set to.
+const (
+	// PresenceOnQueue means the agent receives ACD interactions from their queues.
+	PresenceOnQueue Presence = "ON_QUEUE"
+	// PresenceAvailable means signed in but not receiving ACD interactions.
+	PresenceAvailable Presence = "AVAILABLE"
+	// PresenceOffline means signed out.
+	PresenceOffline Presence = "OFFLINE"
+)
+
+func (p Presence) valid() bool {
+	return p == PresenceOnQueue || p == PresenceAvailable || p == PresenceOffline
+}
+
+// systemPresence is Genesys' display name of a presence (presenceDefinition.systemPresence).
+func (p Presence) systemPresence() string {
+	switch p {
+	case PresenceOnQueue:
+		return "On Queue"
+	case PresenceAvailable:
+		return "Available"
+	default:
+		return "Offline"
+	}
+}
+
+// Routing statuses, as Genesys reports them in routingStatus.status.
+const (
+	RoutingOffQueue      = "OFF_QUEUE"
+	RoutingIdle          = "IDLE"
+	RoutingInteracting   = "INTERACTING"
+	RoutingNotResponding = "NOT_RESPONDING"
+)
+
+// Roles of seeded users (sandbox data: Genesys shows them with expand=authorization).
+const (
+	RoleAgent      = "Agent"
+	RoleSupervisor = "Supervisor"
+)
+
+// Queue routing methods.
+const (
+	// MethodStandard offers an interaction to any available member, longest idle first.
+	MethodStandard = "standard"
+	// MethodPreferredAgent tries the interaction's preferred agents ring by ring (the
+	// queue's routingRules) before falling back to standard routing.
+	MethodPreferredAgent = "preferredAgent"
+)
+
+// Routing rule operators (routingRules[].operator).
+const (
+	OperatorMeetsThreshold = "MEETS_THRESHOLD"
+	OperatorAny            = "ANY"
+)
+
+// DemoOrg names everything the seeded demo organization holds, so that the product (and
+// tests) can wire themselves to a sandbox without looking anything up.
+type DemoOrg struct {
+	OrgID   string `json:"orgId"`
+	OrgName string `json:"orgName"`
+	// Agents are on queue and members of both queues.
+	Agents []DemoUser `json:"agents"`
+	// Supervisor is available (not on queue) and a member of no queue.
+	Supervisor DemoUser `json:"supervisor"`
+	// VideoQueue routes with preferred agent routing; PlainQueue with standard routing.
+	VideoQueue DemoQueue `json:"videoQueue"`
+	PlainQueue DemoQueue `json:"plainQueue"`
+	// AgentDeploymentID is the Messenger deployment whose flow transfers to VideoQueue with
+	// the preferred agent taken from AgentAttribute.
+	AgentDeploymentID string `json:"agentDeploymentId"`
+	// QueueDeploymentID is the Messenger deployment whose flow transfers to the queue named
+	// by QueueAttribute.
+	QueueDeploymentID string `json:"queueDeploymentId"`
+	AgentAttribute    string `json:"agentAttribute"`
+	QueueAttribute    string `json:"queueAttribute"`
+	// SMSNumber is the org's provisioned SMS number (E.164).
+	SMSNumber string `json:"smsNumber"`
+	// EmailDomain is the org's outbound (agentless) email domain.
+	EmailDomain string `json:"emailDomain"`
+	// SMSClient and EmailClient hold only what notifications need; APIClient holds every
+	// permission the sandbox checks; LoginClient signs users in (authorization code + PKCE).
+	SMSClient   DemoClient `json:"smsClient"`
+	EmailClient DemoClient `json:"emailClient"`
+	APIClient   DemoClient `json:"apiClient"`
+	LoginClient DemoClient `json:"loginClient"`
+}
+
+// DemoUser is a seeded user.
+type DemoUser struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// DemoQueue is a seeded queue.
+type DemoQueue struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// DemoClient is a seeded OAuth client. It is a sandbox: the secret is public.
+type DemoClient struct {
+	ID          string   `json:"id"`
+	Secret      string   `json:"secret"`
+	Name        string   `json:"name"`
+	GrantType   string   `json:"grantType"` // GrantClientCredentials or GrantAuthorizationCode
+	Permissions []string `json:"permissions"`
+}
+
+// OAuth grant types of seeded clients.
+const (
+	GrantClientCredentials = "client_credentials"
+	GrantAuthorizationCode = "authorization_code"
+)
+
+// Permissions the sandbox checks, one constant per permission string.
+const (
+	PermMessageCreate       = "conversation:message:create"
+	PermSMSNumberView       = "sms:phoneNumber:view"
+	PermEmailCreate         = "conversation:email:create"
+	PermAgentlessEmailSend  = "conversation:agentlessEmail:send"
+	PermEmailDomainView     = "routing:email:outbound:view"
+	PermCallbackCreate      = "conversation:callback:create"
+	PermCallbackEdit        = "conversation:callback:edit"
+	PermDisconnect          = "conversation:communication:disconnect"
+	PermParticipantUpdate   = "conversation:participant:update"
+	PermQueueView           = "routing:queue:view"
+	PermUserView            = "directory:user:view"
+	defaultAgentAttribute   = "context.auvious.agentUserId"
+	defaultQueueAttribute   = "context.auvious.queueName"
+	defaultPreferredScore   = 100
+	demoRingWaitSeconds     = 30
+	demoAlertTimeoutSeconds = 30
+)
+
+// Demo is the demo organization every New sandbox is seeded with. The ids are fixed so
+// that a product configured against one sandbox run keeps working against the next.
+var Demo = demoOrg()
+
+// Demo returns the ids of the organization this sandbox was seeded with.
+func (s *Sandbox) Demo() DemoOrg { return demoOrg() }
+
+func demoOrg() DemoOrg {
+	smsPerms := []string{PermMessageCreate, PermSMSNumberView}
+	emailPerms := []string{PermEmailCreate, PermEmailDomainView}
+	return DemoOrg{
+		OrgID:   "7c0f1e2a-5b3d-4c8e-9a10-000000000001",
+		OrgName: "Rendezvous Demo",
+		Agents: []DemoUser{
+			{ID: "a1b2c3d4-0001-4000-8000-00000000a001", Name: "Alice Martin", Email: "alice.martin@demo.rendezvous.example"},
+			{ID: "a1b2c3d4-0002-4000-8000-00000000a002", Name: "Bruno Costa", Email: "bruno.costa@demo.rendezvous.example"},
+			{ID: "a1b2c3d4-0003-4000-8000-00000000a003", Name: "Chloé Dubois", Email: "chloe.dubois@demo.rendezvous.example"},
+		},
+		Supervisor: DemoUser{ID: "a1b2c3d4-0009-4000-8000-00000000a009", Name: "Sam Reyes", Email: "sam.reyes@demo.rendezvous.example"},
+		VideoQueue: DemoQueue{ID: "9e8d7c6b-0001-4000-8000-0000000000e1", Name: "Appointments Video"},
+		PlainQueue: DemoQueue{ID: "9e8d7c6b-0002-4000-8000-0000000000e2", Name: "Appointments"},
+
+		AgentDeploymentID: "d3f1a2b4-0001-4000-8000-0000000000d1",
+		QueueDeploymentID: "d3f1a2b4-0002-4000-8000-0000000000d2",
+		AgentAttribute:    defaultAgentAttribute,
+		QueueAttribute:    defaultQueueAttribute,
+
+		SMSNumber:   "+15550100100",
+		EmailDomain: "demo.rendezvous.example",
+
+		SMSClient: DemoClient{ID: "c0000000-0001-4000-8000-000000000c01", Secret: "sandbox-sms-secret",
+			Name: "Rendezvous SMS", GrantType: GrantClientCredentials, Permissions: smsPerms},
+		EmailClient: DemoClient{ID: "c0000000-0002-4000-8000-000000000c02", Secret: "sandbox-email-secret",
+			Name: "Rendezvous email", GrantType: GrantClientCredentials, Permissions: emailPerms},
+		APIClient: DemoClient{ID: "c0000000-0003-4000-8000-000000000c03", Secret: "sandbox-api-secret",
+			Name: "Rendezvous API", GrantType: GrantClientCredentials, Permissions: allPermissions()},
+		LoginClient: DemoClient{ID: "c0000000-0004-4000-8000-000000000c04", Secret: "sandbox-login-secret",
+			Name: "Rendezvous sign-in", GrantType: GrantAuthorizationCode},
+	}
+}
+
+// allPermissions lists every permission the sandbox checks.
+func allPermissions() []string {
+	return []string{
+		PermMessageCreate, PermSMSNumberView, PermEmailCreate, PermAgentlessEmailSend,
+		PermEmailDomainView, PermCallbackCreate, PermCallbackEdit, PermDisconnect,
+		PermParticipantUpdate, PermQueueView, PermUserView,
+	}
+}
+
+// user is a seeded Genesys user and its routing state.
+type user struct {
+	id, name, email, role string
+	presence              Presence
+	notResponding         bool
+	permissions           []string
+	idleSince             int64 // sequence number of the moment they last became free (longest idle first)
+	seq                   int   // seed order, the tie-break
+}
+
+// queue is a routing queue.
+type queue struct {
+	id, name               string
+	method                 string
+	rules                  []RoutingRule
+	alertingTimeoutSeconds int
+	members                []string // user ids
+}
+
+func (q *queue) isMember(userID string) bool { return slices.Contains(q.members, userID) }
+
+// RoutingRule is one ring of preferred agent routing (Genesys routingRules[]).
+type RoutingRule struct {
+	Operator    string `json:"operator"`
+	Threshold   int    `json:"threshold"`
+	WaitSeconds int    `json:"waitSeconds"`
+}
+
+// Flow is an Architect inbound message flow reduced to data: it transfers the interaction
+// to a queue, fixed (QueueID) or named by a participant attribute (QueueNameAttribute), with
+// an optional preferred agent whose user id is read from PreferredAgentAttribute.
+type Flow struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// QueueID is the queue the flow transfers to; empty means the queue named by
+	// QueueNameAttribute.
+	QueueID            string `json:"queueId,omitempty"`
+	QueueNameAttribute string `json:"queueNameAttribute,omitempty"`
+	// PreferredAgentAttribute, when set, names the participant attribute holding the
+	// preferred agent's user id, offered with PreferredAgentScore.
+	PreferredAgentAttribute string `json:"preferredAgentAttribute,omitempty"`
+	PreferredAgentScore     int    `json:"preferredAgentScore,omitempty"`
+}
+
+// deployment is a Messenger deployment.
+type deployment struct {
+	id, name, flowID string
+	// allowedDomains empty means every origin is allowed ("allow all domains").
+	allowedDomains []string
+}
+
+// oauthClient is an OAuth client of the org.
+type oauthClient struct {
+	DemoClient
+	redirectURIs []string // empty: any redirect URI (the product runs on any port)
+}
+
+func (c *oauthClient) has(perm string) bool { return slices.Contains(c.Permissions, perm) }
+
+// seedLocked fills the sandbox with the demo organization.
+func (s *Sandbox) seedLocked() {
+	d := demoOrg()
+	s.org = d
+	agentPerms := []string{PermQueueView, PermUserView}
+	for i, a := range d.Agents {
+		s.addUserLocked(&user{id: a.ID, name: a.Name, email: a.Email, role: RoleAgent,
+			presence: PresenceOnQueue, permissions: agentPerms, seq: i})
+	}
+	sup := d.Supervisor
+	s.addUserLocked(&user{id: sup.ID, name: sup.Name, email: sup.Email, role: RoleSupervisor,
+		presence: PresenceAvailable, permissions: allPermissions(), seq: len(d.Agents)})
+
+	var members []string
+	for _, a := range d.Agents {
+		members = append(members, a.ID)
+	}
+	s.addQueueLocked(&queue{id: d.VideoQueue.ID, name: d.VideoQueue.Name, method: MethodPreferredAgent,
+		rules:                  []RoutingRule{{Operator: OperatorMeetsThreshold, Threshold: defaultPreferredScore, WaitSeconds: demoRingWaitSeconds}},
+		alertingTimeoutSeconds: demoAlertTimeoutSeconds, members: slices.Clone(members)})
+	s.addQueueLocked(&queue{id: d.PlainQueue.ID, name: d.PlainQueue.Name, method: MethodStandard,
+		alertingTimeoutSeconds: demoAlertTimeoutSeconds, members: slices.Clone(members)})
+
+	agentFlow := &Flow{ID: "f1000000-0001-4000-8000-0000000000f1", Name: "Rendezvous agent routing",
+		QueueID: d.VideoQueue.ID, PreferredAgentAttribute: d.AgentAttribute, PreferredAgentScore: defaultPreferredScore}
+	queueFlow := &Flow{ID: "f1000000-0002-4000-8000-0000000000f2", Name: "Rendezvous queue routing",
+		QueueNameAttribute: d.QueueAttribute}
+	s.flows[agentFlow.ID] = agentFlow
+	s.flows[queueFlow.ID] = queueFlow
+	s.deployments[d.AgentDeploymentID] = &deployment{id: d.AgentDeploymentID, name: "Rendezvous agent routing", flowID: agentFlow.ID}
+	s.deployments[d.QueueDeploymentID] = &deployment{id: d.QueueDeploymentID, name: "Rendezvous queue routing", flowID: queueFlow.ID}
+	s.deploymentOrder = []string{d.AgentDeploymentID, d.QueueDeploymentID}
+
+	s.smsNumbers = []string{d.SMSNumber}
+	s.emailDomains = []string{d.EmailDomain}
+	for _, c := range []DemoClient{d.SMSClient, d.EmailClient, d.APIClient, d.LoginClient} {
+		c.Permissions = slices.Clone(c.Permissions)
+		s.clients[c.ID] = &oauthClient{DemoClient: c}
+		s.clientOrder = append(s.clientOrder, c.ID)
+	}
+}
+
+func (s *Sandbox) addUserLocked(u *user) {
+	s.users[u.id] = u
+	s.userOrder = append(s.userOrder, u.id)
+}
+
+func (s *Sandbox) addQueueLocked(q *queue) {
+	s.queues[q.id] = q
+	s.queueOrder = append(s.queueOrder, q.id)
+}
