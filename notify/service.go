@@ -1,0 +1,211 @@
+package notify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"rendezvous"
+	"rendezvous/clock"
+	"rendezvous/genesys"
+	"rendezvous/jobs"
+	"rendezvous/secret"
+	"rendezvous/store"
+)
+
+// Job kinds this package handles.
+const (
+	// EventJobKind is this package's share of the store's appointment event job (same
+	// Args: store.EventArgs); the wiring fans appointment.event out to it.
+	EventJobKind = "notify.appointment_event"
+	// SendJobKind sends one delivery (Args: {"deliveryId"}).
+	SendJobKind = "notify.send"
+)
+
+// sendMaxAttempts bounds the tries of one delivery by the job queue.
+const sendMaxAttempts = 8
+
+// Options configure a Service.
+type Options struct {
+	// Store is the database. Required.
+	Store *store.Store
+	// Clock is the time source; nil means the store's clock.
+	Clock clock.Clock
+	// Logger receives delivery notes (never addresses or secrets); nil discards them.
+	Logger *slog.Logger
+	// Secrets seals the OAuth client secrets; nil means the store's box. Required one way
+	// or the other: secrets are never stored in the clear.
+	Secrets *secret.Box
+	// Endpoints are the Genesys Cloud region's base URLs (or the sandbox's).
+	Endpoints genesys.Endpoints
+	// HTTPClient is used for Genesys calls; nil means the genesys package default.
+	HTTPClient *http.Client
+	// RequestsPerMinute is the client-side rate limit per OAuth client; 0 means 300,
+	// Genesys' default.
+	RequestsPerMinute int
+	// PublicURL is the base URL of customer links, without a trailing slash.
+	PublicURL string
+	// AgentName returns the display name of an agent (a Genesys user id) for templates;
+	// nil or an error falls back to "your agent" in the customer's language.
+	AgentName func(ctx context.Context, orgID, userID string) (string, error)
+}
+
+// Service is the notifications of every organization. Create it with New; it is safe for
+// concurrent use.
+type Service struct {
+	st      *store.Store
+	clock   clock.Clock
+	log     *slog.Logger
+	secrets *secret.Box
+	o       Options
+
+	mu      sync.Mutex
+	clients map[string]*genesys.Client
+}
+
+// New returns the notification service.
+func New(o Options) (*Service, error) {
+	if o.Store == nil {
+		return nil, errors.New("notify: Store is required")
+	}
+	s := &Service{st: o.Store, clock: o.Clock, log: o.Logger, secrets: o.Secrets, o: o, clients: map[string]*genesys.Client{}}
+	if s.clock == nil {
+		s.clock = o.Store.Clock()
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("component", "notify")
+	if s.secrets == nil {
+		s.secrets = o.Store.Secrets()
+	}
+	if s.secrets == nil {
+		return nil, errors.New("notify: a secrets box is required to keep OAuth client secrets")
+	}
+	s.o.PublicURL = strings.TrimSuffix(o.PublicURL, "/")
+	return s, nil
+}
+
+// Register adds this package's job handlers to a runner.
+func (s *Service) Register(r *jobs.Runner) {
+	r.Handle(EventJobKind, s.HandleAppointmentEvent)
+	r.Handle(SendJobKind, s.HandleSend)
+}
+
+// Settings returns the organization's notification settings, the defaults when none were
+// saved.
+func (s *Service) Settings(ctx context.Context, orgID string) (Settings, error) {
+	b, err := s.st.NotifySettings(ctx, orgID)
+	if errors.Is(err, rendezvous.ErrNotFound) {
+		return DefaultSettings(), nil
+	}
+	if err != nil {
+		return Settings{}, err
+	}
+	set := DefaultSettings()
+	if err := json.Unmarshal(b, &set); err != nil {
+		return Settings{}, fmt.Errorf("notification settings of %s: %w", orgID, err)
+	}
+	return set, nil
+}
+
+// PutSettings validates and saves the organization's notification settings.
+func (s *Service) PutSettings(ctx context.Context, orgID string, set Settings) (Settings, error) {
+	if set.ReminderOffsetsMinutes == nil {
+		set.ReminderOffsetsMinutes = []int{}
+	}
+	if set.FollowUpOffsetsMinutes == nil {
+		set.FollowUpOffsetsMinutes = []int{}
+	}
+	if set.DefaultLanguage == "" {
+		set.DefaultLanguage = DefaultLanguage
+	}
+	if err := set.Validate(); err != nil {
+		return Settings{}, err
+	}
+	b, err := json.Marshal(set)
+	if err != nil {
+		return Settings{}, fmt.Errorf("encode settings: %w", err)
+	}
+	if err := s.st.PutNotifySettings(ctx, orgID, b); err != nil {
+		return Settings{}, err
+	}
+	return set, nil
+}
+
+// EnabledForNewBooking is the organization's switch, for the booking code to snapshot into
+// rendezvous.Appointment.NotificationsEnabled. When the settings cannot be read it answers
+// true (and logs): a missed confirmation is worse than an unwanted one, and unverified
+// channels send nothing anyway.
+func (s *Service) EnabledForNewBooking(ctx context.Context, orgID string) bool {
+	set, err := s.Settings(ctx, orgID)
+	if err != nil {
+		s.log.Error("read notification settings for a booking", "org_id", orgID, "error", err)
+		return true
+	}
+	return set.Enabled
+}
+
+// client returns the cached Genesys client of one OAuth client, so that every delivery of
+// the organization's channel shares one token and one rate limiter.
+func (s *Service) client(clientID, clientSecret string) *genesys.Client {
+	sum := sha256.Sum256([]byte(clientID + "\x00" + clientSecret))
+	key := hex.EncodeToString(sum[:])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[key]; ok {
+		return c
+	}
+	c := genesys.New(genesys.Config{
+		Endpoints:         s.o.Endpoints,
+		ClientID:          clientID,
+		ClientSecret:      clientSecret,
+		HTTPClient:        s.o.HTTPClient,
+		RequestsPerMinute: s.o.RequestsPerMinute,
+		Clock:             s.clock,
+		Logger:            s.log,
+	})
+	s.clients[key] = c
+	return c
+}
+
+// maskPhone keeps the country code's first digits and the last two digits.
+func maskPhone(p string) string {
+	if len(p) <= 6 {
+		return strings.Repeat("•", len(p))
+	}
+	return p[:4] + strings.Repeat("•", len(p)-6) + p[len(p)-2:]
+}
+
+// maskEmail keeps the first character of the local part and the domain.
+func maskEmail(e string) string {
+	at := strings.LastIndexByte(e, '@')
+	if at < 1 {
+		return "•••"
+	}
+	return e[:1] + "•••" + e[at:]
+}
+
+func mask(ch Channel, addr string) string {
+	if ch == ChannelSMS {
+		return maskPhone(addr)
+	}
+	return maskEmail(addr)
+}
+
+// formatTimePtr returns nil for the zero time, for JSON views.
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
