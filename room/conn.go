@@ -92,7 +92,7 @@ type clientMsg struct {
 // Authorize for the same side.
 func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Appointment, side Side) error {
 	ctx := req.Context()
-	if err := Admit(a, side, r.clock.Now(), r.grace(ctx, a.OrgID), r.o.AgentEarly); err != nil {
+	if err := r.Check(ctx, a, side); err != nil {
 		return err
 	}
 	ice, err := r.ICEServers(ctx, a.OrgID)

@@ -315,3 +315,16 @@ func Admit(a *rendezvous.Appointment, side Side, now time.Time, grace, agentEarl
 	}
 	return nil
 }
+
+// Check applies Admit to side entering a's room now, with the organization's grace.
+func (r *Rooms) Check(ctx context.Context, a *rendezvous.Appointment, side Side) error {
+	return Admit(a, side, r.clock.Now(), r.grace(ctx, a.OrgID), r.o.AgentEarly)
+}
+
+// Opens returns when side may first enter a's room.
+func (r *Rooms) Opens(a *rendezvous.Appointment, side Side) time.Time {
+	if side == Agent {
+		return a.Start.Add(-r.o.AgentEarly)
+	}
+	return a.Start
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"rendezvous"
 	"rendezvous/journey"
+	"rendezvous/room"
 )
 
 import "net/http"
@@ -25,6 +26,8 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/settings/scheduling", s.api(rendezvous.ScopeSettingsAdmin, s.handleSchedulingSettingsGet()))
 	mux.Handle("PUT /api/v1/settings/scheduling", s.api(rendezvous.ScopeSettingsAdmin, s.handleSchedulingSettingsPut()))
 	mux.Handle("POST /api/v1/settings/scheduling/media", s.api(rendezvous.ScopeSettingsAdmin, s.handleSchedulingMediaUpload()))
+	mux.Handle("GET /api/v1/settings/video", s.api(rendezvous.ScopeSettingsAdmin, s.handleVideoSettingsGet()))
+	mux.Handle("PUT /api/v1/settings/video", s.api(rendezvous.ScopeSettingsAdmin, s.handleVideoSettingsPut()))
 	mux.Handle("/api/", s.apiNotFound())
 
 	// Customer journey (/a/{token}), video room, admin UI and webhooks: added by their areas.
@@ -34,4 +37,11 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /a/{token}/events", s.handleJourney((*journey.Service).EventsHandler))
 	mux.Handle("GET /journey/assets/", s.handleJourney((*journey.Service).AssetsHandler))
 	mux.Handle("GET /journey/media/{id}", s.handleJourney((*journey.Service).MediaHandler))
+
+	// Video room: each side's page and signaling WebSocket, the room script and stylesheet.
+	mux.Handle("GET /room/agent/{key}", s.handleRoomPage(room.Agent))
+	mux.Handle("GET /room/agent/{key}/ws", s.handleRoomSignaling(room.Agent))
+	mux.Handle("GET /room/customer/{key}", s.handleRoomPage(room.Customer))
+	mux.Handle("GET /room/customer/{key}/ws", s.handleRoomSignaling(room.Customer))
+	mux.Handle("GET /static/room/", s.handleRoomStatic())
 }

@@ -23,6 +23,7 @@ import (
 
 	"rendezvous/clock"
 	"rendezvous/journey"
+	"rendezvous/room"
 	"rendezvous/store"
 )
 
@@ -52,6 +53,9 @@ type Deps struct {
 	// Journey serves the scheduling settings API and the customer's link pages (/a/{token}).
 	// Nil leaves those routes answering 500.
 	Journey *journey.Service
+	// Rooms serves the video room: agent and customer room pages, signaling, the room
+	// script, and the video settings API.
+	Rooms *room.Rooms
 }
 
 // server holds the wired dependencies; its methods are the handlers.

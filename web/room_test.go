@@ -1,0 +1,139 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"rendezvous"
+	"rendezvous/clock"
+	"rendezvous/room"
+	"rendezvous/store"
+	"rendezvous/store/storetest"
+	"rendezvous/web"
+	"rendezvous/web/webtest"
+)
+
+// roomEnv is a server with the video room on a fresh database, one appointment booked
+// an hour after the fake clock's start, and an administrator API key.
+type roomEnv struct {
+	t      *testing.T
+	srv    *httptest.Server
+	st     *store.Store
+	clock  *clock.Fake
+	rooms  *room.Rooms
+	a      *rendezvous.Appointment
+	client *http.Client
+	key    string
+}
+
+func newRoomEnv(t *testing.T, dialect string, lang string) *roomEnv {
+	t.Helper()
+	clk := clock.NewFake(now)
+	st := storetest.OpenWith(t, dialect, store.Options{Clock: clk})
+	ctx := context.Background()
+	if err := st.EnsureOrg(ctx, rendezvous.Org{ID: "demo", Name: "Demo"}); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := st.CreateAPIKey(ctx, "demo", "admin", rendezvous.AllScopes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rooms, err := room.New(room.Options{Store: st, Key: []byte(strings.Repeat("r", 32)), PublicURL: "https://meet.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rooms.Close)
+	srv := httptest.NewServer(web.NewServer(web.Deps{Store: st, Clock: clk, PublicURL: "https://meet.example.com", Rooms: rooms}))
+	t.Cleanup(srv.Close)
+	a, err := rendezvous.NewAppointment("demo", rendezvous.AppointmentInput{
+		Start: now.Add(time.Hour), DurationMinutes: 30, TimeZone: "Europe/Athens", AgentUserID: "agent-1",
+		Customers: []rendezvous.Customer{{Name: "Eleni", Email: "eleni@example.com", Language: lang}},
+	}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, _, err := st.CreateAppointment(ctx, a, store.Idempotency{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := webtest.New(t, web.OpenAPI)
+	return &roomEnv{t: t, srv: srv, st: st, clock: clk, rooms: rooms, a: saved, key: secret,
+		client: &http.Client{Transport: check.RoundTripper(srv.Client().Transport)}}
+}
+
+func (e *roomEnv) get(path string) (int, string, http.Header) {
+	e.t.Helper()
+	resp, err := http.Get(e.srv.URL + path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func TestRoomPages(t *testing.T) {
+	e := newRoomEnv(t, store.SQLite, "el")
+	agentPath := room.AgentPath(e.rooms.AgentKey(e.a))
+	customerPath := room.CustomerPath(e.a.LinkToken)
+
+	// Before the start the customer is told when the room opens; the agent may come early.
+	e.clock.Set(e.a.Start.Add(-10 * time.Minute))
+	if code, body, _ := e.get(customerPath); code != http.StatusConflict || !strings.Contains(body, "13:00") || !strings.Contains(body, `lang="el"`) {
+		t.Errorf("customer before start: %d\n%s", code, body)
+	}
+	code, body, h := e.get(agentPath)
+	if code != http.StatusOK || h.Get("Cache-Control") != "no-store" {
+		t.Fatalf("agent page: %d %v", code, h)
+	}
+	wantSignal := `"signalingURL":"` + room.SignalingPath(room.Agent, e.rooms.AgentKey(e.a)) + `"`
+	if !strings.Contains(body, wantSignal) || !strings.Contains(body, `"role":"agent"`) || !strings.Contains(body, "/static/room/room.js") {
+		t.Errorf("agent page lacks its room config (%s):\n%s", wantSignal, body)
+	}
+
+	e.clock.Set(e.a.Start)
+	if code, body, _ := e.get(customerPath); code != http.StatusOK || !strings.Contains(body, `"role":"customer"`) || !strings.Contains(body, `"lang":"el"`) {
+		t.Errorf("customer at start: %d\n%s", code, body)
+	}
+
+	// Each link admits only its side; unknown links say nothing more.
+	for _, p := range []string{
+		room.AgentPath(e.a.LinkToken),
+		room.CustomerPath(e.rooms.AgentKey(e.a)),
+		room.CustomerPath("nope"),
+		room.AgentPath("ZGVtbw." + e.a.ID + ".AAAAAAAAAAAAAAAAAAAAAA"),
+	} {
+		if code, _, _ := e.get(p); code != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", p, code)
+		}
+		if code, _, _ := e.get(p + "/ws"); code != http.StatusNotFound {
+			t.Errorf("GET %s/ws: %d, want 404", p, code)
+		}
+	}
+
+	// Over: 410.
+	if _, err := e.st.UpdateAppointment(context.Background(), "demo", e.a.ID, 0, func(a *rendezvous.Appointment) (string, error) {
+		return "cancelled", a.Cancel("", e.clock.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := e.get(agentPath); code != http.StatusGone {
+		t.Errorf("agent page after cancel: %d, want 410", code)
+	}
+
+	// The script and stylesheet.
+	for path, ct := range map[string]string{"/static/room/room.js": "javascript", "/static/room/room.css": "text/css"} {
+		code, body, h := e.get(path)
+		if code != http.StatusOK || !strings.Contains(h.Get("Content-Type"), ct) || len(body) < 500 {
+			t.Errorf("GET %s: %d %s (%d bytes)", path, code, h.Get("Content-Type"), len(body))
+		}
+	}
+	if _, body, _ := e.get("/static/room/room.js"); !strings.Contains(body, "RendezvousRoom") || !strings.Contains(body, "mount") {
+		t.Error("room.js does not define RendezvousRoom.mount")
+	}
+}
