@@ -66,6 +66,7 @@ type server struct {
 	maxBody int64
 	metrics *httpMetrics
 	limits  *keyLimiters
+	zones   zoneCache
 	// idPrefix and idSeq make request ids that are unique across restarts without a
 	// crypto/rand read per request.
 	idPrefix string

@@ -1,0 +1,84 @@
+// Command rdvbench measures Rendezvous against floors taken in the same run on the same
+// machine, and prints each result as a ratio to its floor (see BENCHMARKS.md):
+//
+//	go run ./cmd/rdvbench                  # API on SQLite, beside raw SQLite and trivial handlers
+//	go run ./cmd/rdvbench -db postgres     # the same on PostgreSQL
+//	go run ./cmd/rdvbench -startup         # idle memory and time to ready of the real binary
+//
+// The API runs in this process through web.NewServer on a fresh database, on one HTTP
+// server that also serves the floors: a trivial JSON handler, and a raw 20-row indexed
+// range read through database/sql. Clients drive it over loopback.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "rdvbench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	db          string
+	postgresURL string
+	requests    int
+	clients     int
+	readClients int
+	startup     bool
+	cpuProfile  string
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("rdvbench", flag.ContinueOnError)
+	fs.StringVar(&o.db, "db", "sqlite", "database: sqlite or postgres")
+	pg := os.Getenv("RENDEZVOUS_TEST_POSTGRES_URL")
+	if pg == "" {
+		pg = "postgres://root@127.0.0.1:5432/test?sslmode=disable"
+	}
+	fs.StringVar(&o.postgresURL, "postgres-url", pg, "PostgreSQL database to use with -db postgres ($RENDEZVOUS_TEST_POSTGRES_URL); a fresh schema is created and dropped")
+	fs.IntVar(&o.requests, "n", 4000, "requests per measurement")
+	fs.IntVar(&o.clients, "c", 0, "concurrent clients for bookings and inserts (default 64 on SQLite, 16 on PostgreSQL)")
+	fs.IntVar(&o.readClients, "rc", 32, "concurrent clients for reads")
+	fs.BoolVar(&o.startup, "startup", false, "measure the real binary's time to ready and idle memory instead")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if o.startup {
+		return benchStartup(ctx, out)
+	}
+	if o.clients == 0 {
+		o.clients = 64
+		if o.db == "postgres" {
+			o.clients = 16
+		}
+	}
+	return benchThroughput(ctx, o, out)
+}
