@@ -1,0 +1,223 @@
+package notify_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"rendezvous"
+	"rendezvous/clock"
+	"rendezvous/genesys"
+	"rendezvous/genesys/sandbox"
+	"rendezvous/jobs"
+	"rendezvous/notify"
+	"rendezvous/store"
+	"rendezvous/store/storetest"
+)
+
+// env is one organization with a store, a Genesys sandbox on httptest, the notification
+// service and (once started) a job runner, all on one fake clock.
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	clk    *clock.Fake
+	sb     *sandbox.Sandbox
+	srv    *httptest.Server
+	url    string // store URL, for a second instance
+	st     *store.Store
+	svc    *notify.Service
+	demo   sandbox.DemoOrg
+	org    string
+	stopMu sync.Mutex
+	stop   func()
+}
+
+// t0 is a Friday before both daylight-saving changes of spring 2026 (US 8 March, EU 29
+// March), so appointments booked now for later dates cross them.
+var t0 = time.Date(2026, 3, 6, 9, 0, 0, 0, time.UTC)
+
+func newEnv(t *testing.T, dialect string) *env {
+	t.Helper()
+	e := &env{t: t, ctx: context.Background(), clk: clock.NewFake(t0), org: "org1"}
+	e.sb = sandbox.New(sandbox.Options{Clock: e.clk})
+	e.srv = httptest.NewServer(e.sb.Handler())
+	t.Cleanup(e.srv.Close)
+	e.demo = e.sb.Demo()
+	e.url = storetest.URL(t, dialect)
+	e.open()
+	if err := e.st.EnsureOrg(e.ctx, rendezvous.Org{ID: e.org, Name: "Acme Bank"}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+var testBox = struct {
+	once sync.Once
+	key  []byte
+}{}
+
+// open (re)opens the store and the service on the env's database, as a restarted process
+// would.
+func (e *env) open() {
+	e.t.Helper()
+	testBox.once.Do(func() {
+		k, err := secretKey()
+		if err != nil {
+			panic(err)
+		}
+		testBox.key = k
+	})
+	box := mustBox(e.t, testBox.key)
+	st, err := store.Open(e.ctx, e.url, store.Options{Clock: e.clk, Secrets: box})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { st.Close() })
+	e.st = st
+	svc, err := notify.New(notify.Options{Store: st, Clock: e.clk, PublicURL: "https://meet.example.com",
+		Endpoints: genesys.Endpoints{API: e.srv.URL, Login: e.srv.URL}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.svc = svc
+}
+
+// seed configures and verifies both channels with the sandbox's demo clients.
+func (e *env) seed() {
+	e.t.Helper()
+	if err := e.svc.SeedDemo(e.ctx, e.org, e.demo); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// start runs a job runner like the wiring does: the store's appointment event goes
+// straight to the notification handler (the wiring's fan-out gives it its own job).
+func (e *env) start() {
+	e.t.Helper()
+	r := jobs.NewRunner(e.st, jobs.RunnerOptions{Clock: e.clk, Workers: 4, BaseBackoff: 2 * time.Second, MaxBackoff: time.Minute})
+	r.Handle(store.EventJobKind, e.svc.HandleAppointmentEvent)
+	e.svc.Register(r)
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	e.stopMu.Lock()
+	e.stop = func() { cancel(); <-done }
+	e.stopMu.Unlock()
+	e.t.Cleanup(e.halt)
+}
+
+// halt stops the runner, as a crash would between jobs.
+func (e *env) halt() {
+	e.stopMu.Lock()
+	stop := e.stop
+	e.stop = nil
+	e.stopMu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// settle waits (in real time) until no job is due or running.
+func (e *env) settle() {
+	e.t.Helper()
+	e.waitFor("job queue to settle", func() bool {
+		n, err := e.st.JobQueueDepth(e.ctx)
+		return err == nil && n == 0
+	})
+}
+
+// advanceTo moves the clock to at and lets the due work finish.
+func (e *env) advanceTo(at time.Time) {
+	e.t.Helper()
+	e.clk.Set(at)
+	e.settle()
+}
+
+func (e *env) waitFor(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling real work in other goroutines, not waiting for the future
+	}
+}
+
+// book creates an appointment the way the HTTP layer does, snapshotting the switch.
+func (e *env) book(start time.Time, zone string, customers ...rendezvous.Customer) *rendezvous.Appointment {
+	e.t.Helper()
+	a, err := rendezvous.NewAppointment(e.org, rendezvous.AppointmentInput{Start: start, DurationMinutes: 30, TimeZone: zone,
+		Title: "Mortgage advice", AgentUserID: e.demo.Agents[0].ID, Customers: customers}, e.clk.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	a.NotificationsEnabled = e.svc.EnabledForNewBooking(e.ctx, e.org)
+	saved, _, err := e.st.CreateAppointment(e.ctx, a, store.Idempotency{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return saved
+}
+
+// outbox returns the messages the sandbox accepted for one address.
+func (e *env) outbox(to string) []sandbox.OutboxMessage {
+	var out []sandbox.OutboxMessage
+	for _, m := range e.sb.Outbox() {
+		if m.To == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// deliveries returns an appointment's delivery log.
+func (e *env) deliveries(id string) []notify.DeliveryView {
+	e.t.Helper()
+	ds, err := e.svc.Deliveries(e.ctx, e.org, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ds
+}
+
+// find returns the deliveries matching kind/event/channel/outcome ("" = any).
+func find(ds []notify.DeliveryView, kind, event, channel, outcome string) []notify.DeliveryView {
+	var out []notify.DeliveryView
+	for _, d := range ds {
+		if (kind == "" || d.Kind == kind) && (event == "" || d.Event == event) && (channel == "" || d.Channel == channel) && (outcome == "" || d.Outcome == outcome) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+var codeRE = regexp.MustCompile(`\b(\d{6})\b`)
+
+// lastCode extracts the verification code of the last message to an address.
+func (e *env) lastCode(to string) string {
+	e.t.Helper()
+	msgs := e.outbox(to)
+	if len(msgs) == 0 {
+		e.t.Fatalf("no message to %s", to)
+	}
+	m := msgs[len(msgs)-1]
+	found := codeRE.FindStringSubmatch(m.Text + m.Subject)
+	if found == nil {
+		e.t.Fatalf("no code in %q", m.Text+m.Subject)
+	}
+	return found[1]
+}
+
+func contains(t *testing.T, what, s string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(s, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, s)
+		}
+	}
+}
