@@ -21,7 +21,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	st, err := c.openStore(ctx, log, clock.Real(), true)
+	st, _, err := c.openStore(ctx, log, clock.Real(), true)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	st, err := c.openStore(ctx, log, clock.Real(), false)
+	st, _, err := c.openStore(ctx, log, clock.Real(), false)
 	if err != nil {
 		return err
 	}

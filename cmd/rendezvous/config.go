@@ -138,49 +138,50 @@ func (c *config) logger(w io.Writer) (*slog.Logger, error) {
 
 // secrets returns the box that encrypts secrets at rest: from -secret-key, else from a
 // key file in the data folder, generated on first use.
-func (c *config) secrets() (*secret.Box, error) {
+func (c *config) secrets() (*secret.Box, []byte, error) {
 	var key []byte
 	var err error
 	if c.secretKey != "" {
 		key, err = secret.ParseKey(c.secretKey)
 		if err != nil {
-			return nil, fmt.Errorf("-secret-key: %w", err)
+			return nil, nil, fmt.Errorf("-secret-key: %w", err)
 		}
 	} else {
 		key, err = secret.LoadOrCreateKeyFile(filepath.Join(c.data, "secret.key"))
 		if err != nil {
-			return nil, fmt.Errorf("secret key file: %w", err)
+			return nil, nil, fmt.Errorf("secret key file: %w", err)
 		}
 	}
-	return secret.NewBox(key)
+	box, err := secret.NewBox(key)
+	return box, key, err
 }
 
 // openStore opens (and migrates, unless skipMigrate) the database, and on the first start
 // of an empty database creates the demo organization, so that "apikey create" works
-// without -org.
-func (c *config) openStore(ctx context.Context, log *slog.Logger, clk clock.Clock, skipMigrate bool) (*store.Store, error) {
-	box, err := c.secrets()
+// without -org. It also returns the secrets key, from which other parts derive theirs.
+func (c *config) openStore(ctx context.Context, log *slog.Logger, clk clock.Clock, skipMigrate bool) (*store.Store, []byte, error) {
+	box, key, err := c.secrets()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	u, err := c.dbURL()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	st, err := store.Open(ctx, u, store.Options{Logger: log, Clock: clk, Secrets: box, SkipMigrate: skipMigrate})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if skipMigrate {
-		return st, nil
+		return st, key, nil
 	}
 	if err := ensureDemoOrg(ctx, st); err != nil {
 		st.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return st, nil
+	return st, key, nil
 }
 
 // ensureDemoOrg creates the demo organization when the database has none at all, and

@@ -2,23 +2,38 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"log/slog"
 	"sync"
 
 	"rendezvous/clock"
+	"rendezvous/genesys/sandbox"
 )
 
-// startSandbox starts the built-in Genesys Cloud sandbox on addr and returns its URL.
-// It stops when ctx ends.
-func startSandbox(ctx context.Context, wg *sync.WaitGroup, errc chan<- error, addr string, clk clock.Clock, log *slog.Logger) (string, error) {
-	// The sandbox package (genesys/sandbox) is being written; until it compiles, the
-	// service runs without it.
-	return "(not yet available)", nil
+// sandboxCmd runs only the built-in Genesys Cloud sandbox, for trying the Genesys side on
+// its own or pointing another Rendezvous at it with -genesys-api-url and friends.
+func sandboxCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var c config
+	fs := newFlags("sandbox", getenv, &c)
+	addr := fs.String("addr", "", "address to serve the sandbox on (default: -sandbox-addr)")
+	if err := fs.parse(args, stdout, stderr); err != nil {
+		return err
+	}
+	if *addr == "" {
+		*addr = c.sandboxAddr
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	sb := sandbox.New(sandbox.Options{Clock: clock.Real(), Logger: log})
+	defer sb.Close()
+	var wg sync.WaitGroup
+	url, err := serveSandbox(ctx, &wg, sb, *addr, log)
+	if err != nil {
+		return err
+	}
+	log.Info("Genesys Cloud sandbox listening on " + url)
+	wg.Wait()
+	return nil
 }
 
-// sandboxCmd runs only the Genesys Cloud sandbox.
-func sandboxCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("the sandbox command is not available yet")
-}

@@ -17,7 +17,6 @@ import (
 
 	"rendezvous/clock"
 	"rendezvous/jobs"
-	"rendezvous/store"
 	"rendezvous/web"
 )
 
@@ -35,7 +34,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	clk := clock.Real()
 
-	st, err := c.openStore(ctx, log, clk, false)
+	st, key, err := c.openStore(ctx, log, clk, false)
 	if err != nil {
 		return err
 	}
@@ -58,17 +57,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
 
-	if c.useSandbox() {
-		sbURL, err := startSandbox(ctx, &wg, errc, c.sandboxAddr, clk, log)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		log.Info("no Genesys Cloud organization configured: using the built-in sandbox", "url", sbURL)
+	a, err := wireAreas(ctx, &wg, &c, st, key, publicURL, clk, log)
+	if err != nil {
+		ln.Close()
+		return err
 	}
+	defer a.close()
 
 	runner := jobs.NewRunner(st, jobs.RunnerOptions{Clock: clk, Logger: log.With("component", "jobs"), Workers: c.jobWorkers})
-	registerJobs(runner, log)
+	a.registerJobs(runner, st)
 
 	reg := prometheus.NewRegistry()
 	handler := web.NewServer(web.Deps{
@@ -78,6 +75,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		PublicURL: publicURL,
 		Registry:  reg,
 		RateLimit: rateLimit(c.rateLimit),
+		Journey:   a.journey,
+		Rooms:     a.rooms,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -126,21 +125,4 @@ func rateLimit(perSecond float64) rate.Limit {
 		return rate.Inf
 	}
 	return rate.Limit(perSecond)
-}
-
-// registerJobs gives the job runner a handler for every job kind. Areas that consume
-// jobs (notifications, webhooks, the customer journey) add their handlers here.
-func registerJobs(r *jobs.Runner, log *slog.Logger) {
-	// Appointment events fan out to every area that reacts to bookings, reschedules and
-	// cancellations. Until those areas subscribe, the event is recorded as done.
-	var subscribers []jobs.Handler
-	r.Handle("appointment.event", func(ctx context.Context, j *store.Job) error {
-		for _, h := range subscribers {
-			if err := h(ctx, j); err != nil {
-				return err
-			}
-		}
-		log.Debug("appointment event", "job_id", j.ID)
-		return nil
-	})
 }
