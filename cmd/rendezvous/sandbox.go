@@ -36,4 +36,3 @@ func sandboxCmd(ctx context.Context, args []string, getenv func(string) string, 
 	wg.Wait()
 	return nil
 }
-
