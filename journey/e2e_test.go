@@ -27,16 +27,18 @@ import (
 // a real store, and the Genesys Cloud sandbox reached through the real client, all on one
 // fake clock.
 type world struct {
-	t   *testing.T
+	t   testing.TB
 	clk *clock.Fake
 	sb  *sandbox.Sandbox
 	st  *store.Store
 	j   *journey.Service
 	srv *httptest.Server
 	key string
+	// wsURL is the sandbox's web messaging endpoint.
+	wsURL string
 }
 
-func newWorld(t *testing.T, dialect string) *world {
+func newWorld(t testing.TB, dialect string) *world {
 	t.Helper()
 	clk := clock.NewFake(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))
 	sb := sandbox.New(sandbox.Options{Clock: clk})
@@ -58,7 +60,7 @@ func newWorld(t *testing.T, dialect string) *world {
 		Endpoints: genesys.Endpoints{API: sbSrv.URL, Login: sbSrv.URL},
 		ClientID:  demo.APIClient.ID, ClientSecret: demo.APIClient.Secret,
 	})
-	w := &world{t: t, clk: clk, sb: sb, st: st, key: key}
+	w := &world{t: t, clk: clk, sb: sb, st: st, key: key, wsURL: "ws" + strings.TrimPrefix(sbSrv.URL, "http") + "/v1"}
 	// The server's own URL is known only once it listens; the handler reads it late.
 	var h http.Handler
 	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { h.ServeHTTP(rw, r) }))
@@ -66,7 +68,7 @@ func newWorld(t *testing.T, dialect string) *world {
 	w.j, err = journey.New(journey.Options{
 		Store:     st,
 		PublicURL: w.srv.URL,
-		Guest:     journey.WebMessaging{URL: "ws" + strings.TrimPrefix(sbSrv.URL, "http") + "/v1", Origin: w.srv.URL},
+		Guest:     journey.WebMessaging{URL: w.wsURL, Origin: w.srv.URL},
 		Queues:    journey.GenesysQueues{Client: gc},
 		Defaults:  journey.DefaultSettings(demo.AgentDeploymentID, demo.QueueDeploymentID, demo.PlainQueue.Name),
 		PollEvery: 20 * time.Millisecond,

@@ -239,14 +239,21 @@ const keepAliveEvery = 25 * time.Second
 // catches progress made on other instances.
 func (s *Service) EventsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, ok := s.lookup(w, r, false)
-		if !ok {
-			return
-		}
 		ctx := r.Context()
-		set, err := s.Settings(ctx, a.OrgID)
-		if err != nil {
-			http.Error(w, "settings unavailable", http.StatusInternalServerError)
+		var a *rendezvous.Appointment
+		var set Settings
+		var ok bool
+		offload(func() {
+			if a, ok = s.lookup(w, r, false); !ok {
+				return
+			}
+			var err error
+			if set, err = s.Settings(ctx, a.OrgID); err != nil {
+				ok = false
+				http.Error(w, "settings unavailable", http.StatusInternalServerError)
+			}
+		})
+		if !ok {
 			return
 		}
 		rc := http.NewResponseController(w)
@@ -271,7 +278,12 @@ func (s *Service) EventsHandler() http.Handler {
 		readProgress := true
 		var buf []byte
 		for {
-			v := s.view(ctx, a, set, s.clock.Now(), readProgress)
+			var v View
+			if readProgress {
+				offload(func() { v = s.view(ctx, a, set, s.clock.Now(), true) })
+			} else {
+				v = s.view(ctx, a, set, s.clock.Now(), false)
+			}
 			buf = append(buf[:0], "event: state\ndata: "...)
 			buf, _ = appendJSON(buf, v)
 			buf = append(buf, "\n\n"...)
@@ -313,24 +325,42 @@ func (s *Service) EventsHandler() http.Handler {
 				// GET then starts the interaction.
 				readProgress = false
 			case <-changed:
-				if fresh, err := s.st.Appointment(ctx, a.OrgID, a.ID); err == nil {
-					a = fresh
-				}
-				if fresh, err := s.Settings(ctx, a.OrgID); err == nil {
-					set = fresh
-				}
-			case <-keep.C:
-				if v.Phase != PhaseLive {
-					// Other instances' changes reach this page through the re-read.
+				offload(func() {
 					if fresh, err := s.st.Appointment(ctx, a.OrgID, a.ID); err == nil {
 						a = fresh
 					}
+					if fresh, err := s.Settings(ctx, a.OrgID); err == nil {
+						set = fresh
+					}
+				})
+			case <-keep.C:
+				if v.Phase != PhaseLive {
+					// Other instances' changes reach this page through the re-read.
+					offload(func() {
+						if fresh, err := s.st.Appointment(ctx, a.OrgID, a.ID); err == nil {
+							a = fresh
+						}
+					})
 				}
 			case <-pollC:
 			}
 			release()
 		}
 	})
+}
+
+// offload runs f on a short-lived goroutine and waits for it. An event stream's goroutine
+// lives as long as the customer waits, and a goroutine's stack keeps the deepest size it
+// ever reached until the garbage collector shrinks it: database calls (the SQLite driver
+// runs deep) would leave every waiting customer holding tens of KiB of stack. Doing them
+// on a goroutine that then exits keeps the waiting goroutines small.
+func offload(f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	<-done
 }
 
 func appendJSON(buf []byte, v any) ([]byte, error) {
