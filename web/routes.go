@@ -1,12 +1,12 @@
 package web
 
 import (
+	"net/http"
+
 	"rendezvous"
 	"rendezvous/journey"
 	"rendezvous/room"
 )
-
-import "net/http"
 
 // routes lists every route the service serves. Patterns use net/http's ServeMux syntax;
 // the pattern is also the "route" label of the metrics.
