@@ -2,7 +2,9 @@ package notify_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -98,7 +100,7 @@ func (e *env) seed() {
 // straight to the notification handler (the wiring's fan-out gives it its own job).
 func (e *env) start() {
 	e.t.Helper()
-	r := jobs.NewRunner(e.st, jobs.RunnerOptions{Clock: e.clk, Workers: 4, BaseBackoff: 2 * time.Second, MaxBackoff: time.Minute})
+	r := jobs.NewRunner(e.st, jobs.RunnerOptions{Clock: e.clk, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Workers: 4, BaseBackoff: 2 * time.Second, MaxBackoff: time.Minute})
 	r.Handle(store.EventJobKind, e.svc.HandleAppointmentEvent)
 	e.svc.Register(r)
 	ctx, cancel := context.WithCancel(e.ctx)
@@ -124,10 +126,21 @@ func (e *env) halt() {
 // settle waits (in real time) until no job is due or running.
 func (e *env) settle() {
 	e.t.Helper()
-	e.waitFor("job queue to settle", func() bool {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
 		n, err := e.st.JobQueueDepth(e.ctx)
-		return err == nil && n == 0
-	})
+		if err == nil && n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			js, _ := e.st.Jobs(e.ctx, e.org, "")
+			for _, j := range js {
+				e.t.Logf("job %d %s %s attempt %d run_at %s: %s", j.ID, j.Kind, j.State, j.Attempt, j.RunAt, j.LastError)
+			}
+			e.t.Fatalf("job queue did not settle: depth %d, %v", n, err)
+		}
+		time.Sleep(5 * time.Millisecond) // polling work in other goroutines, not waiting for the future
+	}
 }
 
 // advanceTo moves the clock to at and lets the due work finish.

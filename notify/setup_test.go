@@ -10,6 +10,7 @@ import (
 	"rendezvous"
 	"rendezvous/notify"
 	"rendezvous/store"
+	"rendezvous/store/storetest"
 )
 
 // problem asserts err is a validation error with a problem on field containing want.
@@ -28,7 +29,13 @@ func problem(t *testing.T, err error, field, want string) {
 }
 
 func TestSMSSetupChecksAndVerification(t *testing.T) {
-	e := newEnv(t, store.SQLite)
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) { testSMSSetup(t, d) })
+	}
+}
+
+func testSMSSetup(t *testing.T, dialect string) {
+	e := newEnv(t, dialect)
 	sms := e.demo.SMSClient
 	ok := notify.ChannelInput{ClientID: sms.ID, ClientSecret: sms.Secret, FromNumber: e.demo.SMSNumber}
 
