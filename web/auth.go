@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"math"
 	"net/http"
@@ -31,7 +32,7 @@ func (s *server) api(scope string, h http.Handler) http.Handler {
 			s.error(w, r, fmt.Errorf("send the API key as Authorization: Bearer <key>: %w", rendezvous.ErrUnauthenticated))
 			return
 		}
-		key, err := s.Store.APIKeyBySecret(r.Context(), secret)
+		key, err := s.keys.lookup(r.Context(), secret, s.clock.Now(), s.Store.APIKeyBySecret)
 		if err != nil {
 			s.error(w, r, fmt.Errorf("API key not accepted: %w", err))
 			return
@@ -95,4 +96,52 @@ func (l *keyLimiters) reserve(keyID string, now time.Time) time.Duration {
 	d := r.DelayFrom(now)
 	r.CancelAt(now)
 	return d
+}
+
+// keyCache remembers API keys that authenticated recently, so that a busy integrator's
+// requests do not each pay a database read before the work they asked for. The price is
+// that a revoked key keeps working on an instance for up to ttl; unknown secrets are never
+// cached, so a new key works at once.
+type keyCache struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[[sha256.Size]byte]cachedKey // by SHA-256 of the secret: no secrets kept in memory
+}
+
+type cachedKey struct {
+	key   rendezvous.APIKey
+	until time.Time
+}
+
+// maxCachedKeys bounds the cache; when full it is emptied, which costs one database read
+// per active key and needs no eviction bookkeeping.
+const maxCachedKeys = 10000
+
+func newKeyCache(ttl time.Duration) *keyCache {
+	return &keyCache{ttl: ttl, m: map[[sha256.Size]byte]cachedKey{}}
+}
+
+// lookup returns the key for secret, from the cache while fresh, else from load.
+func (c *keyCache) lookup(ctx context.Context, secret string, now time.Time, load func(context.Context, string) (rendezvous.APIKey, error)) (rendezvous.APIKey, error) {
+	if c.ttl <= 0 {
+		return load(ctx, secret)
+	}
+	h := sha256.Sum256([]byte(secret))
+	c.mu.Lock()
+	e, ok := c.m[h]
+	c.mu.Unlock()
+	if ok && now.Before(e.until) {
+		return e.key, nil
+	}
+	k, err := load(ctx, secret)
+	if err != nil {
+		return k, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxCachedKeys {
+		clear(c.m)
+	}
+	c.m[h] = cachedKey{key: k, until: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return k, nil
 }

@@ -23,6 +23,7 @@ import (
 
 	"rendezvous/clock"
 	"rendezvous/journey"
+	"rendezvous/notify"
 	"rendezvous/room"
 	"rendezvous/store"
 )
@@ -50,12 +51,19 @@ type Deps struct {
 	RateBurst int
 	// MaxBodyBytes caps request bodies. Zero means 64 KiB, ample for an appointment.
 	MaxBodyBytes int64
+	// KeyCacheTTL is how long an authenticated API key is trusted without asking the
+	// database again, so also how long a revoked key may keep working. Zero means 10 s;
+	// negative turns the cache off.
+	KeyCacheTTL time.Duration
 	// Journey serves the scheduling settings API and the customer's link pages (/a/{token}).
 	// Nil leaves those routes answering 500.
 	Journey *journey.Service
 	// Rooms serves the video room: agent and customer room pages, signaling, the room
 	// script, and the video settings API.
 	Rooms *room.Rooms
+	// Notify serves the notification settings, templates, delivery log and .ics files.
+	// Nil leaves those routes answering 500.
+	Notify *notify.Service
 }
 
 // server holds the wired dependencies; its methods are the handlers.
@@ -66,6 +74,7 @@ type server struct {
 	maxBody int64
 	metrics *httpMetrics
 	limits  *keyLimiters
+	keys    *keyCache
 	zones   zoneCache
 	// idPrefix and idSeq make request ids that are unique across restarts without a
 	// crypto/rand read per request.
@@ -90,6 +99,11 @@ func NewServer(d Deps) http.Handler {
 	}
 	s.metrics = newHTTPMetrics(s.Registry, s.Store)
 	s.limits = newKeyLimiters(d.RateLimit, d.RateBurst)
+	ttl := d.KeyCacheTTL
+	if ttl == 0 {
+		ttl = 10 * time.Second
+	}
+	s.keys = newKeyCache(ttl)
 	var b [4]byte
 	rand.Read(b[:])
 	s.idPrefix = hex.EncodeToString(b[:])
