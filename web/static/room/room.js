@@ -140,8 +140,14 @@
     var iceServers = opts.iceServers || [];
     var micOn = true, camOn = true, over = false, retries = 0, retryTimer = null;
     var makingOffer = false, ignoreOffer = false, chain = Promise.resolve();
+    var log = []; // the last events, for debug() and support
+    function note(what) {
+      log.push(new Date().toISOString().slice(11, 23) + " " + what);
+      if (log.length > 100) log.shift();
+    }
 
     function setState(s) {
+      if (s !== state) note("state " + s);
       state = s;
       box.setAttribute("data-state", s);
       root.setAttribute("data-state", s);
@@ -208,14 +214,27 @@
         if (pc === p && e.candidate) signal({ candidate: e.candidate });
       };
       p.onnegotiationneeded = function () {
+        // The first offer always comes from the impolite side (the agent), which the
+        // server tells about its peer at the same moment as the polite side. Offering
+        // from both ends and rolling one back works in principle, but Chrome then
+        // sometimes never starts ICE; the polite side's tracks ride on its first answer
+        // instead. Later renegotiations use the full perfect-negotiation dance.
+        if (polite && !p.remoteDescription) { note("negotiationneeded: waiting for the first offer"); return; }
         makingOffer = true;
+        note("negotiationneeded in " + p.signalingState);
         p.setLocalDescription()
-          .then(function () { if (pc === p) signal({ description: p.localDescription }); })
-          .catch(function () {})
+          .then(function () {
+            // An offer rolled back meanwhile (the other side's offer won) is not sent.
+            if (pc !== p || p.signalingState !== "have-local-offer") return;
+            note("send " + p.localDescription.type);
+            signal({ description: p.localDescription });
+          })
+          .catch(function (err) { note("offer error " + err); })
           .then(function () { makingOffer = false; });
       };
       p.onconnectionstatechange = function () {
         if (pc !== p || over) return;
+        note("connection " + p.connectionState);
         switch (p.connectionState) {
           case "connected": setState("connected"); break;
           case "disconnected": setState("reconnecting"); break;
@@ -232,10 +251,10 @@
         var d = data.description;
         var collision = d.type === "offer" && (makingOffer || p.signalingState !== "stable");
         ignoreOffer = !polite && collision;
-        if (ignoreOffer) return Promise.resolve();
+        if (ignoreOffer) { note("ignore colliding offer"); return Promise.resolve(); }
         return p.setRemoteDescription(d).then(function () {
           if (d.type !== "offer" || pc !== p) return;
-          return p.setLocalDescription().then(function () { signal({ description: p.localDescription }); });
+          return p.setLocalDescription().then(function () { note("send " + p.localDescription.type); signal({ description: p.localDescription }); });
         });
       }
       if (data.candidate) {
@@ -249,6 +268,8 @@
     function onMessage(ev) {
       var m;
       try { m = JSON.parse(ev.data); } catch (e) { return; }
+      note("recv " + m.type + (m.type === "signal" && m.data ? (m.data.description ? " " + m.data.description.type : " candidate") : "") +
+        (m.epoch !== undefined ? " epoch " + m.epoch : "") + (m.peer !== undefined ? " peer " + m.peer : "") + (m.present !== undefined ? " present " + m.present : ""));
       switch (m.type) {
         case "welcome":
           retries = 0;
@@ -262,7 +283,7 @@
           if (m.present) startPC(); else { closePC(); setState("peer_left"); }
           break;
         case "signal":
-          chain = chain.then(function () { return onSignal(m.data); }).catch(function () {});
+          chain = chain.then(function () { return onSignal(m.data); }).catch(function (err) { note("signal error " + err); });
           break;
         case "ended":
           finish("ended");
@@ -338,6 +359,11 @@
           });
         },
         hangUp: hangUp,
+        // debug describes the connection for support and tests.
+        debug: function () {
+          return { state: state, epoch: epoch, polite: polite, log: log.slice(),
+            signaling: pc && pc.signalingState, connection: pc && pc.connectionState, ice: pc && pc.iceConnectionState };
+        },
         destroy: function () { finish("ended"); root.innerHTML = ""; }
       };
     }
