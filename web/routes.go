@@ -28,6 +28,18 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/settings/scheduling/media", s.api(rendezvous.ScopeSettingsAdmin, s.handleSchedulingMediaUpload()))
 	mux.Handle("GET /api/v1/settings/video", s.api(rendezvous.ScopeSettingsAdmin, s.handleVideoSettingsGet()))
 	mux.Handle("PUT /api/v1/settings/video", s.api(rendezvous.ScopeSettingsAdmin, s.handleVideoSettingsPut()))
+	mux.Handle("GET /api/v1/settings/notifications", s.api(rendezvous.ScopeSettingsAdmin, s.handleNotificationSettingsGet()))
+	mux.Handle("PUT /api/v1/settings/notifications", s.api(rendezvous.ScopeSettingsAdmin, s.handleNotificationSettingsPut()))
+	mux.Handle("GET /api/v1/settings/notifications/{channel}", s.api(rendezvous.ScopeSettingsAdmin, s.handleNotificationChannelGet()))
+	mux.Handle("PUT /api/v1/settings/notifications/{channel}", s.api(rendezvous.ScopeSettingsAdmin, s.handleNotificationChannelPut()))
+	mux.Handle("POST /api/v1/settings/notifications/{channel}/verification", s.api(rendezvous.ScopeSettingsAdmin, s.handleNotificationVerificationStart()))
+	mux.Handle("POST /api/v1/settings/notifications/{channel}/verification/confirm", s.api(rendezvous.ScopeSettingsAdmin, s.handleNotificationVerificationConfirm()))
+	mux.Handle("GET /api/v1/settings/templates/{event}/{channel}/{language}", s.api(rendezvous.ScopeSettingsAdmin, s.handleNotificationTemplateGet()))
+	mux.Handle("PUT /api/v1/settings/templates/{event}/{channel}/{language}", s.api(rendezvous.ScopeSettingsAdmin, s.handleNotificationTemplatePut()))
+	mux.Handle("DELETE /api/v1/settings/templates/{event}/{channel}/{language}", s.api(rendezvous.ScopeSettingsAdmin, s.handleNotificationTemplateDelete()))
+	mux.Handle("POST /api/v1/settings/templates/preview", s.api(rendezvous.ScopeSettingsAdmin, s.handleNotificationTemplatePreview()))
+	mux.Handle("GET /api/v1/appointments/{id}/notifications", s.api(rendezvous.ScopeAppointmentsRead, s.handleAppointmentNotifications()))
+	mux.Handle("POST /api/v1/appointments/{id}/notifications/{deliveryId}/retry", s.api(rendezvous.ScopeAppointmentsWrite, s.handleAppointmentNotificationRetry()))
 	mux.Handle("/api/", s.apiNotFound())
 
 	// Customer journey (/a/{token}), video room, admin UI and webhooks: added by their areas.
@@ -35,6 +47,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	// Customer journey: the customer's link, its event stream, page assets, waiting-room media.
 	mux.Handle("GET /a/{token}", s.handleJourney((*journey.Service).PageHandler))
 	mux.Handle("GET /a/{token}/events", s.handleJourney((*journey.Service).EventsHandler))
+	mux.Handle("GET /a/{token}/calendar.ics", s.handleCalendar()) // notifications: the appointment's .ics
 	mux.Handle("GET /journey/assets/", s.handleJourney((*journey.Service).AssetsHandler))
 	mux.Handle("GET /journey/media/{id}", s.handleJourney((*journey.Service).MediaHandler))
 
