@@ -126,10 +126,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	for {
 		free := int64(r.o.Workers) - r.inflight.Load()
 		claimed := 0
+		var claimErr error
 		if free > 0 {
 			jobs, err := r.st.ClaimJobs(ctx, int(free), r.o.Lease)
 			if err != nil && ctx.Err() == nil {
 				r.log.Error("claim jobs", "error", err)
+				claimErr = err
 			}
 			claimed = len(jobs)
 			for _, j := range jobs {
@@ -149,19 +151,36 @@ func (r *Runner) Run(ctx context.Context) error {
 		if free > 0 && int64(claimed) == free {
 			continue // perhaps more are due
 		}
-		d := r.o.PollInterval
-		if at, ok, err := r.st.NextJobAt(ctx); err == nil && ok {
-			d = min(d, max(at.Sub(r.clock.Now()), 0))
+		var t clock.Timer
+		if free > 0 {
+			t = r.clock.AfterFunc(r.nextWait(ctx, claimErr != nil), r.Wake)
 		}
-		t := r.clock.AfterFunc(d, r.Wake)
+		// With every worker busy there is no timer: a finishing worker wakes the loop.
 		select {
 		case <-ctx.Done():
-			t.Stop()
+			if t != nil {
+				t.Stop()
+			}
 			return nil
 		case <-r.wake:
-			t.Stop()
+			if t != nil {
+				t.Stop()
+			}
 		}
 	}
+}
+
+// nextWait is how long to sleep: until the earliest pending job is due, at most the poll
+// interval; the full interval after a failed claim so a database outage is not hammered.
+func (r *Runner) nextWait(ctx context.Context, failed bool) time.Duration {
+	d := r.o.PollInterval
+	if failed {
+		return d
+	}
+	if at, ok, err := r.st.NextJobAt(ctx); err == nil && ok {
+		d = min(d, max(at.Sub(r.clock.Now()), 0))
+	}
+	return d
 }
 
 func (r *Runner) run(ctx context.Context, j *store.Job) {

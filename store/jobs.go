@@ -192,7 +192,7 @@ func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*J
 		// Give up jobs whose runner vanished: due again, or failed if out of attempts.
 		if _, err := tx.Exec(ctx, `UPDATE jobs SET
 			state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
-			finished_at = CASE WHEN attempts >= max_attempts THEN ? ELSE 0 END,
+			finished_at = CASE WHEN attempts >= max_attempts THEN CAST(? AS BIGINT) ELSE 0 END,
 			last_error = CASE WHEN last_error = '' THEN 'lease expired' ELSE last_error END,
 			lease_token = NULL, run_at = ?
 			WHERE state = 'running' AND lease_until <= ?`, TimeToDB(now), TimeToDB(now), TimeToDB(now)); err != nil {
