@@ -184,7 +184,6 @@ type videoSettingsJSON struct {
 type iceServerJSON struct {
 	URLs           []string `json:"urls"`
 	Username       string   `json:"username,omitempty"`
-	Credential     string   `json:"credential,omitempty"`
 	CredentialHint string   `json:"credentialHint,omitempty"`
 }
 
@@ -223,7 +222,11 @@ func (s *server) handleVideoSettingsPut() http.Handler {
 			return
 		}
 		var in struct {
-			ICEServers []iceServerJSON `json:"iceServers"`
+			ICEServers []struct {
+				URLs       []string `json:"urls"`
+				Username   string   `json:"username"`
+				Credential string   `json:"credential"`
+			} `json:"iceServers"`
 		}
 		if _, err := s.decodeJSON(w, r, &in, false); err != nil {
 			s.error(w, r, err)

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -135,5 +136,80 @@ func TestRoomPages(t *testing.T) {
 	}
 	if _, body, _ := e.get("/static/room/room.js"); !strings.Contains(body, "RendezvousRoom") || !strings.Contains(body, "mount") {
 		t.Error("room.js does not define RendezvousRoom.mount")
+	}
+}
+
+// do sends an API request with the env's key through the OpenAPI conformance checker.
+func (e *roomEnv) do(method, path, body string) (int, map[string]any) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+func TestVideoSettingsAPI(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			e := newRoomEnv(t, d, "en")
+			code, got := e.do("GET", "/api/v1/settings/video", "")
+			if code != http.StatusOK || got["default"] != true {
+				t.Fatalf("GET before any PUT: %d %v", code, got)
+			}
+
+			// Every problem is named with its field.
+			code, got = e.do("PUT", "/api/v1/settings/video", `{"iceServers":[{"urls":["http://x"]},{"urls":["turn:turn.example.com:3478"]}]}`)
+			if code != http.StatusUnprocessableEntity {
+				t.Fatalf("invalid PUT: %d %v", code, got)
+			}
+			fields := map[string]bool{}
+			for _, p := range got["errors"].([]any) {
+				fields[p.(map[string]any)["field"].(string)] = true
+			}
+			if !fields["iceServers[0].urls[0]"] || !fields["iceServers[1]"] {
+				t.Errorf("problems %v", got["errors"])
+			}
+			if code, _ := e.do("PUT", "/api/v1/settings/video", `{"iceServers":[],"extra":1}`); code != http.StatusBadRequest {
+				t.Errorf("unknown field: %d", code)
+			}
+
+			body := `{"iceServers":[{"urls":["stun:stun.example.com:3478"]},
+				{"urls":["turn:turn.example.com:3478?transport=udp"],"username":"rdv","credential":"s3cret-turn-pass"}]}`
+			code, got = e.do("PUT", "/api/v1/settings/video", body)
+			if code != http.StatusOK || got["default"] != false {
+				t.Fatalf("PUT: %d %v", code, got)
+			}
+			// The credential is never shown again, only its hint.
+			code, got = e.do("GET", "/api/v1/settings/video", "")
+			turn := got["iceServers"].([]any)[1].(map[string]any)
+			if code != http.StatusOK || turn["credential"] != nil || turn["credentialHint"] != "••••pass" {
+				t.Fatalf("GET: %d %v", code, got)
+			}
+			// Editing without retyping the credential keeps it; the browsers get it.
+			if code, got := e.do("PUT", "/api/v1/settings/video", `{"iceServers":[{"urls":["turn:turn.example.com:3478?transport=udp"],"username":"rdv"}]}`); code != http.StatusOK {
+				t.Fatalf("PUT without credential: %d %v", code, got)
+			}
+			ice, err := e.rooms.ICEServers(context.Background(), "demo")
+			if err != nil || len(ice) != 1 || ice[0].Credential != "s3cret-turn-pass" {
+				t.Errorf("ICE servers for the browsers: %+v, %v", ice, err)
+			}
+			// The stored settings are sealed: the credential is not in the database in clear.
+			raw, _, err := e.st.RoomSettings(context.Background(), "demo")
+			if err != nil || strings.Contains(string(raw), "s3cret") {
+				t.Errorf("stored settings reveal the credential (%v)", err)
+			}
+		})
 	}
 }
