@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -135,6 +136,10 @@ func (s *server) handleAppointmentCreate() http.Handler {
 			s.error(w, r, err)
 			return
 		}
+		if err := s.checkQueue(r, a); err != nil {
+			s.error(w, r, err)
+			return
+		}
 		var idem store.Idempotency
 		if idemKey != "" {
 			// The hash is of the decoded request re-encoded, so whitespace and key order
@@ -158,6 +163,22 @@ func (s *server) handleAppointmentCreate() http.Handler {
 		w.Header().Set("Location", "/api/v1/appointments/"+saved.ID)
 		s.writeAppointment(w, r, http.StatusCreated, saved)
 	})
+}
+
+// checkQueue refuses queue routing to a queue the Genesys Cloud organization does not
+// have. When Genesys cannot be asked, the booking goes ahead: the queue is checked again
+// when the customer arrives, and an outage should not stop bookings.
+func (s *server) checkQueue(r *http.Request, a *rendezvous.Appointment) error {
+	if s.Journey == nil || a.Interaction.Routing.Type != rendezvous.RoutingQueue {
+		return nil
+	}
+	err := s.Journey.CheckQueue(r.Context(), a.Interaction.Routing.QueueName)
+	var ve *rendezvous.ValidationError
+	if err != nil && !errors.As(err, &ve) {
+		s.log.WarnContext(r.Context(), "queue not checked; booking anyway", "request_id", requestID(r.Context()), "error", err)
+		return nil
+	}
+	return err
 }
 
 func (s *server) handleAppointmentGet() http.Handler {

@@ -304,3 +304,19 @@ func TestParallelBookingOneWins(t *testing.T) {
 		})
 	}
 }
+
+// TestServerErrorsShowACorrelationIDNotTheCause breaks the database under the server: the
+// caller gets a 500 with a correlation id and none of the cause.
+func TestServerErrorsShowACorrelationIDNotTheCause(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	id := e.do("POST", "/api/v1/appointments", booking("agent-1", 24)).json(t)["id"].(string)
+	e.st.Close()
+	r := e.do("GET", "/api/v1/appointments/"+id, nil)
+	m := wantProblem(t, r, http.StatusInternalServerError)
+	if m["correlationId"] == "" || m["correlationId"] != r.header.Get("X-Request-Id") {
+		t.Errorf("correlationId = %v, X-Request-Id = %q; want the same, non-empty", m["correlationId"], r.header.Get("X-Request-Id"))
+	}
+	if d := m["detail"].(string); strings.Contains(d, "sql") || strings.Contains(d, id) {
+		t.Errorf("detail shows the cause: %q", d)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"rendezvous/genesys/sandbox"
 	"rendezvous/web"
 	"rendezvous/web/webtest"
 )
@@ -142,8 +143,8 @@ func TestEndToEnd(t *testing.T) {
 	book := func(agent string, at time.Time) string {
 		return fmt.Sprintf(`{"start": %q, "durationMinutes": 30, "timeZone": "America/New_York", "title": "Claim review",
 			"agentUserId": %q, "customers": [{"name": "Sam Lee", "phone": "+14155550188", "email": "sam@example.com"}],
-			"interaction": {"routing": {"type": "GENESYS_CLOUD_QUEUE", "properties": {"queueName": "Claims"}}}}`,
-			at.Format(time.RFC3339), agent)
+			"interaction": {"routing": {"type": "GENESYS_CLOUD_QUEUE", "properties": {"queueName": %q}}}}`,
+			at.Format(time.RFC3339), agent, sandbox.Demo.PlainQueue.Name)
 	}
 
 	// 401 without a key.
@@ -185,6 +186,13 @@ func TestEndToEnd(t *testing.T) {
 	expect("unknown field", code, http.StatusBadRequest, p)
 	if !fieldErr(p, "tilte") {
 		t.Errorf("400 does not name the unknown field: %v", p)
+	}
+	// The queue is checked against the Genesys Cloud organization: here the sandbox that
+	// run started.
+	code, _, p = call("POST", "/api/v1/appointments", strings.Replace(book("agent-8", start), sandbox.Demo.PlainQueue.Name, "No Such Queue", 1))
+	expect("unknown queue", code, http.StatusUnprocessableEntity, p)
+	if !fieldErr(p, "interaction.routing.properties.queueName") {
+		t.Errorf("422 lacks the queue name: %v", p)
 	}
 	code, _, p = call("GET", "/api/v1/appointments/00000000-0000-0000-0000-000000000000", "")
 	expect("missing", code, http.StatusNotFound, p)
