@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -149,7 +150,10 @@ func heapAndStacks() uint64 {
 	return ms.HeapInuse + ms.StackInuse
 }
 
+// rssKiB is the process's resident memory after returning freed memory to the system,
+// so that it counts what is live, not what the collector has yet to give back.
 func rssKiB() int64 {
+	debug.FreeOSMemory()
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0

@@ -126,35 +126,38 @@ func (w *world) getPage(link string, jsonView bool) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// events follows the page's event stream.
+// events follows the page's event stream as a browser's EventSource does, reconnecting
+// whenever the server closes it.
 func (w *world) events(link string) func() journey.View {
 	w.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w.t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", link+"/events", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 200 {
-		w.t.Fatalf("events: %v", err)
-	}
 	ch := make(chan journey.View, 32)
 	go func() {
-		defer close(ch)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-				var v journey.View
-				json.Unmarshal([]byte(d), &v)
-				ch <- v
+		for ctx.Err() == nil {
+			req, _ := http.NewRequestWithContext(ctx, "GET", link+"/events", nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return
 			}
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+					var v journey.View
+					json.Unmarshal([]byte(d), &v)
+					select {
+					case ch <- v:
+					case <-ctx.Done():
+					}
+				}
+			}
+			resp.Body.Close()
 		}
 	}()
 	return func() journey.View {
 		w.t.Helper()
 		select {
-		case v, ok := <-ch:
-			if !ok {
-				w.t.Fatal("event stream ended")
-			}
+		case v := <-ch:
 			return v
 		case <-time.After(15 * time.Second):
 			w.t.Fatal("no event within 15 s")

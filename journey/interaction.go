@@ -73,7 +73,7 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 		}()
 		s.drive(a, set, it, string(token))
 	}()
-	s.changes.notify(a.ID)
+	s.wake(a.ID)
 	return Progress(it.Progress), nil
 }
 
@@ -103,7 +103,7 @@ func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.Journe
 		bg := context.WithoutCancel(ctx)
 		s.st.SetJourneyProgress(bg, a.ID, "", step+": "+err.Error())
 		s.st.ReleaseJourneyLease(bg, a.ID, s.owner)
-		s.changes.notify(a.ID)
+		s.wake(a.ID)
 	}
 	if s.o.Guest == nil {
 		fail("open", errors.New("no Genesys web messaging client configured"))
@@ -155,7 +155,7 @@ func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.Journe
 			return
 		}
 		log.Info("journey: interaction started")
-		s.changes.notify(a.ID)
+		s.wake(a.ID)
 	}
 	if err := sess.WaitAgent(ctx); err != nil {
 		select {
@@ -177,7 +177,7 @@ func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.Journe
 		return
 	}
 	log.Info("journey: agent joined")
-	s.changes.notify(a.ID)
+	s.wake(a.ID)
 }
 
 // idle is for tests: it reports whether no session is being driven.

@@ -115,6 +115,7 @@ type Service struct {
 	owner   string
 	starts  *starts
 	changes *notifier
+	park    *parking
 	guesses *guessLimiter
 	pages   *pages
 
@@ -170,12 +171,14 @@ func New(o Options) (*Service, error) {
 		owner:   hex.EncodeToString(id[:]),
 		starts:  newStarts(o.Clock),
 		changes: newNotifier(),
+		park:    newParking(o.Clock),
 		guesses: newGuessLimiter(o.GuessBurst, o.GuessEvery),
 		ctx:     ctx, cancel: cancel,
 		driving: map[string]bool{},
 	}
 	p, err := newPages()
 	if err != nil {
+		s.park.close()
 		return nil, err
 	}
 	s.pages = p
@@ -187,6 +190,7 @@ func New(o Options) (*Service, error) {
 func (s *Service) Close() error {
 	s.cancel()
 	s.wg.Wait()
+	s.park.close()
 	return nil
 }
 
@@ -319,13 +323,20 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 	if err := j.Decode(&a); err != nil {
 		return fmt.Errorf("journey: decode appointment event: %w", err)
 	}
-	s.changes.notify(a.AppointmentID)
+	s.wake(a.AppointmentID)
 	return nil
 }
 
 // Notify wakes this instance's open pages of an appointment (the room package calls it
 // when someone joins or leaves, so pages move on without waiting for a poll).
-func (s *Service) Notify(appointmentID string) { s.changes.notify(appointmentID) }
+func (s *Service) Notify(appointmentID string) { s.wake(appointmentID) }
+
+// wake tells this instance's pages of an appointment to look again: streaming pages are
+// woken, parked ones are closed so that they reconnect.
+func (s *Service) wake(appointmentID string) {
+	s.changes.notify(appointmentID)
+	s.park.release(appointmentID)
+}
 
 // GraceFor returns the organization's grace period after an appointment's end (the room
 // package uses it to decide a no-show).

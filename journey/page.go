@@ -256,6 +256,9 @@ func (s *Service) EventsHandler() http.Handler {
 		if !ok {
 			return
 		}
+		if v := s.view(ctx, a, set, s.clock.Now(), false); (v.Phase == PhaseWaiting || v.Phase == PhaseNotYet) && s.tryPark(w, a, v) {
+			return
+		}
 		rc := http.NewResponseController(w)
 		h := w.Header()
 		h.Set("Content-Type", "text/event-stream")
@@ -347,6 +350,35 @@ func (s *Service) EventsHandler() http.Handler {
 			release()
 		}
 	})
+}
+
+// tryPark takes the connection of a waiting page over and parks it until its next
+// instant (see parking). It reports false when the connection cannot be taken over
+// (HTTP/2), leaving the request to the streaming loop.
+func (s *Service) tryPark(w http.ResponseWriter, a *rendezvous.Appointment, v View) bool {
+	at := a.Start
+	if v.Phase == PhaseNotYet {
+		at = v.OpensAt
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
+	// The body runs until the connection closes; no chunked encoding, no length.
+	const head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n" +
+		"X-Accel-Buffering: no\r\nConnection: close\r\n\r\n" + sseRetry
+	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := conn.Write([]byte(head)); err != nil {
+		conn.Close()
+		return true
+	}
+	p := &parked{conn: conn, apptID: a.ID, start: a.Start, opensAt: v.OpensAt}
+	if err := p.send(v); err != nil || !s.park.add(p, at) {
+		// The instant came meanwhile (or the service is closing): the page reconnects
+		// and the new stream tells it.
+		conn.Close()
+	}
+	return true
 }
 
 // offload runs f on a short-lived goroutine and waits for it. An event stream's goroutine

@@ -149,38 +149,42 @@ func (f *fixture) get(path string, hdr ...string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-// stream opens the page's event stream and returns a function reading the next View.
+// stream follows the page's event stream as a browser's EventSource does: it reconnects
+// whenever the server closes the stream.
 func (f *fixture) stream(token string) func() View {
 	f.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	f.t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/a/"+token+"/events", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
-		f.t.Fatalf("events content type %q", ct)
-	}
 	views := make(chan View, 16)
 	go func() {
-		defer close(views)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-				var v View
-				json.Unmarshal([]byte(d), &v)
-				views <- v
+		for ctx.Err() == nil {
+			req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/a/"+token+"/events", nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return
 			}
+			if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+				f.t.Errorf("events content type %q", ct)
+				return
+			}
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+					var v View
+					json.Unmarshal([]byte(d), &v)
+					select {
+					case views <- v:
+					case <-ctx.Done():
+					}
+				}
+			}
+			resp.Body.Close()
 		}
 	}()
 	return func() View {
 		f.t.Helper()
 		select {
-		case v, ok := <-views:
-			if !ok {
-				f.t.Fatal("event stream ended")
-			}
+		case v := <-views:
 			return v
 		case <-time.After(10 * time.Second):
 			f.t.Fatal("no event within 10 s")
@@ -225,7 +229,7 @@ func TestWaitingRoomMovesOnAtStart(t *testing.T) {
 	if v.Phase != PhaseWaiting || v.ServerTime != f.clk.Now().UnixMilli() || !v.Start.Equal(a.Start) {
 		t.Fatalf("first event %+v", v)
 	}
-	waitFor(t, "the start timer", func() bool { return f.svc.starts.pending() == 1 })
+	waitFor(t, "the page to park", func() bool { return f.svc.park.count() == 1 })
 	f.clk.Set(a.Start)
 	v = next()
 	if v.Phase != PhaseLive {
@@ -399,7 +403,7 @@ func TestRescheduleReachesWaitingPage(t *testing.T) {
 		t.Fatalf("after reschedule: %+v", v)
 	}
 	// The old start passes without moving the page on.
-	waitFor(t, "the new timer", func() bool { return f.svc.starts.pending() == 1 })
+	waitFor(t, "the page to park again", func() bool { return f.svc.park.count() == 1 })
 	f.clk.Set(a.Start)
 	f.clk.Set(later)
 	if v := next(); v.Phase != PhaseLive {
