@@ -399,3 +399,11 @@ func (a *Appointment) moveTo(to Status, now time.Time) error {
 	a.UpdatedAt = now.UTC()
 	return nil
 }
+
+// LocalStart is the start as a wall-clock time in the appointment's zone, for messages
+// and pages shown to the customer. Instants are kept in UTC; only display is local, so
+// a daylight-saving change between booking and meeting cannot move the meeting.
+func (a *Appointment) LocalStart() time.Time { return a.Start.In(a.Location()) }
+
+// LocalEnd is the planned end as a wall-clock time in the appointment's zone.
+func (a *Appointment) LocalEnd() time.Time { return a.End().In(a.Location()) }
