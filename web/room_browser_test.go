@@ -121,6 +121,10 @@ func waitMediaFlowing(t *testing.T, tab context.Context, name string) {
 			var s = window.__rdvStats;
 			return !!s && s.framesDecoded > %v && s.audioBytesReceived > %v;
 		})()`, roomHandleJS, first.FramesDecoded, first.AudioBytesReceived)
+		// Forget figures read before (of an earlier connection, or an earlier round).
+		if _, err := chromedp.Run(tab, chromedp.Evaluate[chromedp.Void](`window.__rdvStats = null`)); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := chromedp.Run(tab, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(browserWait), chromedp.WithPollingInterval(200*time.Millisecond))); err != nil {
 			t.Fatalf("%s: waiting for %s (last %+v): %v", name, round, stats(t, tab, name), err)
 		}
@@ -154,6 +158,16 @@ func TestRoomBrowserCall(t *testing.T) {
 	waitRoomState(t, agent, "agent", "connected", customer)
 	waitMediaFlowing(t, agent, "agent")
 	waitMediaFlowing(t, customer, "customer")
+
+	// The customer reloads the page: the new connection replaces the old one, both sides
+	// renegotiate and media flows again.
+	if err := chromedp.Do(customer, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	waitRoomState(t, customer, "customer after reload", "connected", agent)
+	waitRoomState(t, agent, "agent after the customer's reload", "connected", customer)
+	waitMediaFlowing(t, agent, "agent after the customer's reload")
+	waitMediaFlowing(t, customer, "customer after reload")
 
 	// The customer's words follow the page language (Greek here).
 	status, err := chromedp.Run(customer, chromedp.Text(".rdv-status"))
