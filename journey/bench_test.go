@@ -42,6 +42,7 @@ import (
 	"rendezvous"
 	"rendezvous/genesys"
 	"rendezvous/genesys/sandbox"
+	"rendezvous/journey"
 	"rendezvous/store"
 )
 
@@ -242,12 +243,14 @@ func benchWaiting(b *testing.B, n int) {
 		b.Fatalf("%d streams failed", failed)
 	}
 	allTold := time.Duration(lastNanos - t0.UnixNano())
+	written := journey.LastFanOut(w.j)
 	cmd.Wait()
 	b.ReportMetric(perWaiter, "heap+stack-B/waiter")
 	b.ReportMetric(rssPer, "rss-B/waiter")
 	b.ReportMetric(float64(allTold.Microseconds())/1000, "ms-until-all-told")
-	b.Logf("%d waiting customers: %.0f B heap+stacks each (%.1f KiB), %.0f B RSS each; all told %s after the start",
-		n, perWaiter, perWaiter/1024, rssPer, allTold)
+	b.ReportMetric(float64(written.Microseconds())/1000, "ms-server-writes")
+	b.Logf("%d waiting customers: %.0f B heap+stacks each (%.1f KiB), %.0f B RSS each; all told %s after the start (server done writing after %s)",
+		n, perWaiter, perWaiter/1024, rssPer, allTold, written)
 }
 
 func BenchmarkPresenceJoin(b *testing.B) {

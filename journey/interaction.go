@@ -34,33 +34,61 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 	}()
 
 	// Fast path: most opens find the row already there, agent joined or driven elsewhere.
-	it, err := s.st.JourneyInteractionOf(ctx, a.ID)
-	if err == nil && (it.Progress == string(ProgressAgentJoined) || it.LeaseUntil.After(s.clock.Now())) {
+	it, lookErr := s.st.JourneyInteractionOf(ctx, a.ID)
+	if lookErr == nil && (it.Progress == string(ProgressAgentJoined) || it.LeaseUntil.After(s.clock.Now())) {
 		return Progress(it.Progress), nil
 	}
-	if err != nil && !errors.Is(err, rendezvous.ErrNotFound) {
-		return ProgressNone, err
+	if lookErr != nil && !errors.Is(lookErr, rendezvous.ErrNotFound) {
+		return ProgressNone, lookErr
 	}
 	_, deployment, _ := set.EffectiveRouting(a)
 	if deployment == "" {
 		return ProgressNone, fmt.Errorf("journey: no Messenger deployment key in the scheduling settings of %s", a.OrgID)
 	}
 	// A fresh token is offered; if the row already exists the stored one wins.
-	sealed, err := s.box.Seal([]byte(uuid.NewString()))
+	offered := uuid.NewString()
+	sealed, err := s.box.Seal([]byte(offered))
 	if err != nil {
 		return ProgressNone, fmt.Errorf("seal guest token: %w", err)
 	}
+	// When nobody has started the interaction yet, open the guest session while the
+	// claim commits: the two round trips overlap instead of adding up. A loser closes
+	// its session unused; a session without messages creates no conversation.
+	var early chan earlySession
+	if errors.Is(lookErr, rendezvous.ErrNotFound) && s.o.Guest != nil {
+		early = make(chan earlySession, 1)
+		go func() {
+			sess, err := s.o.Guest.Open(s.ctx, deployment, offered)
+			early <- earlySession{sess, err}
+		}()
+	}
+	discard := func() {
+		if early != nil {
+			go func() {
+				if r := <-early; r.sess != nil {
+					r.sess.Close()
+				}
+			}()
+		}
+	}
 	it, won, err := s.st.ClaimJourneyInteraction(ctx, a.OrgID, a.ID, deployment, sealed, s.owner, s.o.Lease)
 	if err != nil {
+		discard()
 		return ProgressNone, err
 	}
 	if !won {
+		discard()
 		return Progress(it.Progress), nil
 	}
 	token, err := s.box.Open(it.GuestTokenSealed)
 	if err != nil {
+		discard()
 		s.st.ReleaseJourneyLease(ctx, a.ID, s.owner)
 		return ProgressNone, fmt.Errorf("open guest token: %w", err)
+	}
+	if string(token) != offered {
+		discard() // we took over an existing row: its token, not ours
+		early = nil
 	}
 	drive = true
 	s.wg.Add(1)
@@ -71,10 +99,16 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 			delete(s.driving, a.ID)
 			s.mu.Unlock()
 		}()
-		s.drive(a, set, it, string(token))
+		s.drive(a, set, it, string(token), early)
 	}()
 	s.wake(a.ID)
 	return Progress(it.Progress), nil
+}
+
+// earlySession is a guest session opened while the claim was deciding.
+type earlySession struct {
+	sess GuestSession
+	err  error
 }
 
 // progress reads the stored progress of an appointment's interaction.
@@ -94,7 +128,7 @@ func (s *Service) progress(ctx context.Context, id string) (Progress, error) {
 // has not happened yet, and waits for the agent. On any failure it records the error and
 // gives the lease up, so the customer's next open (on any instance) tries again with the
 // same session token.
-func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.JourneyInteraction, token string) {
+func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.JourneyInteraction, token string, early chan earlySession) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
 	log := s.log.With("appointment_id", a.ID)
@@ -134,7 +168,15 @@ func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.Journe
 	}()
 	defer func() { cancel(); <-renewDone }()
 
-	sess, err := s.o.Guest.Open(ctx, it.DeploymentID, token)
+	var sess GuestSession
+	var err error
+	if early != nil {
+		r := <-early
+		sess, err = r.sess, r.err
+	}
+	if sess == nil {
+		sess, err = s.o.Guest.Open(ctx, it.DeploymentID, token)
+	}
 	if err != nil {
 		fail("open", err)
 		return

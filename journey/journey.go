@@ -125,6 +125,9 @@ type Service struct {
 
 	mu      sync.Mutex
 	driving map[string]bool // appointment ids whose interaction this instance drives
+
+	setMu    sync.Mutex
+	setCache map[string]cachedSettings
 }
 
 // New returns a journey service.
@@ -174,7 +177,8 @@ func New(o Options) (*Service, error) {
 		park:    newParking(o.Clock),
 		guesses: newGuessLimiter(o.GuessBurst, o.GuessEvery),
 		ctx:     ctx, cancel: cancel,
-		driving: map[string]bool{},
+		driving:  map[string]bool{},
+		setCache: map[string]cachedSettings{},
 	}
 	p, err := newPages()
 	if err != nil {
@@ -197,6 +201,40 @@ func (s *Service) Close() error {
 // Settings returns the organization's scheduling settings, or its defaults when none were
 // saved.
 func (s *Service) Settings(ctx context.Context, orgID string) (Settings, error) {
+	s.setMu.Lock()
+	c, ok := s.setCache[orgID]
+	s.setMu.Unlock()
+	if ok && time.Since(c.at) < settingsTTL {
+		return c.set, nil
+	}
+	set, err := s.loadSettings(ctx, orgID)
+	if err != nil {
+		return Settings{}, err
+	}
+	s.cacheSettings(orgID, set)
+	return set, nil
+}
+
+// settingsTTL is how long an instance trusts its copy of an organization's settings; a
+// change saved on another instance shows within it. (Wall-clock time on purpose: it is
+// about freshness of a cache, not about appointment time.)
+const settingsTTL = 5 * time.Second
+
+type cachedSettings struct {
+	set Settings
+	at  time.Time
+}
+
+func (s *Service) cacheSettings(orgID string, set Settings) {
+	s.setMu.Lock()
+	defer s.setMu.Unlock()
+	if len(s.setCache) > 10_000 {
+		clear(s.setCache)
+	}
+	s.setCache[orgID] = cachedSettings{set: set, at: time.Now()}
+}
+
+func (s *Service) loadSettings(ctx context.Context, orgID string) (Settings, error) {
 	body, updated, err := s.st.JourneySettings(ctx, orgID)
 	if errors.Is(err, rendezvous.ErrNotFound) {
 		return s.defaults(orgID), nil
@@ -242,6 +280,7 @@ func (s *Service) PutSettings(ctx context.Context, orgID string, set Settings) (
 		return Settings{}, err
 	}
 	set.UpdatedAt = updated
+	s.cacheSettings(orgID, set)
 	return set, nil
 }
 

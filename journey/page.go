@@ -178,7 +178,9 @@ func (s *Service) PageHandler() http.Handler {
 			return
 		}
 		now := s.clock.Now()
-		v := s.view(ctx, a, set, now, true)
+		// In the live phase EnsureInteraction reads the progress itself; reading it here
+		// too would only delay the interaction.
+		v := s.view(ctx, a, set, now, false)
 		if v.Phase == PhaseLive && !v.Room {
 			p, err := s.EnsureInteraction(ctx, a, set)
 			if err != nil {

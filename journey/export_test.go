@@ -1,0 +1,10 @@
+package journey
+
+import "time"
+
+// LastFanOut reports how long the service took to write the last start (or opening)
+// event to every parked page, for the benchmarks in package journey_test.
+func LastFanOut(s *Service) time.Duration { return time.Duration(s.park.lastFire.Load()) }
+
+// Parked reports how many pages are parked, for the benchmarks.
+func Parked(s *Service) int { return s.park.count() }
