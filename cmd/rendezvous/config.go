@@ -12,6 +12,7 @@ import (
 
 	"rendezvous"
 	"rendezvous/clock"
+	"rendezvous/cmd/internal/wiring"
 	"rendezvous/secret"
 	"rendezvous/store"
 )
@@ -102,10 +103,13 @@ func (fs *flagSet) parse(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// useSandbox reports whether no Genesys Cloud organization is configured, so the
-// built-in sandbox stands in for it.
-func (c *config) useSandbox() bool {
-	return c.genesysRegion == "" && c.genesysAPIURL == ""
+// genesys returns the Genesys Cloud settings.
+func (c *config) genesys() wiring.Genesys {
+	return wiring.Genesys{
+		Region: c.genesysRegion, APIURL: c.genesysAPIURL, LoginURL: c.genesysLoginURL,
+		WebMessagingURL: c.genesysWebMsgURL, ClientID: c.genesysClientID,
+		ClientSecret: c.genesysClientSecret, SandboxAddr: c.sandboxAddr,
+	}
 }
 
 // dbURL is the database URL: the configured one, else SQLite in the data folder.

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"rendezvous/clock"
+	"rendezvous/cmd/internal/wiring"
 	"rendezvous/genesys/sandbox"
 )
 
@@ -28,7 +29,7 @@ func sandboxCmd(ctx context.Context, args []string, getenv func(string) string, 
 	sb := sandbox.New(sandbox.Options{Clock: clock.Real(), Logger: log})
 	defer sb.Close()
 	var wg sync.WaitGroup
-	url, err := serveSandbox(ctx, &wg, sb, *addr, log)
+	url, err := wiring.ServeSandbox(ctx, &wg, sb, *addr, log)
 	if err != nil {
 		return err
 	}

@@ -16,8 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"rendezvous/clock"
-	"rendezvous/jobs"
-	"rendezvous/web"
+	"rendezvous/cmd/internal/wiring"
 )
 
 // serve runs the service until ctx ends, then shuts down gracefully.
@@ -57,29 +56,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
 
-	a, err := wireAreas(ctx, &wg, &c, st, key, publicURL, clk, log)
+	svc, err := wiring.New(ctx, &wg, wiring.Options{
+		Store: st, Key: key, Clock: clk, Logger: log, PublicURL: publicURL,
+		Genesys:    c.genesys(),
+		RateLimit:  rateLimit(c.rateLimit),
+		JobWorkers: c.jobWorkers,
+		Registry:   prometheus.NewRegistry(),
+	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	defer a.close()
-
-	runner := jobs.NewRunner(st, jobs.RunnerOptions{Clock: clk, Logger: log.With("component", "jobs"), Workers: c.jobWorkers})
-	a.registerJobs(runner, st)
-
-	reg := prometheus.NewRegistry()
-	handler := web.NewServer(web.Deps{
-		Store:     st,
-		Logger:    log,
-		Clock:     clk,
-		PublicURL: publicURL,
-		Registry:  reg,
-		RateLimit: rateLimit(c.rateLimit),
-		Journey:   a.journey,
-		Rooms:     a.rooms,
-	})
+	defer svc.Close()
+	if svc.SandboxURL != "" {
+		log.Info("no Genesys Cloud organization configured: using the built-in sandbox", "url", svc.SandboxURL)
+	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           svc.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// No WriteTimeout: the waiting room and the video room hold long-lived
@@ -91,7 +84,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	wg.Go(func() {
-		if err := runner.Run(ctx); err != nil {
+		if err := svc.Runner.Run(ctx); err != nil {
 			errc <- fmt.Errorf("job runner: %w", err)
 		}
 	})
