@@ -26,6 +26,10 @@ const (
 // messages at most (an offer, an answer, some candidates), so 64 is generous.
 const sendQueue = 64
 
+// pingEvery is how often an idle connection is pinged; real time, not the clock's,
+// since it is about the network.
+const pingEvery = 25 * time.Second
+
 // maxMessage caps what a browser may send: an SDP offer with a few tracks is ~10 KB.
 const maxMessage = 64 << 10
 
@@ -175,6 +179,29 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 		}
 	}()
 
+	// Pings keep the connection alive through proxies that drop idle ones (a minute is a
+	// common default): once media flows, signaling is silent, and a dropped socket would
+	// make both browsers renegotiate.
+	go func() {
+		t := time.NewTicker(pingEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				pctx, pcancel := context.WithTimeout(cctx, pingEvery)
+				err := conn.Ping(pctx)
+				pcancel()
+				if err != nil && cctx.Err() == nil {
+					p.Close("gone")
+					conn.CloseNow()
+					return
+				}
+			case <-cctx.Done():
+				return
+			}
+		}
+	}()
+
 	reason := "left"
 	for {
 		_, data, err := conn.Read(cctx)
@@ -199,21 +226,21 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 	p.Close("left")
 	<-writerDone
 	// The connection's context is done by now; the bookkeeping gets its own.
-	cctx, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancelCleanup()
+	done, cancelDone := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancelDone()
 
 	wasCurrent, empty := m.Leave()
 	if p.reason == "ended" && reason != "hangup" {
 		reason = "ended"
 	}
 	if wasCurrent || reason == "hangup" || p.reason == "ended" {
-		if err := r.st.RoomLeave(cctx, sessionID, r.clock.Now(), reason); err != nil {
+		if err := r.st.RoomLeave(done, sessionID, r.clock.Now(), reason); err != nil {
 			r.log.ErrorContext(ctx, "room: record leave", "appointment_id", a.ID, "error", err)
 		}
 	}
 	r.log.InfoContext(ctx, "room: left", "appointment_id", a.ID, "side", side, "reason", reason)
 	if wasCurrent && empty {
-		if err := r.scheduleEmptyCheck(cctx, a); err != nil {
+		if err := r.scheduleEmptyCheck(done, a); err != nil {
 			r.log.ErrorContext(ctx, "room: schedule empty check", "appointment_id", a.ID, "error", err)
 		}
 	}
