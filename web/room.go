@@ -244,3 +244,47 @@ func (s *server) handleVideoSettingsPut() http.Handler {
 		writeJSON(w, http.StatusOK, toVideoSettingsJSON(saved, true, at))
 	})
 }
+
+// roomInfoJSON is GET /api/v1/appointments/{id}/room: the agent's room link, for
+// integrations that hand it to the agent themselves, and who was in the room when.
+type roomInfoJSON struct {
+	AgentLink string            `json:"agentLink"`
+	Sessions  []roomSessionJSON `json:"sessions"`
+}
+
+type roomSessionJSON struct {
+	Side       string `json:"side"`
+	JoinedAt   string `json:"joinedAt"`
+	LeftAt     string `json:"leftAt,omitempty"`
+	LeftReason string `json:"leftReason,omitempty"`
+}
+
+func (s *server) handleAppointmentRoom() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.Rooms == nil {
+			s.roomsMissing(w, r)
+			return
+		}
+		org := apiKey(r.Context()).OrgID
+		a, err := s.Store.Appointment(r.Context(), org, r.PathValue("id"))
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		sessions, err := s.Store.RoomSessions(r.Context(), org, a.ID)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		out := roomInfoJSON{AgentLink: s.Rooms.AgentLink(a), Sessions: []roomSessionJSON{}}
+		for _, rs := range sessions {
+			js := roomSessionJSON{Side: rs.Side, JoinedAt: formatTime(rs.JoinedAt), LeftReason: rs.LeftReason}
+			if !rs.LeftAt.IsZero() {
+				js.LeftAt = formatTime(rs.LeftAt)
+			}
+			out.Sessions = append(out.Sessions, js)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, out)
+	})
+}

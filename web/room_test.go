@@ -213,3 +213,35 @@ func TestVideoSettingsAPI(t *testing.T) {
 		})
 	}
 }
+
+func TestAppointmentRoomAPI(t *testing.T) {
+	e := newRoomEnv(t, store.SQLite, "en")
+	ctx := context.Background()
+	code, got := e.do("GET", "/api/v1/appointments/"+e.a.ID+"/room", "")
+	if code != http.StatusOK || got["agentLink"] != e.rooms.AgentLink(e.a) || len(got["sessions"].([]any)) != 0 {
+		t.Fatalf("before anyone came: %d %v", code, got)
+	}
+	id, err := e.st.RoomJoin(ctx, "demo", e.a.ID, "customer", e.a.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.RoomLeave(ctx, id, e.a.Start.Add(10*time.Minute), "hangup"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.RoomJoin(ctx, "demo", e.a.ID, "agent", e.a.Start.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	code, got = e.do("GET", "/api/v1/appointments/"+e.a.ID+"/room", "")
+	ss := got["sessions"].([]any)
+	if code != http.StatusOK || len(ss) != 2 {
+		t.Fatalf("sessions: %d %v", code, got)
+	}
+	first, second := ss[0].(map[string]any), ss[1].(map[string]any)
+	if first["side"] != "customer" || first["joinedAt"] != "2026-05-04T10:00:00Z" || first["leftAt"] != "2026-05-04T10:10:00Z" ||
+		first["leftReason"] != "hangup" || second["side"] != "agent" || second["leftAt"] != nil {
+		t.Errorf("sessions %v", ss)
+	}
+	if code, _ := e.do("GET", "/api/v1/appointments/nope/room", ""); code != http.StatusNotFound {
+		t.Errorf("unknown appointment: %d", code)
+	}
+}

@@ -11,7 +11,8 @@ import (
 // routes lists every route the service serves. Patterns use net/http's ServeMux syntax;
 // the pattern is also the "route" label of the metrics.
 func (s *server) routes(mux *http.ServeMux) {
-	// Operations.
+	// Operations, and the home page that points at everything.
+	mux.Handle("GET /{$}", s.handleHome())
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
 	mux.Handle("GET /metrics", s.handleMetrics())
@@ -23,6 +24,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/appointments/{id}", s.api(rendezvous.ScopeAppointmentsRead, s.handleAppointmentGet()))
 	mux.Handle("PATCH /api/v1/appointments/{id}", s.api(rendezvous.ScopeAppointmentsWrite, s.handleAppointmentPatch()))
 	mux.Handle("POST /api/v1/appointments/{id}/cancel", s.api(rendezvous.ScopeAppointmentsWrite, s.handleAppointmentCancel()))
+	mux.Handle("GET /api/v1/appointments/{id}/room", s.api(rendezvous.ScopeAppointmentsRead, s.handleAppointmentRoom()))
 	mux.Handle("GET /api/v1/settings/scheduling", s.api(rendezvous.ScopeSettingsAdmin, s.handleSchedulingSettingsGet()))
 	mux.Handle("PUT /api/v1/settings/scheduling", s.api(rendezvous.ScopeSettingsAdmin, s.handleSchedulingSettingsPut()))
 	mux.Handle("POST /api/v1/settings/scheduling/media", s.api(rendezvous.ScopeSettingsAdmin, s.handleSchedulingMediaUpload()))
