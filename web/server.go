@@ -64,6 +64,9 @@ type Deps struct {
 	// Notify serves the notification settings, templates, delivery log and .ics files.
 	// Nil leaves those routes answering 500.
 	Notify *notify.Service
+	// Sandbox is the base URL of the built-in Genesys Cloud sandbox when it stands in for
+	// a real organization, linked from the home page; "" otherwise.
+	Sandbox string
 }
 
 // server holds the wired dependencies; its methods are the handlers.

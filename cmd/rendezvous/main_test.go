@@ -224,7 +224,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Operations endpoints.
-	for _, path := range []string{"/readyz", "/metrics", "/api/v1/openapi.json"} {
+	for _, path := range []string{"/", "/readyz", "/metrics", "/api/v1/openapi.json"} {
 		resp, err := client.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
@@ -233,6 +233,9 @@ func TestEndToEnd(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("%s: %d %s", path, resp.StatusCode, b)
+		}
+		if path == "/" && !strings.Contains(string(b), "/sandbox/") {
+			t.Errorf("home page lacks the sandbox console link:\n%s", b)
 		}
 		if path == "/metrics" && !strings.Contains(string(b), `rendezvous_http_requests_total{route="POST /api/v1/appointments",status="201"} 2`) {
 			t.Errorf("/metrics lacks the booking count:\n%s", b)

@@ -209,6 +209,8 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		RateLimit: o.RateLimit,
 		Journey:   s.journey,
 		Rooms:     s.rooms,
+		Notify:    s.notify,
+		Sandbox:   s.SandboxURL,
 	})
 	return s, nil
 }
