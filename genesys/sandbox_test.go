@@ -511,3 +511,74 @@ func TestSandboxWebMessagingResumeAfterDrop(t *testing.T) {
 		t.Fatalf("conversations = %d, want 1 (no duplicate)", len(e.sb.Conversations()))
 	}
 }
+
+func TestSandboxWebMessagingRateAndExpiry(t *testing.T) {
+	e := newEnv(t, sandbox.Options{WebMessagesPerSecond: 1, SessionDuration: time.Hour})
+	g, err := genesys.DialGuest(context.Background(), genesys.GuestConfig{
+		URL: e.endpoints().WebMessaging, DeploymentID: e.demo.QueueDeploymentID, HTTPClient: e.srv.Client(),
+		Clock: e.sbClock, EchoInterval: -1, MinSendInterval: -1, // no pacing: meet the 4029
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	ctx := context.Background()
+	if err := g.Join(ctx, map[string]string{e.demo.QueueAttribute: e.demo.PlainQueue.Name}); err != nil {
+		t.Fatal(err)
+	}
+	base := e.sbClock.Pending()
+	done := make(chan error, 1)
+	go func() { done <- g.SendText(ctx, "too fast", nil) }()
+	waitFor(t, func() bool { return e.sbClock.Pending() > base }) // waiting out retryAfter
+	e.sbClock.Advance(time.Second)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	conv := e.waitConv(t, func(sandbox.Conversation) bool { return true })
+	if last := conv.Transcript[len(conv.Transcript)-1]; last.Text != "too fast" {
+		t.Fatalf("transcript = %+v", conv.Transcript)
+	}
+
+	// Expiry ends the session: the guest learns it (from SessionExpiredEvent, or when its
+	// resume finds the session gone) instead of talking into a new, empty one.
+	e.sbClock.Advance(time.Hour)
+	ev := nextEvent(t, g, genesys.GuestSessionEnded)
+	if ev.Err == nil {
+		t.Fatal("session ended without a reason")
+	}
+	if err := g.SendText(ctx, "anyone?", nil); !errors.Is(err, genesys.ErrGuestClosed) {
+		t.Fatalf("send after expiry: %v", err)
+	}
+}
+
+func TestSandboxClientLimiterAvoids429(t *testing.T) {
+	// Client and sandbox share one clock and one limit of 10 requests per minute.
+	e := newEnv(t, sandbox.Options{RequestsPerMinute: 10})
+	c := genesys.New(genesys.Config{Endpoints: e.endpoints(), ClientID: e.demo.APIClient.ID, ClientSecret: e.demo.APIClient.Secret,
+		HTTPClient: e.srv.Client(), Clock: e.sbClock, RequestsPerMinute: 10, MaxAttempts: 1})
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		for range 25 {
+			if _, err := c.User(ctx, e.demo.Agents[0].ID); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("bulk reads: %v", err) // a 429 would surface here (MaxAttempts 1)
+			}
+			return
+		default:
+		}
+		if e.sbClock.Pending() > 0 {
+			e.sbClock.Advance(time.Second)
+		}
+		time.Sleep(time.Millisecond) // polling for the goroutine's next wait
+	}
+}

@@ -37,6 +37,10 @@ var ErrAttributesTooLarge = errors.New("custom attributes too large")
 // answer: the message may or may not have reached Genesys (KindAmbiguous).
 var ErrGuestDisconnected = errors.New("web messaging socket disconnected")
 
+// ErrSessionLost is reported when a resume found the session gone (expired or closed)
+// and Genesys opened a new, empty one instead.
+var ErrSessionLost = errors.New("web messaging session lost")
+
 // ErrGuestClosed is returned by calls on a session that was closed or ended.
 var ErrGuestClosed = errors.New("web messaging session closed")
 
@@ -263,7 +267,8 @@ type GuestSession struct {
 	lastSend     time.Time
 	ended        bool
 	reconnecting bool
-	events       chan GuestEvent
+	events       chan GuestEvent // set once in DialGuest, closed by finish
+	eventsDone   bool
 	echoTimer    clock.Timer
 }
 
@@ -337,7 +342,7 @@ func (s *GuestSession) emit(ev GuestEvent) {
 	ev.At = s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.events == nil {
+	if s.eventsDone {
 		return
 	}
 	select {
@@ -355,9 +360,9 @@ func (s *GuestSession) finish(ev *GuestEvent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ended = true
-	if s.events != nil {
+	if !s.eventsDone {
 		close(s.events)
-		s.events = nil
+		s.eventsDone = true
 	}
 	if s.echoTimer != nil {
 		s.echoTimer.Stop()
@@ -593,7 +598,7 @@ func (s *GuestSession) reconnectLoop() {
 		}
 		err := s.connect(s.ctx)
 		if err == nil {
-			s.emit(GuestEvent{Type: GuestResumed})
+			s.resumed()
 			return
 		}
 		if s.ctx.Err() != nil || errors.Is(err, ErrGuestClosed) {
@@ -621,8 +626,24 @@ func (s *GuestSession) Resume(ctx context.Context) error {
 	if err := s.connect(ctx); err != nil {
 		return err
 	}
-	s.emit(GuestEvent{Type: GuestResumed})
+	if !s.resumed() {
+		return ErrSessionLost
+	}
 	return nil
+}
+
+// resumed reports a successful reconnection, unless Genesys answered with a new session:
+// the old one (and its conversation) is gone, which the owner must learn rather than
+// talk into an empty session.
+func (s *GuestSession) resumed() bool {
+	if s.Info().NewSession {
+		s.log.Warn("web messaging session was not resumed; Genesys started a new one")
+		s.finish(&GuestEvent{Type: GuestSessionEnded, Err: ErrSessionLost})
+		s.Close()
+		return false
+	}
+	s.emit(GuestEvent{Type: GuestResumed})
+	return true
 }
 
 // request writes one frame and waits for its "response" frame. Error answers become
