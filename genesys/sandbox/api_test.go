@@ -167,7 +167,9 @@ func TestAgentlessEmail(t *testing.T) {
 		t.Fatalf("outbox %+v", out)
 	}
 	for name, mod := range map[string]func(m map[string]any){
-		"two recipients":   func(m map[string]any) { m["toAddresses"] = []any{map[string]any{"email": "a@x.com"}, map[string]any{"email": "b@x.com"}} },
+		"two recipients": func(m map[string]any) {
+			m["toAddresses"] = []any{map[string]any{"email": "a@x.com"}, map[string]any{"email": "b@x.com"}}
+		},
 		"no recipient":     func(m map[string]any) { m["toAddresses"] = []any{} },
 		"unknown domain":   func(m map[string]any) { m["fromAddress"] = map[string]any{"email": "no-reply@gmail.com"} },
 		"inbound sender":   func(m map[string]any) { m["senderType"] = "Inbound" },

@@ -17,12 +17,11 @@ const (
 )
 
 type callbackInfo struct {
-	numbers    []string
-	userName   string
-	scheduled  time.Time // zero: as soon as possible
-	agentOwned bool
-	owner      []ScoredAgent // the owning agent, for agent-owned callbacks
-	timer      clock.Timer
+	numbers   []string
+	userName  string
+	scheduled time.Time // zero: as soon as possible
+	owner     string    // the owning agent of an agent-owned callback
+	timer     clock.Timer
 }
 
 // Wire format of callbacks.
@@ -147,7 +146,7 @@ func (s *Sandbox) createCallback(w http.ResponseWriter, r *http.Request, _ calle
 			if len(agents) != 1 || agents[0].Score != 100 {
 				return badRequest("routingData.scoredAgents", "An agent-owned callback needs exactly one scored agent with score 100.")
 			}
-			cb.agentOwned, cb.owner = true, agents
+			cb.owner = agents[0].UserID
 		}
 		// Preferred agent routing does not apply to scheduled callbacks, only agent-owned
 		// ones are routed to their agent: other scored agents are accepted and ignored.
@@ -199,7 +198,12 @@ func (s *Sandbox) scheduleCallbackLocked(c *conversation) {
 	cb.timer = s.afterFunc(max(cb.scheduled.Sub(s.clock.Now()), 0), func() {
 		if c := s.convs[id]; c != nil && c.state == StateScheduled {
 			c.callback.timer = nil
-			s.enqueueLocked(c, s.queues[c.queueID], c.callback.owner)
+			var preferred []ScoredAgent
+			if owner := c.callback.owner; owner != "" {
+				c.ownedBy = owner
+				preferred = []ScoredAgent{{UserID: owner, Score: 100}}
+			}
+			s.enqueueLocked(c, s.queues[c.queueID], preferred)
 		}
 	})
 }
@@ -251,7 +255,7 @@ func (s *Sandbox) patchCallback(w http.ResponseWriter, r *http.Request, _ caller
 		if s.users[req.AgentID] == nil {
 			return badRequest("agentId", "The agent %s does not exist.", req.AgentID)
 		}
-		c.callback.agentOwned, c.callback.owner = true, []ScoredAgent{{UserID: req.AgentID, Score: 100}}
+		c.callback.owner = req.AgentID
 	}
 	if req.CallbackNumbers != nil {
 		c.callback.numbers = slices.Clone(req.CallbackNumbers)

@@ -62,6 +62,7 @@ type CallbackView struct {
 	ScheduledTime *time.Time `json:"callbackScheduledTime,omitempty"`
 	CallbackID    string     `json:"callbackId"`
 	AgentOwned    bool       `json:"agentOwned"`
+	OwnerID       string     `json:"ownerId,omitempty"`
 }
 
 // TranscriptEntry is one message of a web messaging conversation.
@@ -122,7 +123,7 @@ func (s *Sandbox) conversationViewLocked(c *conversation) Conversation {
 			QueueID: p.queueID, State: p.state, Attributes: maps.Clone(p.attributes)})
 	}
 	if cb := c.callback; cb != nil {
-		v.Callback = &CallbackView{Numbers: slices.Clone(cb.numbers), UserName: cb.userName, CallbackID: c.customer().id, AgentOwned: cb.agentOwned}
+		v.Callback = &CallbackView{Numbers: slices.Clone(cb.numbers), UserName: cb.userName, CallbackID: c.customer().id, AgentOwned: cb.owner != "", OwnerID: cb.owner}
 		if !cb.scheduled.IsZero() {
 			t := cb.scheduled
 			v.Callback.ScheduledTime = &t

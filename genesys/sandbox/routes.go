@@ -14,7 +14,7 @@ func (s *Sandbox) routes() http.Handler {
 	// Platform API.
 	mux.Handle("GET /api/v2/users/me", s.api(s.usersMe))
 	mux.Handle("GET /api/v2/users/{id}", s.api(s.getUser))
-	mux.Handle("POST /api/v2/users/search", s.api(s.searchUsers))
+	mux.Handle("POST /api/v2/users/search", s.api(s.searchUsers, PermUserView))
 	mux.Handle("GET /api/v2/routing/queues", s.api(s.listQueues, PermQueueView))
 	mux.Handle("GET /api/v2/routing/queues/{queueId}", s.api(s.getQueue, PermQueueView))
 	mux.Handle("GET /api/v2/routing/sms/phonenumbers", s.api(s.listSMSNumbers, PermSMSNumberView))

@@ -56,6 +56,7 @@ type conversation struct {
 	preferred    []ScoredAgent
 	enqueuedAt   time.Time
 	skipped      map[string]bool // agents who declined or let the offer time out
+	ownedBy      string          // agent-owned callbacks: only this agent, for agentOwnedWait
 
 	offeredTo   string
 	offerSeq    int
@@ -127,7 +128,14 @@ func (s *Sandbox) enqueueLocked(c *conversation, q *queue, preferred []ScoredAge
 	now := s.clock.Now()
 	c.queueID, c.preferred, c.enqueuedAt, c.state = q.id, preferred, now, StateQueued
 	c.participants = append(c.participants, &participant{id: uuid.NewString(), purpose: "acd", name: q.name, queueID: q.id, state: StateConnected, attributes: map[string]string{}})
-	if q.method == MethodPreferredAgent && s.anyPreferredMemberLocked(c, q) {
+	if c.ownedBy != "" {
+		id := c.id
+		c.ringTimers = append(c.ringTimers, s.afterFunc(agentOwnedWait, func() {
+			if s.convs[id] != nil {
+				s.routeLocked()
+			}
+		}))
+	} else if q.method == MethodPreferredAgent && s.anyPreferredMemberLocked(c, q) {
 		var elapsed time.Duration
 		for _, rule := range q.rules {
 			elapsed += time.Duration(rule.WaitSeconds) * time.Second
@@ -174,6 +182,10 @@ func (s *Sandbox) busyLocked(userID string) bool {
 	return false
 }
 
+// agentOwnedWait is how long an agent-owned callback waits for its owner before any member
+// of the queue may take it (Genesys' queue setting maxOwnedCallbackHours, here fixed).
+const agentOwnedWait = time.Hour
+
 // routeLocked offers every queued conversation, oldest first, to the agent the facts file's
 // rules pick, if any is free.
 func (s *Sandbox) routeLocked() {
@@ -192,6 +204,7 @@ func (s *Sandbox) routeLocked() {
 }
 
 // pickAgentLocked applies preferred agent routing, then standard routing:
+//   - an agent-owned callback goes only to its owner, for agentOwnedWait;
 //   - while a ring of the queue's routingRules is running, only preferred agents qualifying
 //     for that ring or an earlier one are considered (highest score first), and only if they
 //     are members of the queue, on queue and free;
@@ -208,7 +221,13 @@ func (s *Sandbox) pickAgentLocked(c *conversation) *user {
 		u := s.users[id]
 		return u != nil && q.isMember(id) && u.presence == PresenceOnQueue && !u.notResponding && !s.busyLocked(id)
 	}
-	if q.method == MethodPreferredAgent && s.anyPreferredMemberLocked(c, q) {
+	if c.ownedBy != "" && s.clock.Now().Sub(c.enqueuedAt) < agentOwnedWait {
+		if free(c.ownedBy) {
+			return s.users[c.ownedBy]
+		}
+		return nil
+	}
+	if c.ownedBy == "" && q.method == MethodPreferredAgent && s.anyPreferredMemberLocked(c, q) {
 		if ring := ringAt(q.rules, s.clock.Now().Sub(c.enqueuedAt)); ring >= 0 {
 			var best *ScoredAgent
 			for i, a := range c.preferred {

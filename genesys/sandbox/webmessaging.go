@@ -238,6 +238,10 @@ func (c *wmConn) writeLoop() {
 	for {
 		select {
 		case b := <-c.out:
+			if b == nil {
+				c.ws.Close(websocket.StatusNormalClosure, "session closed")
+				return
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err := c.ws.Write(ctx, websocket.MessageText, b)
 			cancel()
@@ -375,7 +379,7 @@ func (s *Sandbox) endSessionLocked(sess *wmSession, except *wmConn, class string
 		}
 		conn.send(serverFrame{Type: "message", Class: class, Code: http.StatusOK, Body: map[string]any{}})
 		conn.session = nil
-		go conn.closeAfterFlush()
+		conn.closeAfterFlush()
 	}
 	sess.conns = map[*wmConn]bool{}
 	if sess.expiry != nil {
@@ -384,20 +388,15 @@ func (s *Sandbox) endSessionLocked(sess *wmSession, except *wmConn, class string
 	delete(s.sessions, sess.key)
 }
 
-// closeAfterFlush closes a socket normally once its queued frames are written.
+// closeAfterFlush closes a socket normally once the frames queued before it are written:
+// a nil frame on out is the writer's signal to close.
 func (c *wmConn) closeAfterFlush() {
-	deadline := time.After(5 * time.Second)
-	for len(c.out) > 0 {
-		select {
-		case <-deadline:
-			c.kill()
-			return
-		case <-c.done:
-			return
-		case <-time.After(10 * time.Millisecond):
-		}
+	select {
+	case c.out <- nil:
+	case <-c.done:
+	default:
+		c.kill()
 	}
-	c.ws.Close(websocket.StatusNormalClosure, "session closed")
 }
 
 func (s *Sandbox) expireSessionLocked(sess *wmSession) {
@@ -420,14 +419,14 @@ func (s *Sandbox) closeSessionLocked(c *wmConn, sess *wmSession, all bool) {
 			if conn != c {
 				conn.send(serverFrame{Type: "message", Class: "ConnectionClosedEvent", Code: http.StatusOK, Body: map[string]any{}})
 				conn.session = nil
-				go conn.closeAfterFlush()
+				conn.closeAfterFlush()
 			}
 		}
 		sess.conns = map[*wmConn]bool{}
 	}
 	delete(sess.conns, c)
 	c.session = nil
-	go c.closeAfterFlush()
+	c.closeAfterFlush()
 }
 
 func (s *Sandbox) echoLocked(c *wmConn, m *structuredMessage) {
