@@ -39,7 +39,9 @@ type consolePage struct {
 	Clients       []DemoClient
 	Faults        []wireFault
 	Demo          DemoOrg
+	Deployments   []Deployment
 	UserNames     map[string]string
+	QueueNames    map[string]string
 }
 
 // handleConsole serves GET /sandbox/: the state of the org and buttons to act as an agent.
@@ -55,7 +57,10 @@ func (s *Sandbox) handleConsole() http.Handler {
 		}
 		page := consolePage{OrgName: s.org.OrgName, Now: s.clock.Now(), Version: version, Error: r.URL.Query().Get("error"),
 			Outbox: s.Outbox(), Queues: s.Queues(), Clients: s.OAuthClients(), Faults: wireFaults(s.Faults()),
-			Demo: s.Demo(), UserNames: map[string]string{}}
+			Demo: s.Demo(), Deployments: s.Deployments(), UserNames: map[string]string{}, QueueNames: map[string]string{}}
+		for _, q := range page.Queues {
+			page.QueueNames[q.ID] = q.Name
+		}
 		for _, u := range s.Users() {
 			a := consoleAgent{User: u}
 			if c, ok := byID[u.OfferedConversationID]; ok {

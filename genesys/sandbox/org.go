@@ -1,6 +1,9 @@
 package sandbox
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // Presence is an agent's presence as the sandbox models it: the three states routing cares
 // about.
@@ -300,4 +303,81 @@ func (s *Sandbox) addUserLocked(u *user) {
 func (s *Sandbox) addQueueLocked(q *queue) {
 	s.queues[q.id] = q
 	s.queueOrder = append(s.queueOrder, q.id)
+}
+
+// Deployment is a Messenger deployment as the inspection API shows it.
+type Deployment struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// AllowedDomains empty means every origin may connect.
+	AllowedDomains []string `json:"allowedDomains"`
+	Flow           Flow     `json:"flow"`
+}
+
+// Deployments lists the org's Messenger deployments with their flows.
+func (s *Sandbox) Deployments() []Deployment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Deployment, 0, len(s.deploymentOrder))
+	for _, id := range s.deploymentOrder {
+		d := s.deployments[id]
+		v := Deployment{ID: d.id, Name: d.name, AllowedDomains: slices.Clone(d.allowedDomains), Flow: *s.flows[d.flowID]}
+		if v.AllowedDomains == nil {
+			v.AllowedDomains = []string{}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// SetDeploymentFlow replaces the flow a Messenger deployment runs, for tests that need
+// other attribute names, another queue or score. The flow must name a queue that exists
+// or an attribute to read one from.
+func (s *Sandbox) SetDeploymentFlow(deploymentID string, f Flow) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.deployments[deploymentID]
+	switch {
+	case d == nil:
+		return fmt.Errorf("deployment %s: %w", deploymentID, ErrNotFound)
+	case f.QueueID == "" && f.QueueNameAttribute == "":
+		return fmt.Errorf("flow %q needs QueueID or QueueNameAttribute: %w", f.Name, ErrInvalid)
+	case f.QueueID != "" && s.queues[f.QueueID] == nil:
+		return fmt.Errorf("flow %q: queue %s: %w", f.Name, f.QueueID, ErrNotFound)
+	case f.PreferredAgentScore < 0 || f.PreferredAgentScore > 100:
+		return fmt.Errorf("flow %q: score %d is outside 0..100: %w", f.Name, f.PreferredAgentScore, ErrInvalid)
+	}
+	if f.ID == "" {
+		f.ID = d.flowID
+	}
+	s.flows[f.ID] = &f
+	d.flowID = f.ID
+	s.notifyLocked()
+	return nil
+}
+
+// SetQueueRouting changes a queue's routing method (MethodStandard or
+// MethodPreferredAgent), its preferred agent rings (at most 6) and its alert timeout.
+func (s *Sandbox) SetQueueRouting(queueID, method string, rules []RoutingRule, alertingTimeoutSeconds int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queues[queueID]
+	switch {
+	case q == nil:
+		return fmt.Errorf("queue %s: %w", queueID, ErrNotFound)
+	case method != MethodStandard && method != MethodPreferredAgent:
+		return fmt.Errorf("routing method %q: %w", method, ErrInvalid)
+	case len(rules) > 6:
+		return fmt.Errorf("%d routing rules, at most 6: %w", len(rules), ErrInvalid)
+	case alertingTimeoutSeconds < 1:
+		return fmt.Errorf("alerting timeout %d s: %w", alertingTimeoutSeconds, ErrInvalid)
+	}
+	for _, r := range rules {
+		if (r.Operator != OperatorMeetsThreshold && r.Operator != OperatorAny) || r.WaitSeconds < 1 || r.Threshold < 0 || r.Threshold > 100 {
+			return fmt.Errorf("routing rule %+v: %w", r, ErrInvalid)
+		}
+	}
+	q.method, q.rules, q.alertingTimeoutSeconds = method, slices.Clone(rules), alertingTimeoutSeconds
+	s.notifyLocked()
+	return nil
 }

@@ -39,6 +39,7 @@ func (s *Sandbox) routes() http.Handler {
 	mux.Handle("GET /sandbox/users", s.inspect(func() any { return s.Users() }))
 	mux.Handle("GET /sandbox/queues", s.inspect(func() any { return s.Queues() }))
 	mux.Handle("GET /sandbox/oauth-clients", s.inspect(func() any { return s.OAuthClients() }))
+	mux.Handle("GET /sandbox/deployments", s.inspect(func() any { return s.Deployments() }))
 	mux.Handle("GET /sandbox/demo", s.inspect(func() any { return s.Demo() }))
 	mux.Handle("GET /sandbox/faults", s.inspect(func() any { return wireFaults(s.Faults()) }))
 	mux.Handle("POST /sandbox/agents/{userId}/answer", s.handleAnswer())

@@ -176,3 +176,39 @@ func TestAgentActionErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestFlowAndQueueRingsAreData(t *testing.T) {
+	e := newEnv(t, Options{})
+	chloe := Demo.Agents[2]
+	err := e.sb.SetDeploymentFlow(Demo.AgentDeploymentID, Flow{Name: "no prefix", QueueID: Demo.VideoQueue.ID,
+		PreferredAgentAttribute: "auvious.agentUserId", PreferredAgentScore: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.sb.SetQueueRouting(Demo.VideoQueue.ID, MethodPreferredAgent, []RoutingRule{
+		{Operator: OperatorMeetsThreshold, Threshold: 80, WaitSeconds: 10},
+		{Operator: OperatorAny, WaitSeconds: 10},
+	}, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, c := e.startGuest(Demo.AgentDeploymentID, "g", map[string]string{"auvious.agentUserId": chloe.ID})
+	if c.State != StateQueued || len(c.PreferredAgents) != 1 || c.PreferredAgents[0].Score != 50 {
+		t.Fatalf("first ring: a score of 50 does not meet 80: %+v", c)
+	}
+	e.clock.Advance(10 * time.Second)
+	e.waitState(c.ID, StateAlerting, chloe.ID)
+	// Chloé lets it ring out (15 s): the rings are over, any member takes it.
+	e.clock.Advance(15 * time.Second)
+	e.waitState(c.ID, StateAlerting, Demo.Agents[0].ID)
+
+	if got := e.sb.Deployments()[0].Flow; got.PreferredAgentAttribute != "auvious.agentUserId" {
+		t.Fatalf("deployments %+v", got)
+	}
+	if err := e.sb.SetDeploymentFlow(Demo.AgentDeploymentID, Flow{Name: "nowhere"}); !errors.Is(err, ErrInvalid) {
+		t.Fatal(err)
+	}
+	if err := e.sb.SetQueueRouting(Demo.PlainQueue.ID, "bullseye", nil, 10); !errors.Is(err, ErrInvalid) {
+		t.Fatal(err)
+	}
+}
