@@ -18,6 +18,7 @@ var consoleTmpl = template.Must(template.New("console").Funcs(template.FuncMap{
 	"join":      strings.Join,
 	"presences": func() []Presence { return []Presence{PresenceOnQueue, PresenceAvailable, PresenceOffline} },
 	"lower":     func(s string) string { return strings.ToLower(s) },
+	"label":     func(p Presence) string { return p.systemPresence() },
 }).Parse(consoleHTML))
 
 // consoleAgent is a user row of the console, with what they can do now.
