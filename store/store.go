@@ -62,18 +62,26 @@ type Store struct {
 	clock   clock.Clock
 	secrets *secret.Box
 
-	mu       sync.Mutex
-	onJobs   []func()
-	stmtMu   sync.Mutex
-	stmts    map[string]*sql.Stmt // prepared on s.read, keyed by query text
-	closeOne sync.Once
+	mu        sync.Mutex
+	onJobs    []func()
+	stmtMu    sync.Mutex
+	stmts     map[string]*sql.Stmt // prepared on s.read, keyed by query text
+	wstmts    map[string]*sql.Stmt // prepared on the SQLite writer (nil: cannot be)
+	toPrepare map[string]bool      // seen by the writer, to prepare when it is idle
+	closeOne  sync.Once
+
+	// SQLite only: transactions queue here for the writer goroutine (see InTx).
+	batch      chan *txRequest
+	closed     chan struct{}
+	writerDone chan struct{}
 }
 
 // Open connects to databaseURL and, unless o.SkipMigrate, applies pending migrations.
 // Accepted forms: "sqlite:///abs/path/file.db", "sqlite://relative/file.db",
 // "postgres://..." and "postgresql://...".
 func Open(ctx context.Context, databaseURL string, o Options) (*Store, error) {
-	s := &Store{log: o.Logger, clock: o.Clock, secrets: o.Secrets, stmts: map[string]*sql.Stmt{}}
+	s := &Store{log: o.Logger, clock: o.Clock, secrets: o.Secrets, stmts: map[string]*sql.Stmt{},
+		wstmts: map[string]*sql.Stmt{}, toPrepare: map[string]bool{}, closed: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -149,6 +157,9 @@ func (s *Store) openSQLite(path string) error {
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
 	s.read = r
+	s.batch = make(chan *txRequest)
+	s.writerDone = make(chan struct{})
+	go s.writeLoop()
 	return nil
 }
 
@@ -169,11 +180,20 @@ func (s *Store) openPostgres(u string) error {
 func (s *Store) Close() error {
 	var err error
 	s.closeOne.Do(func() {
+		close(s.closed)
+		if s.writerDone != nil {
+			<-s.writerDone
+		}
 		s.stmtMu.Lock()
 		for _, st := range s.stmts {
 			st.Close()
 		}
-		s.stmts = nil
+		for _, st := range s.wstmts {
+			if st != nil {
+				st.Close()
+			}
+		}
+		s.stmts, s.wstmts = nil, nil
 		s.stmtMu.Unlock()
 		err = s.write.Close()
 		if s.read != s.write {
