@@ -87,7 +87,7 @@ func TestUnreadableRequestsAre400WithTheField(t *testing.T) {
 
 	nested := booking("agent-1", 24)
 	nested["customers"] = []any{map[string]any{"name": "A", "phone": "+306912345678", "fax": "1"}}
-	wantProblem(t, e.do("POST", "/api/v1/appointments", nested), http.StatusBadRequest, "fax")
+	wantProblem(t, e.do("POST", "/api/v1/appointments", nested), http.StatusBadRequest, "customers[0].fax")
 
 	wrong := booking("agent-1", 24)
 	wrong["durationMinutes"] = "30"
@@ -98,7 +98,19 @@ func TestUnreadableRequestsAre400WithTheField(t *testing.T) {
 
 	wrongNested := booking("agent-1", 24)
 	wrongNested["customers"] = []any{map[string]any{"name": 7, "phone": "+306912345678"}}
-	wantProblem(t, e.do("POST", "/api/v1/appointments", wrongNested), http.StatusBadRequest, "customers.name")
+	wantProblem(t, e.do("POST", "/api/v1/appointments", wrongNested), http.StatusBadRequest, "customers[0].name")
+
+	deep := booking("agent-1", 24)
+	deep["interaction"] = map[string]any{"routing": map[string]any{"type": "GENESYS_CLOUD_QUEUE", "properties": map[string]any{"queue": "x"}}}
+	wantProblem(t, e.do("POST", "/api/v1/appointments", deep), http.StatusBadRequest, "interaction.routing.properties.queue")
+
+	fields := booking("agent-1", 24)
+	fields["interaction"] = map[string]any{"routing": map[string]any{"type": "GENESYS_CLOUD_FLOW"}, "customFields": map[string]any{"n": 5}}
+	wantProblem(t, e.do("POST", "/api/v1/appointments", fields), http.StatusBadRequest, "interaction.customFields.n")
+
+	frac := booking("agent-1", 24)
+	frac["durationMinutes"] = 30.5
+	wantProblem(t, e.do("POST", "/api/v1/appointments", frac), http.StatusBadRequest, "durationMinutes")
 
 	m = wantProblem(t, e.do("POST", "/api/v1/appointments", `{"start": "2026-05-05T09:00:00Z",`), http.StatusBadRequest)
 	if !strings.Contains(m["detail"].(string), "malformed JSON") {

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -45,6 +47,14 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any, all
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) || strings.HasPrefix(err.Error(), "json: unknown field ") {
+			// encoding/json names the leaf ("fax") or a path without indexes
+			// ("customers.name"); find the full path, as validation errors write it.
+			if e := locate(body, reflect.TypeOf(dst)); e != nil {
+				return nil, e
+			}
+		}
 		return nil, describeJSONError(err, body)
 	}
 	if dec.More() {
@@ -137,4 +147,139 @@ func position(body []byte, offset int64) (line, col int) {
 		col = 1
 	}
 	return line, col
+}
+
+// locate finds the first unknown field or value of the wrong JSON type in body, read as
+// t, and reports it with its full path ("customers[0].phone"). Object keys are visited in
+// sorted order so the answer does not depend on map iteration. It returns nil when it
+// finds nothing (then encoding/json's own description is used).
+func locate(body []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil
+	}
+	return walk(v, t, "")
+}
+
+func walk(v any, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if v == nil || t.Kind() == reflect.Interface {
+		return nil // null is accepted everywhere, as encoding/json does
+	}
+	wrong := func() error {
+		if path == "" {
+			return badRequest("", "request body must be %s, not %s", expected(t), jsonKindOf(v))
+		}
+		return badRequest(path, "must be %s, not %s", expected(t), jsonKindOf(v))
+	}
+	switch t.Kind() {
+	case reflect.String:
+		if _, ok := v.(string); !ok {
+			return wrong()
+		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			return wrong()
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, ok := v.(json.Number)
+		if !ok {
+			return wrong()
+		}
+		if _, err := n.Int64(); err != nil {
+			return badRequest(path, "must be %s, not %s", expected(t), n)
+		}
+	case reflect.Float32, reflect.Float64:
+		if _, ok := v.(json.Number); !ok {
+			return wrong()
+		}
+	case reflect.Slice, reflect.Array:
+		items, ok := v.([]any)
+		if !ok {
+			return wrong()
+		}
+		for i, item := range items {
+			if err := walk(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return wrong()
+		}
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			if err := walk(obj[k], t.Elem(), join(path, k)); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return wrong()
+		}
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			f, ok := fieldByJSONName(t, k)
+			if !ok {
+				return badRequest(join(path, k), "is not a known field; check its spelling against the API reference at /api/v1/openapi.json")
+			}
+			if err := walk(obj[k], f.Type, join(path, k)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// fieldByJSONName finds the struct field encoding/json would decode key into: the exact
+// tag name first, then a case-insensitive match, as encoding/json does.
+func fieldByJSONName(t reflect.Type, key string) (reflect.StructField, bool) {
+	var fold reflect.StructField
+	found := false
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if name == key {
+			return f, true
+		}
+		if !found && strings.EqualFold(name, key) {
+			fold, found = f, true
+		}
+	}
+	return fold, found
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// jsonKindOf names a decoded JSON value's kind for messages.
+func jsonKindOf(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "true or false"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return "null"
 }
