@@ -140,7 +140,7 @@ func recipientMask(a *rendezvous.Appointment, i int, ch Channel) string {
 type prepared struct {
 	d      *store.NotifyDelivery
 	n      int
-	client *genesys.Client
+	client *sendClient
 	ch     Channel
 	cfg    channelConfig
 	to     string
@@ -169,6 +169,15 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	chRow, cfg, sec, chErr := s.loadChannel(ctx, j.OrgID, ch)
 	if chErr != nil && !errors.Is(chErr, rendezvous.ErrNotFound) {
 		return chErr
+	}
+	// Wait for a send slot before the delivery is marked "sending", so that a crash while
+	// waiting leaves nothing ambiguous behind.
+	var gc *sendClient
+	if chErr == nil && !chRow.VerifiedAt.IsZero() && (d.Outcome == OutcomeScheduled || d.Outcome == OutcomeRetrying) {
+		gc = s.client(chRow.ClientID, sec)
+		if err := s.pace(ctx, gc); err != nil {
+			return fmt.Errorf("wait for a send slot: %w", err)
+		}
 	}
 	var prep *prepared
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
@@ -208,7 +217,7 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 		case skip != "":
 		case to == "":
 			skip = fmt.Sprintf("the customer has no %s any more", map[Channel]string{ChannelSMS: "phone number", ChannelEmail: "email address"}[ch])
-		case chErr != nil || chRow.VerifiedAt.IsZero():
+		case chErr != nil || chRow.VerifiedAt.IsZero() || gc == nil:
 			skip = fmt.Sprintf("%s is not set up and verified for the organization", map[Channel]string{ChannelSMS: "SMS", ChannelEmail: "email"}[ch])
 		}
 		d.Attempts++
@@ -234,7 +243,7 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 		if err := tx.SaveNotifyDelivery(ctx, d); err != nil {
 			return err
 		}
-		prep = &prepared{d: d, n: d.Attempts, client: s.client(chRow.ClientID, sec), ch: ch, cfg: cfg, to: to, toName: toName, msg: msg}
+		prep = &prepared{d: d, n: d.Attempts, client: gc, ch: ch, cfg: cfg, to: to, toName: toName, msg: msg}
 		return nil
 	})
 	if err != nil {

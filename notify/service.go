@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"rendezvous"
 	"rendezvous/clock"
 	"rendezvous/genesys"
@@ -68,15 +70,26 @@ type Service struct {
 	o       Options
 
 	mu      sync.Mutex
-	clients map[string]*genesys.Client
+	clients map[string]*sendClient
 }
+
+// sendClient is one OAuth client's Genesys client and the pacer of its sends.
+type sendClient struct {
+	*genesys.Client
+	pacer *rate.Limiter
+}
+
+// pacingShare is the part of the rate limit the pacer uses: a little headroom absorbs the
+// jitter between when we send and when Genesys counts, and the odd non-send call (token
+// checks, verification codes) on the same client.
+const pacingShare = 0.995
 
 // New returns the notification service.
 func New(o Options) (*Service, error) {
 	if o.Store == nil {
 		return nil, errors.New("notify: Store is required")
 	}
-	s := &Service{st: o.Store, clock: o.Clock, log: o.Logger, secrets: o.Secrets, o: o, clients: map[string]*genesys.Client{}}
+	s := &Service{st: o.Store, clock: o.Clock, log: o.Logger, secrets: o.Secrets, o: o, clients: map[string]*sendClient{}}
 	if s.clock == nil {
 		s.clock = o.Store.Clock()
 	}
@@ -155,8 +168,16 @@ func (s *Service) EnabledForNewBooking(ctx context.Context, orgID string) bool {
 }
 
 // client returns the cached Genesys client of one OAuth client, so that every delivery of
-// the organization's channel shares one token and one rate limiter.
-func (s *Service) client(clientID, clientSecret string) *genesys.Client {
+// the organization's channel shares one token and one pacer.
+//
+// Sends are paced here, smoothly at pacingShare of the limit with a burst no larger than
+// the rest of the limit, rather than by
+// the Genesys client's own limiter, which keeps a tenth of the minute's budget as a burst
+// and refills the rest: safe, but in a long burst of reminders it sends at only 90% of the
+// limit. A smooth pace never puts more than the limit into any minute, however Genesys
+// aligns its window, and uses almost all of it. The client's limiter is set to twice the
+// limit so that it stays out of the way of the pacer while still guarding other calls.
+func (s *Service) client(clientID, clientSecret string) *sendClient {
 	sum := sha256.Sum256([]byte(clientID + "\x00" + clientSecret))
 	key := hex.EncodeToString(sum[:])
 	s.mu.Lock()
@@ -164,17 +185,49 @@ func (s *Service) client(clientID, clientSecret string) *genesys.Client {
 	if c, ok := s.clients[key]; ok {
 		return c
 	}
-	c := genesys.New(genesys.Config{
-		Endpoints:         s.o.Endpoints,
-		ClientID:          clientID,
-		ClientSecret:      clientSecret,
-		HTTPClient:        s.o.HTTPClient,
-		RequestsPerMinute: s.o.RequestsPerMinute,
-		Clock:             s.clock,
-		Logger:            s.log,
-	})
+	rpm := s.o.RequestsPerMinute
+	if rpm <= 0 {
+		rpm = 300
+	}
+	c := &sendClient{
+		Client: genesys.New(genesys.Config{
+			Endpoints:         s.o.Endpoints,
+			ClientID:          clientID,
+			ClientSecret:      clientSecret,
+			HTTPClient:        s.o.HTTPClient,
+			RequestsPerMinute: 2 * rpm,
+			Clock:             s.clock,
+			Logger:            s.log,
+		}),
+		// The headroom doubles as a small burst: a minute then holds at most
+		// pacingShare×rpm + burst ≤ rpm sends.
+		pacer: rate.NewLimiter(rate.Limit(float64(rpm)*pacingShare/60), max(1, int(float64(rpm)*(1-pacingShare)))),
+	}
 	s.clients[key] = c
 	return c
+}
+
+// pace waits for the OAuth client's next send slot, on the service's clock.
+func (s *Service) pace(ctx context.Context, c *sendClient) error {
+	now := s.clock.Now()
+	r := c.pacer.ReserveN(now, 1)
+	if !r.OK() {
+		return errors.New("pacer refused a reservation")
+	}
+	d := r.DelayFrom(now)
+	if d <= 0 {
+		return nil
+	}
+	done := make(chan struct{})
+	t := s.clock.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		t.Stop()
+		r.CancelAt(s.clock.Now())
+		return ctx.Err()
+	}
 }
 
 // maskPhone keeps the country code's first digits and the last two digits.

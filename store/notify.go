@@ -438,3 +438,35 @@ func (tx *Tx) AppointmentInTx(ctx context.Context, orgID, id string) (*rendezvou
 	}
 	return a, nil
 }
+
+// NotifyAppointmentChannels returns an appointment's channel choices and whether any were
+// saved (without a row, every verified channel is used).
+func (s *Store) NotifyAppointmentChannels(ctx context.Context, orgID, appointmentID string) (sms, email, found bool, err error) {
+	var smsN, emailN int
+	err = s.ReadRow(ctx, "SELECT sms, email FROM notify_appointment_channels WHERE org_id = ? AND appointment_id = ?",
+		orgID, appointmentID).Scan(&smsN, &emailN)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, true, false, nil
+	}
+	if err != nil {
+		return false, false, false, fmt.Errorf("channel choices of %s: %w", appointmentID, err)
+	}
+	return smsN != 0, emailN != 0, true, nil
+}
+
+// PutNotifyAppointmentChannels saves an appointment's channel choices in tx.
+func (tx *Tx) PutNotifyAppointmentChannels(ctx context.Context, orgID, appointmentID string, sms, email bool) error {
+	b := func(v bool) int {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO notify_appointment_channels (appointment_id, org_id, sms, email, updated_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (appointment_id) DO UPDATE SET sms = excluded.sms, email = excluded.email,
+		updated_at = excluded.updated_at`, appointmentID, orgID, b(sms), b(email), TimeToDB(tx.s.clock.Now()))
+	if err != nil {
+		return fmt.Errorf("save channel choices of %s: %w", appointmentID, err)
+	}
+	return nil
+}
