@@ -196,6 +196,12 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 					conn.CloseNow()
 					return
 				}
+				if err == nil && m.Current() {
+					// The heartbeat other instances judge this session by.
+					if err := r.st.RoomSeen(cctx, sessionID, r.clock.Now()); err != nil && cctx.Err() == nil {
+						r.log.WarnContext(cctx, "room: record heartbeat", "appointment_id", a.ID, "error", err)
+					}
+				}
 			case <-cctx.Done():
 				return
 			}

@@ -558,3 +558,47 @@ func TestEmptyCheckWaitsForTheLastLeave(t *testing.T) {
 	}
 	e.waitStatus(rendezvous.StatusCompleted)
 }
+
+// A session another instance left open when it crashed stops counting once its
+// heartbeat is old; one seen recently (connected to another instance) still counts.
+func TestDeadlineIgnoresLeftoversOfACrashedInstance(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			e := newEnv(t, d)
+			ctx := context.Background()
+			id, err := e.st.RoomJoin(ctx, "o1", e.a.ID, "customer", e.a.Start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.clk.Set(e.a.Start)
+			if _, err := e.st.UpdateAppointment(ctx, "o1", e.a.ID, 0, func(a *rendezvous.Appointment) (string, error) {
+				return "started", a.MarkStarted(e.clk.Now())
+			}); err != nil {
+				t.Fatal(err)
+			}
+			deadline := &store.Job{OrgID: "o1", Kind: room.DeadlineJobKind, Args: map[string]string{"appointmentId": e.a.ID}}
+			e.clk.Set(e.a.End().Add(room.DefaultGrace))
+
+			// Seen a minute ago by another instance: still in the room.
+			if err := e.st.RoomSeen(ctx, id, e.clk.Now().Add(-time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.rooms.HandleDeadline(ctx, deadline); err != nil {
+				t.Fatal(err)
+			}
+			if a, _ := e.st.Appointment(ctx, "o1", e.a.ID); a.Status != rendezvous.StatusInProgress {
+				t.Fatalf("status %s with a live session elsewhere", a.Status)
+			}
+			// The overrunning meeting is looked at again later.
+			if at := e.pendingAt(room.DeadlineJobKind); len(at) != 1 || !at[0].Equal(e.clk.Now().Add(15*time.Minute)) {
+				t.Fatalf("follow-up deadline checks at %v", at)
+			}
+			// By then the session has gone unseen (its instance crashed): the meeting is over.
+			e.clk.Advance(15 * time.Minute)
+			if n := e.runJobs(room.DeadlineJobKind, e.rooms.HandleDeadline); n != 1 {
+				t.Fatalf("%d deadline checks ran", n)
+			}
+			e.waitStatus(rendezvous.StatusCompleted)
+		})
+	}
+}

@@ -150,7 +150,7 @@ func (r *Rooms) HandleDeadline(ctx context.Context, j *store.Job) error {
 	came, open := false, false
 	for _, s := range sessions {
 		came = came || s.Side == string(Customer)
-		open = open || s.LeftAt.IsZero()
+		open = open || r.alive(a.ID, s, now)
 	}
 	switch a.Status {
 	case rendezvous.StatusScheduled:
@@ -169,7 +169,14 @@ func (r *Rooms) HandleDeadline(ctx context.Context, j *store.Job) error {
 	case rendezvous.StatusInProgress:
 		if !open {
 			_, err = r.complete(ctx, a.OrgID, a.ID)
+			break
 		}
+		// The meeting runs over. Its end is normally seen when the last one leaves (the
+		// empty check); look again later in case that instance dies first.
+		err = r.st.InTx(ctx, func(tx *store.Tx) error {
+			return tx.Enqueue(ctx, store.Job{OrgID: a.OrgID, Kind: DeadlineJobKind, Args: jobArgs{AppointmentID: a.ID},
+				RunAt: now.Add(overrunCheck), UniqueKey: deadlineKey(a.ID) + "overrun"})
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("room: deadline of %s: %w", a.ID, err)
@@ -188,16 +195,21 @@ func (r *Rooms) HandleEmpty(ctx context.Context, j *store.Job) error {
 	if err != nil {
 		return fmt.Errorf("room: empty check: %w", err)
 	}
+	now := r.clock.Now()
 	var lastLeft time.Time
 	for _, s := range sessions {
-		if s.LeftAt.IsZero() {
-			return nil // someone is back; their leaving will schedule another check
+		left := s.LeftAt
+		if left.IsZero() {
+			if r.alive(args.AppointmentID, s, now) {
+				return nil // someone is back; their leaving will schedule another check
+			}
+			left = s.SeenAt // left behind by a crashed instance: gone since last seen
 		}
-		if s.LeftAt.After(lastLeft) {
-			lastLeft = s.LeftAt
+		if left.After(lastLeft) {
+			lastLeft = left
 		}
 	}
-	if due := lastLeft.Add(r.o.EmptyGrace); r.clock.Now().Before(due) {
+	if due := lastLeft.Add(r.o.EmptyGrace); now.Before(due) {
 		// Someone came and went again since this check was scheduled.
 		return r.scheduleEmptyCheckAt(ctx, j.OrgID, args.AppointmentID, due)
 	}
@@ -205,4 +217,25 @@ func (r *Rooms) HandleEmpty(ctx context.Context, j *store.Job) error {
 		return fmt.Errorf("room: empty check of %s: %w", args.AppointmentID, err)
 	}
 	return nil
+}
+
+// overrunCheck is how often a meeting running past its end plus grace is looked at.
+const overrunCheck = 15 * time.Minute
+
+// staleAfter is how long an open session may go unseen before it counts as gone: a few
+// missed heartbeats (pingEvery), so only a crashed instance's leftovers qualify.
+const staleAfter = 4 * pingEvery
+
+// alive reports whether session s of appointment id is someone in the room now: open,
+// and either connected to this instance or seen recently by another.
+func (r *Rooms) alive(id string, s store.RoomSession, now time.Time) bool {
+	if !s.LeftAt.IsZero() {
+		return false
+	}
+	for _, side := range r.hub.Present(id) {
+		if string(side) == s.Side {
+			return true
+		}
+	}
+	return now.Sub(s.SeenAt) < staleAfter
 }

@@ -22,6 +22,9 @@ type RoomSession struct {
 	LeftAt time.Time
 	// LeftReason says why it ended ("left", "hangup", "replaced", ...).
 	LeftReason string
+	// SeenAt is when the connection was last known alive (RoomSeen); an open session not
+	// seen for long was left behind by a crashed instance.
+	SeenAt time.Time
 }
 
 // RoomJoin records that side connected to the room of an appointment at instant at, and
@@ -35,8 +38,8 @@ func (s *Store) RoomJoin(ctx context.Context, orgID, appointmentID, side string,
 			WHERE appointment_id = ? AND side = ? AND left_at = 0`, TimeToDB(at), appointmentID, side); err != nil {
 			return fmt.Errorf("close replaced sessions: %w", err)
 		}
-		return tx.QueryRow(ctx, `INSERT INTO room_sessions (org_id, appointment_id, side, joined_at, left_at, left_reason)
-			VALUES (?, ?, ?, ?, 0, '') RETURNING id`, orgID, appointmentID, side, TimeToDB(at)).Scan(&id)
+		return tx.QueryRow(ctx, `INSERT INTO room_sessions (org_id, appointment_id, side, joined_at, left_at, left_reason, seen_at)
+			VALUES (?, ?, ?, ?, 0, '', ?) RETURNING id`, orgID, appointmentID, side, TimeToDB(at), TimeToDB(at)).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("room join %s %s: %w", appointmentID, side, err)
@@ -58,9 +61,21 @@ func (s *Store) RoomLeave(ctx context.Context, id int64, at time.Time, reason st
 	return nil
 }
 
+// RoomSeen records that the open session id was alive at instant at.
+func (s *Store) RoomSeen(ctx context.Context, id int64, at time.Time) error {
+	err := s.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE room_sessions SET seen_at = ? WHERE id = ? AND left_at = 0`, TimeToDB(at), id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("room seen %d: %w", id, err)
+	}
+	return nil
+}
+
 // RoomSessions lists the room sessions of an appointment of orgID, oldest first.
 func (s *Store) RoomSessions(ctx context.Context, orgID, appointmentID string) ([]RoomSession, error) {
-	rows, err := s.Read(ctx, `SELECT id, org_id, appointment_id, side, joined_at, left_at, left_reason
+	rows, err := s.Read(ctx, `SELECT id, org_id, appointment_id, side, joined_at, left_at, left_reason, seen_at
 		FROM room_sessions WHERE appointment_id = ? AND org_id = ? ORDER BY joined_at, id`, appointmentID, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("room sessions %s: %w", appointmentID, err)
@@ -69,11 +84,11 @@ func (s *Store) RoomSessions(ctx context.Context, orgID, appointmentID string) (
 	var out []RoomSession
 	for rows.Next() {
 		var rs RoomSession
-		var joined, left int64
-		if err := rows.Scan(&rs.ID, &rs.OrgID, &rs.AppointmentID, &rs.Side, &joined, &left, &rs.LeftReason); err != nil {
+		var joined, left, seen int64
+		if err := rows.Scan(&rs.ID, &rs.OrgID, &rs.AppointmentID, &rs.Side, &joined, &left, &rs.LeftReason, &seen); err != nil {
 			return nil, fmt.Errorf("room sessions %s: %w", appointmentID, err)
 		}
-		rs.JoinedAt, rs.LeftAt = TimeFromDB(joined), TimeFromDB(left)
+		rs.JoinedAt, rs.LeftAt, rs.SeenAt = TimeFromDB(joined), TimeFromDB(left), TimeFromDB(seen)
 		out = append(out, rs)
 	}
 	if err := rows.Err(); err != nil {

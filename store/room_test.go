@@ -84,6 +84,20 @@ func TestRoomSessions(t *testing.T) {
 					t.Errorf("session %d = %+v, want %+v", i, g, w)
 				}
 			}
+			// An open session's heartbeat is recorded; a closed one's is not.
+			if err := st.RoomSeen(ctx, agent, t0.Add(5*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.RoomSeen(ctx, cust2, t0.Add(5*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			got, err = st.RoomSessions(ctx, a.OrgID, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got[0].SeenAt.Equal(t0.Add(5*time.Minute)) || !got[2].SeenAt.Equal(t0.Add(2*time.Minute)) {
+				t.Errorf("seen at %v and %v", got[0].SeenAt, got[2].SeenAt)
+			}
 			// Another organization sees nothing.
 			other, err := st.RoomSessions(ctx, "o2", a.ID)
 			if err != nil || len(other) != 0 {

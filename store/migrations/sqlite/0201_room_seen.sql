@@ -1,0 +1,3 @@
+-- Video room (SQLite): when each open connection was last seen alive, so that a session
+-- left open by a crashed instance stops counting as someone in the room.
+ALTER TABLE room_sessions ADD COLUMN seen_at INTEGER NOT NULL DEFAULT 0;
