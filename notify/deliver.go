@@ -27,6 +27,13 @@ const (
 	OutcomeWithdrawn = "withdrawn" // the appointment changed before it was due
 )
 
+// eventArgs are the Args of EventJobKind: the store's event, and a revision when this
+// package asks for a re-plan of the same version.
+type eventArgs struct {
+	store.EventArgs
+	Revision string `json:"revision,omitempty"`
+}
+
 type sendArgs struct {
 	DeliveryID string `json:"deliveryId"`
 }
@@ -54,7 +61,7 @@ func (s *Service) verifiedChannels(ctx context.Context, orgID string) ([]Channel
 // idempotent: each delivery has a deduplication key, so an event handled twice (after a
 // crash) plans nothing twice.
 func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) error {
-	var ev store.EventArgs
+	var ev eventArgs
 	if err := j.Decode(&ev); err != nil {
 		return jobs.Permanent(err)
 	}
@@ -62,9 +69,19 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 	if err != nil {
 		return err
 	}
-	channels, err := s.verifiedChannels(ctx, j.OrgID)
+	verified, err := s.verifiedChannels(ctx, j.OrgID)
 	if err != nil {
 		return err
+	}
+	chosen, err := s.appointmentChannels(ctx, j.OrgID, ev.AppointmentID)
+	if err != nil {
+		return err
+	}
+	var channels []Channel
+	for _, ch := range verified {
+		if chosen.allows(ch) {
+			channels = append(channels, ch)
+		}
 	}
 	planned := 0
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
@@ -86,6 +103,9 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 			}
 		}
 		for _, p := range plan.Deliveries {
+			if p.Kind != KindMessage {
+				p.Revision = ev.Revision
+			}
 			key := p.Key(a.ID)
 			d := &store.NotifyDelivery{
 				ID: uuid.NewString(), OrgID: j.OrgID, AppointmentID: a.ID, DedupeKey: key, Kind: p.Kind,
@@ -166,6 +186,10 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	if err != nil {
 		return err
 	}
+	chosen, err := s.appointmentChannels(ctx, j.OrgID, d.AppointmentID)
+	if err != nil {
+		return err
+	}
 	chRow, cfg, sec, chErr := s.loadChannel(ctx, j.OrgID, ch)
 	if chErr != nil && !errors.Is(chErr, rendezvous.ErrNotFound) {
 		return chErr
@@ -215,6 +239,8 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 		}
 		switch {
 		case skip != "":
+		case !chosen.allows(ch):
+			skip = fmt.Sprintf("%s is switched off for this appointment", map[Channel]string{ChannelSMS: "SMS", ChannelEmail: "email"}[ch])
 		case to == "":
 			skip = fmt.Sprintf("the customer has no %s any more", map[Channel]string{ChannelSMS: "phone number", ChannelEmail: "email address"}[ch])
 		case chErr != nil || chRow.VerifiedAt.IsZero() || gc == nil:

@@ -298,3 +298,36 @@ func TestRetries(t *testing.T) {
 		}
 	}
 }
+
+// TestAppointmentChannelChoices: switching SMS off for one appointment withdraws its SMS
+// reminders and keeps the email ones.
+func TestAppointmentChannelChoices(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	e.seed()
+	e.start()
+	phone, mail := "+4915112345678", "jonas@example.de"
+	a := e.book(t0.Add(72*time.Hour), "Europe/Berlin", rendezvous.Customer{Name: "Jonas", Phone: phone, Email: mail, Language: "de"})
+	e.settle()
+	if len(e.outbox(phone)) != 1 || len(e.outbox(mail)) != 1 {
+		t.Fatalf("created: %d sms, %d email", len(e.outbox(phone)), len(e.outbox(mail)))
+	}
+	got, err := e.svc.AppointmentChannels(e.ctx, e.org, a.ID)
+	if err != nil || !got.SMS || !got.Email {
+		t.Fatalf("default choices: %+v %v", got, err)
+	}
+	if _, err := e.svc.PutAppointmentChannels(e.ctx, e.org, a.ID, notify.AppointmentChannels{SMS: false, Email: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	ds := e.deliveries(a.ID)
+	if n := len(find(ds, notify.KindReminder, "", "sms", notify.OutcomeScheduled)); n != 0 {
+		t.Errorf("%d sms reminders still scheduled", n)
+	}
+	if n := len(find(ds, notify.KindReminder, "", "email", notify.OutcomeScheduled)); n != 2 {
+		t.Errorf("%d email reminders scheduled, want 2", n)
+	}
+	e.advanceTo(a.Start.Add(-24 * time.Hour))
+	if len(e.outbox(phone)) != 1 || len(e.outbox(mail)) != 2 {
+		t.Fatalf("24 h reminder: %d sms, %d email", len(e.outbox(phone)), len(e.outbox(mail)))
+	}
+}

@@ -89,12 +89,19 @@ type Planned struct {
 	OffsetMinutes int
 	Version       int
 	Due           time.Time
+	// Revision tells apart plans made for the same version (after a change of the
+	// appointment's channel choices, which does not change its version).
+	Revision string
 }
 
 // Key identifies the delivery for deduplication and as its job's unique key. Its
 // prefix "notify/<appointment>/<kind>/" is what a change withdraws.
 func (p Planned) Key(appointmentID string) string {
-	return fmt.Sprintf("%s%s/%d/%s/%d/v%d", kindPrefix(appointmentID, p.Kind), p.Event, p.OffsetMinutes, p.Channel, p.Customer, p.Version)
+	k := fmt.Sprintf("%s%s/%d/%s/%d/v%d", kindPrefix(appointmentID, p.Kind), p.Event, p.OffsetMinutes, p.Channel, p.Customer, p.Version)
+	if p.Revision != "" {
+		k += "/" + p.Revision
+	}
+	return k
 }
 
 func kindPrefix(appointmentID, kind string) string {

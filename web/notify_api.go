@@ -303,3 +303,36 @@ func (s *server) handleCalendar() http.Handler {
 		w.Write(b)
 	})
 }
+
+func (s *server) handleAppointmentNotificationChannelsGet() http.Handler {
+	return s.withNotify(func(w http.ResponseWriter, r *http.Request, n *notify.Service, org string) {
+		c, err := n.AppointmentChannels(r.Context(), org, r.PathValue("id"))
+		if err != nil {
+			s.error(w, r, fmt.Errorf("channel choices: %w", err))
+			return
+		}
+		writeJSON(w, http.StatusOK, c)
+	})
+}
+
+// handleAppointmentNotificationChannelsPut sets which channels an appointment uses; its
+// reminders and follow-ups are planned again for them.
+func (s *server) handleAppointmentNotificationChannelsPut() http.Handler {
+	return s.withNotify(func(w http.ResponseWriter, r *http.Request, n *notify.Service, org string) {
+		c, err := n.AppointmentChannels(r.Context(), org, r.PathValue("id"))
+		if err != nil {
+			s.error(w, r, fmt.Errorf("channel choices: %w", err))
+			return
+		}
+		if _, err := s.decodeJSON(w, r, &c, false); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		saved, err := n.PutAppointmentChannels(r.Context(), org, r.PathValue("id"), c)
+		if err != nil {
+			s.error(w, r, fmt.Errorf("save channel choices: %w", err))
+			return
+		}
+		writeJSON(w, http.StatusOK, saved)
+	})
+}

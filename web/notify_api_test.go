@@ -171,6 +171,18 @@ func TestAppointmentNotificationsAPI(t *testing.T) {
 	wantProblem(t, e.do("POST", "/api/v1/appointments/"+a.ID+"/notifications/nope/retry", nil), 404)
 	wantProblem(t, e.do("GET", "/api/v1/appointments/nope/notifications", nil), 404)
 
+	r = e.do("GET", "/api/v1/appointments/"+a.ID+"/notifications/channels", nil)
+	wantStatus(t, r, 200)
+	if m := r.json(t); m["sms"] != true || m["email"] != true {
+		t.Fatalf("default channels: %s", r.body)
+	}
+	r = e.do("PUT", "/api/v1/appointments/"+a.ID+"/notifications/channels", map[string]any{"sms": false})
+	wantStatus(t, r, 200)
+	if m := r.json(t); m["sms"] != false || m["email"] != true {
+		t.Fatalf("saved channels: %s", r.body)
+	}
+	wantProblem(t, e.do("PUT", "/api/v1/appointments/"+a.ID+"/notifications/channels", map[string]any{"fax": true}), 400)
+
 	r = e.do("GET", "/a/"+a.LinkToken+"/calendar.ics", nil)
 	wantStatus(t, r, 200)
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/calendar") || !strings.Contains(string(r.body), "UID:"+a.ID+"@meet.example.com") {

@@ -42,6 +42,8 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/settings/templates/preview", s.api(rendezvous.ScopeSettingsAdmin, s.handleNotificationTemplatePreview()))
 	mux.Handle("GET /api/v1/appointments/{id}/notifications", s.api(rendezvous.ScopeAppointmentsRead, s.handleAppointmentNotifications()))
 	mux.Handle("POST /api/v1/appointments/{id}/notifications/{deliveryId}/retry", s.api(rendezvous.ScopeAppointmentsWrite, s.handleAppointmentNotificationRetry()))
+	mux.Handle("GET /api/v1/appointments/{id}/notifications/channels", s.api(rendezvous.ScopeAppointmentsRead, s.handleAppointmentNotificationChannelsGet()))
+	mux.Handle("PUT /api/v1/appointments/{id}/notifications/channels", s.api(rendezvous.ScopeAppointmentsWrite, s.handleAppointmentNotificationChannelsPut()))
 	mux.Handle("/api/", s.apiNotFound())
 
 	// Customer journey (/a/{token}), video room, admin UI and webhooks: added by their areas.
