@@ -174,6 +174,20 @@ func (s *Store) CreateAppointment(ctx context.Context, a *rendezvous.Appointment
 	if err != nil {
 		return nil, false, err
 	}
+	if s.dialect == Postgres {
+		replayID, err := s.createPostgres(ctx, &saved, idem, customers, interaction, sealed)
+		if err != nil {
+			return nil, false, fmt.Errorf("create appointment: %w", err)
+		}
+		if replayID == "" {
+			return &saved, false, nil
+		}
+		replay, err := s.Appointment(ctx, saved.OrgID, replayID)
+		if err != nil {
+			return nil, false, fmt.Errorf("replay idempotency key: %w", err)
+		}
+		return replay, true, nil
+	}
 	var replay *rendezvous.Appointment
 	err = s.InTx(ctx, func(tx *Tx) error {
 		if idem.Key != "" {
