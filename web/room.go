@@ -73,10 +73,13 @@ type roomConfig struct {
 }
 
 type roomPageData struct {
-	Lang    string
-	Title   string
-	Message string
-	Config  *roomConfig
+	Lang  string
+	Title string
+	// Subtitle tells the agent which appointment this is (never shown to the customer,
+	// whose page needs no reminder and whose link might be forwarded).
+	Subtitle string
+	Message  string
+	Config   *roomConfig
 }
 
 func (s *server) roomsMissing(w http.ResponseWriter, r *http.Request) {
@@ -117,6 +120,12 @@ func (s *server) handleRoomPage(side room.Side) http.Handler {
 			}
 			if ice == nil {
 				ice = []room.ICEServer{}
+			}
+			if side == room.Agent {
+				d.Subtitle = a.Start.In(a.Location()).Format("Mon 2 Jan 2006, 15:04 MST")
+				if a.Title != "" {
+					d.Subtitle = a.Title + " · " + d.Subtitle
+				}
 			}
 			d.Config = &roomConfig{Role: side, SignalingURL: room.SignalingPath(side, key), ICEServers: ice, Lang: lang, ConfirmHangUp: true}
 		case errors.Is(err, rendezvous.ErrNotFound):

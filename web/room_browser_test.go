@@ -178,6 +178,24 @@ func TestRoomBrowserCall(t *testing.T) {
 		t.Fatalf("appointment %v, %v; want in progress", a.Status, err)
 	}
 
+	// Mute and camera off act on the agent's own tracks and say so.
+	if err := chromedp.Do(agent, chromedp.Click(".rdv-mic"), chromedp.Click(".rdv-cam")); err != nil {
+		t.Fatal(err)
+	}
+	controls, err := chromedp.Run(agent, chromedp.Evaluate[[]string](`[
+		document.querySelector(".rdv-mic").getAttribute("aria-pressed"),
+		document.querySelector(".rdv-cam").getAttribute("aria-pressed"),
+		document.querySelector(".rdv-mic").textContent,
+		document.querySelector(".rdv-note").textContent,
+		String(document.querySelector(".rdv-local").srcObject.getAudioTracks()[0].enabled),
+		String(document.querySelector(".rdv-local").srcObject.getVideoTracks()[0].enabled)]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"true", "true", "Unmute", "Your microphone is muted", "false", "false"}; fmt.Sprint(controls) != fmt.Sprint(want) {
+		t.Errorf("agent controls after mute and camera off: %q, want %q", controls, want)
+	}
+
 	// The agent hangs up: both sides end and the appointment is completed.
 	if _, err := chromedp.Run(agent, chromedp.Evaluate[chromedp.Void](roomHandleJS+`.hangUp()`)); err != nil {
 		t.Fatal(err)

@@ -96,6 +96,9 @@ func TestRoomPages(t *testing.T) {
 	if !strings.Contains(body, wantSignal) || !strings.Contains(body, `"role":"agent"`) || !strings.Contains(body, "/static/room/room.js") {
 		t.Errorf("agent page lacks its room config (%s):\n%s", wantSignal, body)
 	}
+	if !strings.Contains(body, "Mon 4 May 2026, 13:00 EEST") {
+		t.Errorf("agent page does not say which appointment:\n%s", body)
+	}
 
 	e.clock.Set(e.a.Start)
 	if code, body, _ := e.get(customerPath); code != http.StatusOK || !strings.Contains(body, `"role":"customer"`) || !strings.Contains(body, `"lang":"el"`) {

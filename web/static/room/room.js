@@ -155,6 +155,7 @@
     var status = el("p", "rdv-status", box);
     status.setAttribute("role", "status");
     status.setAttribute("aria-live", "polite");
+    var noteLine = el("p", "rdv-note", box);
     var controls = el("div", "rdv-controls", box);
     var micBtn = el("button", "rdv-mic", controls); micBtn.type = "button";
     var camBtn = el("button", "rdv-cam", controls); camBtn.type = "button";
@@ -189,6 +190,8 @@
       box.classList.toggle("rdv-camoff", !camOn);
       micBtn.disabled = camBtn.disabled = !stream || over;
       hangBtn.disabled = over;
+      // What stays true whatever the connection does: no camera, or a muted microphone.
+      noteLine.textContent = over ? "" : !stream && state !== "starting" ? t.nomedia : !micOn ? t.muted_note : "";
     }
     micBtn.onclick = function () {
       micOn = !micOn;
@@ -226,8 +229,9 @@
       pc = p;
       if (stream) {
         stream.getTracks().forEach(function (tr) { p.addTrack(tr, stream); });
-      } else {
-        // Without a camera we still want to see and hear the other side.
+      } else if (!polite) {
+        // Without a camera we still want to see and hear the other side, so the side
+        // that offers asks to receive. (The polite side just answers the offer.)
         p.addTransceiver("audio", { direction: "recvonly" });
         p.addTransceiver("video", { direction: "recvonly" });
       }
