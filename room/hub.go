@@ -201,6 +201,27 @@ func (h *Hub) End(room, reason string) {
 	}
 }
 
+// Kick closes side's connection to room, if any, with reason; the other side is told
+// its peer left.
+func (h *Hub) Kick(room string, side Side, reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.rooms[room]
+	if r == nil || r.members[side] == nil {
+		return
+	}
+	m := r.members[side]
+	delete(r.members, side)
+	r.epoch++
+	m.peer.Send(mustJSON(endedMsg{Type: "ended", Reason: reason}))
+	m.peer.Close("ended")
+	if other := r.members[side.Other()]; other != nil {
+		h.send(r, other, mustJSON(peerMsg{Type: "peer", Epoch: r.epoch, Present: false}))
+	} else {
+		delete(h.rooms, room)
+	}
+}
+
 // Present lists the sides connected to room on this instance.
 func (h *Hub) Present(room string) []Side {
 	h.mu.Lock()

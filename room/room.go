@@ -171,17 +171,20 @@ func New(o Options) (*Rooms, error) {
 func (r *Rooms) Hub() *Hub { return r.hub }
 
 // AgentKey returns the secret part of a's agent link: "<org>.<appointment id>.<mac>".
-// The organization is base64url-encoded so that any id fits the path.
+// The organization is base64url-encoded so that any id fits the path. The MAC covers the
+// assigned agent too, so reassigning the appointment retires the previous agent's link.
 func (r *Rooms) AgentKey(a *rendezvous.Appointment) string {
 	org := base64.RawURLEncoding.EncodeToString([]byte(a.OrgID))
-	return org + "." + a.ID + "." + r.agentMAC(a.OrgID, a.ID)
+	return org + "." + a.ID + "." + r.agentMAC(a.OrgID, a.ID, a.AgentUserID)
 }
 
-func (r *Rooms) agentMAC(orgID, id string) string {
+func (r *Rooms) agentMAC(orgID, id, agentUserID string) string {
 	m := hmac.New(sha256.New, r.linkKey)
 	m.Write([]byte(orgID))
 	m.Write([]byte{0})
 	m.Write([]byte(id))
+	m.Write([]byte{0})
+	m.Write([]byte(agentUserID))
 	// 128 bits are as unguessable as the customer's link and keep the URL short.
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
 }
@@ -256,15 +259,18 @@ func (r *Rooms) Authorize(ctx context.Context, side Side, key string) (*rendezvo
 		if err != nil {
 			return nil, errBadLink
 		}
-		want := r.agentMAC(string(org), parts[1])
-		if subtle.ConstantTimeCompare([]byte(want), []byte(parts[2])) != 1 {
-			return nil, errBadLink
-		}
 		a, err := r.st.Appointment(ctx, string(org), parts[1])
 		if errors.Is(err, rendezvous.ErrNotFound) {
 			return nil, errBadLink
 		}
-		return a, err
+		if err != nil {
+			return nil, err
+		}
+		want := r.agentMAC(a.OrgID, a.ID, a.AgentUserID)
+		if subtle.ConstantTimeCompare([]byte(want), []byte(parts[2])) != 1 {
+			return nil, errBadLink
+		}
+		return a, nil
 	}
 	return nil, ErrUnknownSide
 }

@@ -602,3 +602,43 @@ func TestDeadlineIgnoresLeftoversOfACrashedInstance(t *testing.T) {
 		})
 	}
 }
+
+func TestReassignRetiresTheAgentLink(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	ctx := context.Background()
+	e.clk.Set(e.a.Start.Add(-10 * time.Minute))
+	oldKey := e.rooms.AgentKey(e.a)
+	agent, code := e.dial(room.Agent, oldKey)
+	if agent == nil {
+		t.Fatalf("agent refused: %d", code)
+	}
+	agent.next("welcome")
+
+	other := "agent-2"
+	moved, err := e.st.UpdateAppointment(ctx, "o1", e.a.ID, 0, func(a *rendezvous.Appointment) (string, error) {
+		return "reassigned", a.Apply(rendezvous.AppointmentPatch{AgentUserID: &other}, e.clk.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rooms.HandleAppointmentEvent(ctx, &store.Job{OrgID: "o1", Kind: room.EventJobKind,
+		Args: store.EventArgs{AppointmentID: e.a.ID, Event: "reassigned", Version: moved.Version}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := agent.next("ended"); m["reason"] != "reassigned" {
+		t.Errorf("previous agent told %v", m)
+	}
+	if code := agent.closedWith(); code != 4002 {
+		t.Errorf("previous agent's connection closed with %d", code)
+	}
+	if c, code := e.dial(room.Agent, oldKey); c != nil || code != http.StatusNotFound {
+		t.Errorf("previous agent's link after reassignment: %d, want 404", code)
+	}
+	newKey := e.rooms.AgentKey(moved)
+	if newKey == oldKey {
+		t.Fatal("reassignment did not change the agent link")
+	}
+	if c, code := e.dial(room.Agent, newKey); c == nil {
+		t.Errorf("new agent's link refused: %d", code)
+	}
+}

@@ -116,6 +116,9 @@ func (r *Rooms) HandleAppointmentEvent(ctx context.Context, j *store.Job) error 
 		r.hub.End(ev.AppointmentID, "cancelled")
 	case "completed", "no_show":
 		r.hub.End(ev.AppointmentID, ev.Event)
+	case "reassigned":
+		// The previous agent's link no longer opens the room; whoever is on it leaves.
+		r.hub.Kick(ev.AppointmentID, Agent, "reassigned")
 	}
 	return nil
 }
