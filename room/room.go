@@ -1,28 +1,3 @@
-// Package room is Rendezvous's 1:1 video room: WebRTC in the two browsers, with this
-// service as the signaling server over a WebSocket.
-//
-// Each side has its own link and the link admits only that side: the customer is
-// authorised by the appointment's customer link token, the agent by an agent link that
-// carries an HMAC of the organization and appointment id under a server key (nothing to
-// store, nothing to leak from a database dump). A second connection of the same side
-// replaces the first (a reload or reconnect); nobody else gets in.
-//
-// Joining and leaving move the appointment's status:
-//
-//   - in_progress when the customer joins. The customer's arrival is what decides between
-//     a meeting and a no-show, so it is the moment that counts; an agent alone in the room
-//     is only getting ready.
-//   - completed when either side hangs up after the customer came, or when the room has
-//     stayed empty for EmptyGrace after both left (so a reload or a dropped network does
-//     not end the call).
-//   - no_show when the end of the appointment plus the grace period passes and the
-//     customer never joined (a durable job scheduled when the appointment is created or
-//     rescheduled).
-//
-// Every connection is recorded with its join and leave times (store.RoomSessions).
-//
-// External video engines (LiveKit, Jitsi, ...) that only hand out join URLs or tokens
-// plug in behind Engine; the built-in room is one implementation.
 package room
 
 import (
