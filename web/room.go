@@ -36,6 +36,14 @@ var roomWords = map[string]map[string]string{
 		"closed":      "This appointment is over. The room is closed.",
 		"unavailable": "The room is not available right now. Please try again in a moment.",
 	},
+	"de": {
+		"title":       "Video-Termin",
+		"agentTitle":  "Video-Termin (Ansprechperson)",
+		"unknown":     "Dieser Link ist ungültig. Prüfen Sie, ob Sie ihn vollständig kopiert haben.",
+		"notYet":      "Der Raum öffnet um %s.",
+		"closed":      "Dieser Termin ist vorbei. Der Raum ist geschlossen.",
+		"unavailable": "Der Raum ist gerade nicht verfügbar. Bitte versuchen Sie es gleich noch einmal.",
+	},
 	"el": {
 		"title":       "Ραντεβού μέσω βίντεο",
 		"agentTitle":  "Ραντεβού μέσω βίντεο (εκπρόσωπος)",
