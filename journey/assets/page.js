@@ -10,7 +10,7 @@
   if (!state || !state.phase) return;
   var offset = state.serverTime - Date.now(); // server clock minus ours
   var base = location.pathname.replace(/\/$/, "");
-  var roomMounted = false, fetching = false, es = null;
+  var roomMounted = false, fetching = false, es = null, pokeTimer = null, offlineTimer = null;
 
   function show(id, on) { var el = document.getElementById(id); if (el) el.hidden = !on; }
 
@@ -72,7 +72,11 @@
       var p = document.getElementById("progress");
       if (p) p.textContent = text[v.progress] || text.starting || "";
       if (v.room) { if (es) es.close(); mountRoom(); return; }
-      if (!v.progress || v.progress === "connecting") setTimeout(poke, v.progress ? 5000 : 0);
+      // Until the server reports the session open, ask again now and then: the GET is
+      // what starts (or, after a failure, retries) the interaction.
+      if ((!v.progress || v.progress === "connecting") && !pokeTimer) {
+        pokeTimer = setTimeout(function () { pokeTimer = null; poke(); }, v.progress ? 5000 : 0);
+      }
     }
     tick();
   }
@@ -81,11 +85,18 @@
     if (!window.EventSource) { setInterval(poke, 5000); return; }
     es = new EventSource(base + "/events");
     es.addEventListener("state", function (e) {
+      clearTimeout(offlineTimer);
+      offlineTimer = null;
       show("offline", false);
       try { apply(JSON.parse(e.data)); } catch (err) {}
     });
-    // EventSource reconnects by itself; tell the customer meanwhile.
-    es.onerror = function () { if (!roomMounted) show("offline", true); };
+    // EventSource reconnects by itself. The server also closes the stream on purpose
+    // when the page should look again (the start came, the appointment changed), so only
+    // a reconnection that takes a while is worth telling the customer about.
+    es.onerror = function () {
+      if (roomMounted || offlineTimer) return;
+      offlineTimer = setTimeout(function () { show("offline", true); }, 3000);
+    };
   }
 
   setInterval(tick, 1000);
