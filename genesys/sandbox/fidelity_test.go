@@ -8,9 +8,12 @@ package sandbox
 // alone; the client's tests run against this sandbox, so the client cannot either.
 
 import (
+	"go/parser"
+	gotoken "go/token"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -414,4 +417,28 @@ func TestFidelityWebMessaging(t *testing.T) {
 		inFacts(t, strconv.Itoa(code))
 	}
 	inFacts(t, "SessionExpiredEvent", "ConnectionClosedEvent")
+}
+
+// TestOwnWireStructs keeps the sandbox independent of the client: were it to share the
+// client's structs, a field misspelt in both would pass every test.
+func TestOwnWireStructs(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := gotoken.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			if p := strings.Trim(imp.Path.Value, `"`); p == "rendezvous/genesys" {
+				t.Errorf("%s imports the client package %s", f, p)
+			}
+		}
+	}
 }

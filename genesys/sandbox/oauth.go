@@ -104,7 +104,18 @@ func (s *Sandbox) clientCredentials(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sandbox) issueToken(w http.ResponseWriter, clientID, userID string) {
 	s.mu.Lock()
-	t := &token{value: randomToken(), clientID: clientID, userID: userID, expires: s.clock.Now().Add(s.opts.TokenLifetime)}
+	now := s.clock.Now()
+	if len(s.tokens) >= 1024 {
+		// Forget lapsed tokens (and their rate windows) so that a long load run does not
+		// grow without bound; an unknown token and a lapsed one both answer 401.
+		for v, t := range s.tokens {
+			if !now.Before(t.expires) {
+				delete(s.tokens, v)
+				delete(s.limits, v)
+			}
+		}
+	}
+	t := &token{value: randomToken(), clientID: clientID, userID: userID, expires: now.Add(s.opts.TokenLifetime)}
 	s.tokens[t.value] = t
 	s.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-store")

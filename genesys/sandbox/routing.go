@@ -173,13 +173,20 @@ func (s *Sandbox) routingStatusLocked(u *user) string {
 
 // busyLocked reports whether an agent is alerting or connected: the sandbox gives every
 // agent a capacity of one interaction, which keeps routing predictable.
-func (s *Sandbox) busyLocked(userID string) bool {
+func (s *Sandbox) busyLocked(userID string) bool { return s.busyAgentsLocked()[userID] }
+
+// busyAgentsLocked is the set of agents alerting or connected, computed in one pass.
+func (s *Sandbox) busyAgentsLocked() map[string]bool {
+	busy := map[string]bool{}
 	for _, c := range s.convs {
-		if (c.state == StateAlerting && c.offeredTo == userID) || (c.state == StateConnected && c.connectedTo == userID) {
-			return true
+		switch c.state {
+		case StateAlerting:
+			busy[c.offeredTo] = true
+		case StateConnected:
+			busy[c.connectedTo] = true
 		}
 	}
-	return false
+	return busy
 }
 
 // agentOwnedWait is how long an agent-owned callback waits for its owner before any member
@@ -192,13 +199,15 @@ func (s *Sandbox) routeLocked() {
 	if s.closed {
 		return
 	}
+	busy := s.busyAgentsLocked()
 	for _, id := range s.convOrder {
 		c := s.convs[id]
 		if c.state != StateQueued {
 			continue
 		}
-		if u := s.pickAgentLocked(c); u != nil {
+		if u := s.pickAgentLocked(c, busy); u != nil {
 			s.offerLocked(c, u)
+			busy[u.id] = true
 		}
 	}
 }
@@ -212,14 +221,14 @@ func (s *Sandbox) routeLocked() {
 //     any free on-queue member, longest idle first;
 //   - an agent who declined or let the offer time out is skipped, unless nobody else can
 //     take the interaction once the rings are over.
-func (s *Sandbox) pickAgentLocked(c *conversation) *user {
+func (s *Sandbox) pickAgentLocked(c *conversation, busy map[string]bool) *user {
 	q := s.queues[c.queueID]
 	if q == nil {
 		return nil
 	}
 	free := func(id string) bool {
 		u := s.users[id]
-		return u != nil && q.isMember(id) && u.presence == PresenceOnQueue && !u.notResponding && !s.busyLocked(id)
+		return u != nil && q.isMember(id) && u.presence == PresenceOnQueue && !u.notResponding && !busy[id]
 	}
 	if c.ownedBy != "" && s.clock.Now().Sub(c.enqueuedAt) < agentOwnedWait {
 		if free(c.ownedBy) {
