@@ -199,9 +199,10 @@ func (s *Service) client(clientID, clientSecret string) *sendClient {
 			Clock:             s.clock,
 			Logger:            s.log,
 		}),
-		// The headroom doubles as a small burst: a minute then holds at most
-		// pacingShare×rpm + burst ≤ rpm sends.
-		pacer: rate.NewLimiter(rate.Limit(float64(rpm)*pacingShare/60), max(1, int(float64(rpm)*(1-pacingShare)))),
+		// Half the headroom is a small burst (messages due together start at once); a
+		// minute then holds at most pacingShare×rpm + burst + 1 < rpm sends, the other half
+		// absorbing the jitter between our clock and Genesys' window.
+		pacer: rate.NewLimiter(rate.Limit(float64(rpm)*pacingShare/60), max(1, int(float64(rpm)*(1-pacingShare)/2))),
 	}
 	s.clients[key] = c
 	return c
