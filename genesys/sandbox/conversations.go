@@ -231,7 +231,9 @@ func (s *Sandbox) disconnectLocked(c *conversation) {
 	if agent == "" {
 		agent = c.offeredTo
 	}
-	if c.media == MediaMessage && c.connectedTo != "" {
+	if c.media == MediaMessage && c.session != nil && c.flowError == "" {
+		// The guest learns that the conversation ended, whoever ended it; a flow failure
+		// is told after the echo of the guest's message (onMessageLocked).
 		s.sendAgentEventLocked(c, c.connectedTo, "Disconnect")
 	}
 	c.state, c.offeredTo, c.endedAt = StateDisconnected, "", s.clock.Now()

@@ -205,14 +205,18 @@ func TestGuestSessionAndConversation(t *testing.T) {
 
 func TestGuestQueueRoutingByName(t *testing.T) {
 	e := newEnv(t, Options{})
-	_, c := e.startGuest(Demo.QueueDeploymentID, "g", map[string]string{Demo.QueueAttribute: Demo.PlainQueue.Name})
+	g, c := e.startGuest(Demo.QueueDeploymentID, "g", map[string]string{Demo.QueueAttribute: Demo.PlainQueue.Name})
 	if c.QueueID != Demo.PlainQueue.ID || c.State != StateAlerting || c.OfferedAgentID != Demo.Agents[0].ID {
 		t.Fatalf("conversation %+v", c)
 	}
-	// A queue name that does not exist fails the flow, loudly.
-	_, c = e.startGuest(Demo.QueueDeploymentID, "h", map[string]string{Demo.QueueAttribute: "Nope"})
+	// A queue name that does not exist fails the flow, loudly; the guest is told.
+	g, c = e.startGuest(Demo.QueueDeploymentID, "h", map[string]string{Demo.QueueAttribute: "Nope"})
 	if c.State != StateDisconnected || !strings.Contains(c.FlowError, "Nope") {
 		t.Fatalf("conversation %+v", c)
+	}
+	b := body(g.expect("message", "StructuredMessage"))
+	if ev := b["events"].([]any)[0].(map[string]any); b["direction"] != "Outbound" || ev["presence"].(map[string]any)["type"] != "Disconnect" {
+		t.Fatalf("flow failure frame %v", b)
 	}
 }
 

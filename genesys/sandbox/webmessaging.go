@@ -509,9 +509,9 @@ func (s *Sandbox) onMessageLocked(c *wmConn, sess *wmSession, m *structuredMessa
 		c.send(serverFrame{Type: "response", Class: "StructuredMessage", Code: http.StatusOK, Body: echo})
 		return
 	}
-	conv := sess.conv
+	conv, started := sess.conv, false
 	if conv == nil && (join || m.Type == "Text") {
-		conv = s.startWebConversationLocked(sess, attrs)
+		conv, started = s.startWebConversationLocked(sess, attrs), true
 	} else if conv != nil {
 		maps.Copy(conv.customer().attributes, attrs)
 	}
@@ -530,6 +530,9 @@ func (s *Sandbox) onMessageLocked(c *wmConn, sess *wmSession, m *structuredMessa
 			typ = "response"
 		}
 		conn.send(serverFrame{Type: typ, Class: "StructuredMessage", Code: http.StatusOK, Body: echo})
+	}
+	if started && conv.flowError != "" {
+		s.sendAgentEventLocked(conv, "", "Disconnect")
 	}
 }
 
@@ -606,7 +609,8 @@ func (s *Sandbox) runFlowLocked(f *Flow, attrs map[string]string) (*queue, []Sco
 	return q, preferred, nil
 }
 
-// sendAgentEventLocked pushes an agent Presence event (Join, Disconnect) to the guest.
+// sendAgentEventLocked pushes a Presence event (Join, Disconnect) to the guest, from the
+// agent userID or, when empty, from the system.
 func (s *Sandbox) sendAgentEventLocked(c *conversation, userID, presence string) {
 	events := []wmEvent{{EventType: "Presence", Presence: &wmPresence{Type: presence}}}
 	s.pushOutboundLocked(c, userID, structuredMessage{Type: "Event", Events: events})
@@ -626,9 +630,11 @@ func (s *Sandbox) pushOutboundLocked(c *conversation, userID string, m structure
 	if c.session == nil {
 		return
 	}
-	u := s.users[userID]
 	m.ID, m.Direction = uuid.NewString(), "Outbound"
-	m.Channel = &wmChannel{Time: formatTime(s.clock.Now()), MessageID: m.ID, From: &wmFrom{Nickname: u.name, ID: u.id, IDType: "Opaque"}}
+	m.Channel = &wmChannel{Time: formatTime(s.clock.Now()), MessageID: m.ID}
+	if u := s.users[userID]; u != nil {
+		m.Channel.From = &wmFrom{Nickname: u.name, ID: u.id, IDType: "Opaque"}
+	}
 	for conn := range c.session.conns {
 		conn.send(serverFrame{Type: "message", Class: "StructuredMessage", Code: http.StatusOK, Body: m})
 	}
