@@ -139,6 +139,10 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 		return nil
 	}
 	r.log.InfoContext(ctx, "room: joined", "appointment_id", a.ID, "side", side)
+	r.metrics.joins.WithLabelValues(string(side)).Inc()
+	conns := r.metrics.connections.WithLabelValues(string(side))
+	conns.Inc()
+	defer conns.Dec()
 	r.changed(a.ID)
 
 	// Writer: the only goroutine that writes, so hub sends never block on the network.
@@ -220,7 +224,11 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 		}
 		switch msg.Type {
 		case "signal":
-			m.Relay(msg.Epoch, msg.Data)
+			if m.Relay(msg.Epoch, msg.Data) {
+				r.metrics.relayed.Inc()
+			} else {
+				r.metrics.dropped.Inc()
+			}
 		case "hangup":
 			reason = "hangup"
 			r.hangup(cctx, a)

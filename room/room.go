@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"rendezvous"
 	"rendezvous/clock"
 	"rendezvous/store"
@@ -92,6 +94,9 @@ type Options struct {
 	// AgentEarly is how long before the start the agent may open the room. Zero means
 	// DefaultAgentEarly.
 	AgentEarly time.Duration
+	// Metrics receives the room's Prometheus series (connections, joins, relayed
+	// messages). Nil records them nowhere.
+	Metrics prometheus.Registerer
 	// OnChange is called with an appointment id when someone joins or leaves, so other
 	// parts (the customer's page) can look again without polling. Optional.
 	OnChange func(appointmentID string)
@@ -105,6 +110,7 @@ type Rooms struct {
 	log     *slog.Logger
 	linkKey []byte
 	hub     *Hub
+	metrics *metrics
 
 	// conns tracks open websocket connections so Close can end them on shutdown.
 	mu    sync.Mutex
@@ -132,12 +138,17 @@ func New(o Options) (*Rooms, error) {
 		o.AgentEarly = DefaultAgentEarly
 	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	met, err := newMetrics(o.Metrics)
+	if err != nil {
+		return nil, err
+	}
 	mac := hmac.New(sha256.New, o.Key)
 	mac.Write([]byte("rendezvous room agent links v1"))
 	return &Rooms{
 		o: o, st: o.Store, clock: o.Clock, log: o.Logger,
 		linkKey: mac.Sum(nil),
 		hub:     NewHub(),
+		metrics: met,
 		conns:   make(map[*wsPeer]struct{}),
 	}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"rendezvous"
 	"rendezvous/clock"
@@ -27,6 +28,7 @@ type env struct {
 	rooms *room.Rooms
 	srv   *httptest.Server
 	a     *rendezvous.Appointment
+	reg   *prometheus.Registry
 }
 
 var t0 = time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
@@ -39,7 +41,8 @@ func newEnv(t *testing.T, dialect string) *env {
 	if err := st.EnsureOrg(ctx, rendezvous.Org{ID: "o1", Name: "Org"}); err != nil {
 		t.Fatal(err)
 	}
-	rooms, err := room.New(room.Options{Store: st, Key: []byte(strings.Repeat("k", 32)), PublicURL: "https://rdv.example"})
+	reg := prometheus.NewRegistry()
+	rooms, err := room.New(room.Options{Store: st, Key: []byte(strings.Repeat("k", 32)), PublicURL: "https://rdv.example", Metrics: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +80,7 @@ func newEnv(t *testing.T, dialect string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: st, clk: clk, rooms: rooms, srv: srv, a: saved}
+	return &env{t: t, st: st, clk: clk, rooms: rooms, srv: srv, a: saved, reg: reg}
 }
 
 // client is one browser's signaling connection.
@@ -256,6 +259,14 @@ func TestCallFromJoinToHangUp(t *testing.T) {
 			agent.send(map[string]any{"type": "signal", "epoch": epoch(p), "data": map[string]any{"candidate": "c1"}})
 			if got := cust.next("signal"); got["data"].(map[string]any)["candidate"] != "c1" {
 				t.Errorf("customer got %v", got)
+			}
+
+			// The metrics count both connections and the two relayed messages.
+			if n := metricSum(t, e.reg, "rendezvous_room_connections"); n != 2 {
+				t.Errorf("connections gauge %v, want 2", n)
+			}
+			if n := metricSum(t, e.reg, "rendezvous_room_signals_relayed_total"); n != 2 {
+				t.Errorf("relayed %v messages, want 2", n)
 			}
 
 			// The agent hangs up: both are told, both connections close, the meeting is completed.
@@ -641,4 +652,23 @@ func TestReassignRetiresTheAgentLink(t *testing.T) {
 	if c, code := e.dial(room.Agent, newKey); c == nil {
 		t.Errorf("new agent's link refused: %d", code)
 	}
+}
+
+// metricSum adds up every series of the metric name in reg.
+func metricSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	return sum
 }
