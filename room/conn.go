@@ -247,10 +247,13 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 	if p.reason == "ended" && reason != "hangup" {
 		reason = "ended"
 	}
-	if wasCurrent || reason == "hangup" || p.reason == "ended" {
-		if err := r.st.RoomLeave(done, sessionID, r.clock.Now(), reason); err != nil {
-			r.log.ErrorContext(ctx, "room: record leave", "appointment_id", a.ID, "error", err)
-		}
+	if !wasCurrent && reason != "hangup" && p.reason != "ended" {
+		// Replaced. The newer join normally closed this row already; this closes it
+		// when two connections of one side raced and the hub saw them in the other order.
+		reason = "replaced"
+	}
+	if err := r.st.RoomLeave(done, sessionID, r.clock.Now(), reason); err != nil {
+		r.log.ErrorContext(ctx, "room: record leave", "appointment_id", a.ID, "error", err)
 	}
 	r.log.InfoContext(ctx, "room: left", "appointment_id", a.ID, "side", side, "reason", reason)
 	if wasCurrent && empty {
