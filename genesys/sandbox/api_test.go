@@ -267,3 +267,57 @@ func TestLookups(t *testing.T) {
 		t.Fatalf("domains %s", r.body)
 	}
 }
+
+func TestAuthorizeRefusals(t *testing.T) {
+	e := newEnv(t, Options{})
+	base := url.Values{"response_type": {"code"}, "client_id": {Demo.LoginClient.ID}, "redirect_uri": {"http://localhost:8080/cb"},
+		"code_challenge": {"abc"}, "code_challenge_method": {"S256"}, "state": {"s1"}}
+	with := func(k, v string) string {
+		q := url.Values{}
+		for kk, vv := range base {
+			q[kk] = vv
+		}
+		q.Set(k, v)
+		return "/oauth/authorize?" + q.Encode()
+	}
+	// No redirect to an unknown client or a bad redirect URI.
+	wantStatus(t, e.do("GET", with("client_id", Demo.SMSClient.ID), "", nil), 400)
+	wantStatus(t, e.do("GET", with("redirect_uri", "not a url"), "", nil), 400)
+	// The others go back to the client with error and state.
+	for k, v := range map[string]string{"response_type": "token", "code_challenge_method": "plain"} {
+		r := e.do("GET", with(k, v), "", nil)
+		wantStatus(t, r, http.StatusFound)
+		loc, _ := url.Parse(r.header.Get("Location"))
+		if loc.Query().Get("error") == "" || loc.Query().Get("state") != "s1" {
+			t.Fatalf("%s=%s: redirect %s", k, v, loc)
+		}
+	}
+	// A confidential exchange without PKCE works with Basic auth; a public one needs PKCE.
+	form := url.Values{"response_type": {"code"}, "client_id": {Demo.LoginClient.ID}, "redirect_uri": {"http://localhost:8080/cb"}, "userId": {Demo.Agents[0].ID}}
+	code := func() string {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/oauth/authorize", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		loc, _ := url.Parse(e.send(req).header.Get("Location"))
+		return loc.Query().Get("code")
+	}
+	exchange := url.Values{"grant_type": {"authorization_code"}, "redirect_uri": {"http://localhost:8080/cb"}, "client_id": {Demo.LoginClient.ID}}
+	exchange.Set("code", code())
+	if r := e.tokenRequest("", "", exchange); r.status != 400 || r.json(t)["error"] != "invalid_client" {
+		t.Fatalf("public client without PKCE: %d %s", r.status, r.body)
+	}
+	exchange.Set("code", code())
+	r := e.tokenRequest(Demo.LoginClient.ID, Demo.LoginClient.Secret, exchange)
+	wantStatus(t, r, 200)
+	tok := r.json(t)["access_token"].(string)
+	me := e.do("GET", "/api/v2/users/me", tok, nil)
+	if me.json(t)["id"] != Demo.Agents[0].ID {
+		t.Fatalf("me %s", me.body)
+	}
+	// A user token carries the user's permissions: an agent cannot send SMS.
+	wantError(t, e.do("POST", "/api/v2/conversations/messages/agentless", tok, map[string]any{}), 403, "missing.any.permissions")
+	exchange.Set("code", code())
+	exchange.Set("redirect_uri", "http://localhost:8080/other")
+	if r := e.tokenRequest(Demo.LoginClient.ID, Demo.LoginClient.Secret, exchange); r.json(t)["error"] != "invalid_grant" {
+		t.Fatalf("redirect mismatch: %s", r.body)
+	}
+}

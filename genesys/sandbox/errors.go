@@ -41,7 +41,6 @@ type errorDetail struct {
 // Genesys error codes the sandbox answers with.
 const (
 	codeBadRequest      = "bad.request"
-	codeInvalidValue    = "invalid.value"
 	codeAuthRequired    = "authentication.required"
 	codeBadCredentials  = "bad.credentials"
 	codeMissingPerms    = "missing.any.permissions"

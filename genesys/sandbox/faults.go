@@ -12,18 +12,18 @@ import (
 // to the Genesys surface (login, API, web messaging), never to /sandbox/.
 type Fault struct {
 	// Method matches the request method; empty matches any.
-	Method string `json:"method,omitempty"`
+	Method string
 	// PathPrefix matches the start of the request path; empty matches any.
-	PathPrefix string `json:"pathPrefix,omitempty"`
+	PathPrefix string
 	// Count is how many matching requests the fault hits: 0 means one, negative means
 	// every one until ClearFaults.
-	Count int `json:"count,omitempty"`
+	Count int
 	// Latency delays the answer, on the sandbox clock (a fake clock must be moved).
-	Latency time.Duration `json:"latency,omitempty"`
+	Latency time.Duration
 	// Status, when set, replaces the answer with a Genesys error of that status (5xx, 429...).
-	Status int `json:"status,omitempty"`
+	Status int
 	// RetryAfter goes into the Retry-After header of a 429 (or 503); 0 means 1 s.
-	RetryAfter time.Duration `json:"retryAfter,omitempty"`
+	RetryAfter time.Duration
 }
 
 type activeFault struct {
