@@ -155,14 +155,18 @@ func (p *parking) fire(key int64) {
 			events[k] = encodeEvent(v)
 		}
 	}
-	// Tell everyone first, close afterwards: closing is a system call of its own and
-	// nobody should wait for someone else's.
+	// Tell everyone first and hang up a little later: closing is a system call of its own
+	// and would compete with the browsers reading the news; the page acts on the event,
+	// not on the close, which only sends its EventSource to the live stream.
 	fanOut(ws, func(w *parked) {
 		w.write(events[[2]int64{w.start.UnixNano(), w.opensAt.UnixNano()}])
 	})
 	p.lastFire.Store(int64(time.Since(began)))
-	fanOut(ws, func(w *parked) { w.conn.Close() })
+	time.AfterFunc(hangUpAfter, func() { fanOut(ws, func(w *parked) { w.conn.Close() }) })
 }
+
+// hangUpAfter is how long after a fire the told pages' streams are closed.
+const hangUpAfter = 500 * time.Millisecond
 
 // fanOut runs f on every waiter with a few workers: writes to sockets are short system
 // calls, so more workers than processors would only add scheduling.
