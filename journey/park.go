@@ -56,7 +56,7 @@ type parking struct {
 	// lastFire is how long the last fire took to write to every page (for benchmarks).
 	lastFire atomic.Int64
 	stop     chan struct{}
-	done   chan struct{}
+	done     chan struct{}
 }
 
 func newParking(c clock.Clock) *parking {
