@@ -97,8 +97,7 @@ func encodeAppointment(a *rendezvous.Appointment) (customers, interaction string
 func (s *Store) scanAppointment(r rowScanner) (*rendezvous.Appointment, error) {
 	a := &rendezvous.Appointment{}
 	var start, end, created, updated, cancelled, started, ended int64
-	var customers, interaction string
-	var sealed []byte
+	var customers, interaction, sealed []byte
 	var status string
 	if err := r.Scan(&a.ID, &a.OrgID, &status, &a.Version, &start, &end, &a.TimeZone, &a.Title, &a.Notes,
 		&a.AgentUserID, &customers, &interaction, &sealed, &a.NotificationsEnabled, &created,
@@ -109,29 +108,20 @@ func (s *Store) scanAppointment(r rowScanner) (*rendezvous.Appointment, error) {
 	a.Start, a.Duration = TimeFromDB(start), time.Duration(end-start)*time.Microsecond
 	a.CreatedAt, a.UpdatedAt = TimeFromDB(created), TimeFromDB(updated)
 	a.CancelledAt, a.StartedAt, a.EndedAt = TimeFromDB(cancelled), TimeFromDB(started), TimeFromDB(ended)
-	var cs []customerJSON
-	if err := json.Unmarshal([]byte(customers), &cs); err != nil {
+	var err error
+	if a.Customers, err = s.decoded.decodeCustomers(customers); err != nil {
 		return nil, fmt.Errorf("appointment %s customers: %w", a.ID, err)
 	}
-	a.Customers = make([]rendezvous.Customer, len(cs))
-	for i, c := range cs {
-		a.Customers[i] = rendezvous.Customer(c)
-	}
-	var ij interactionJSON
-	if err := json.Unmarshal([]byte(interaction), &ij); err != nil {
+	if a.Interaction, err = s.decoded.decodeInteraction(interaction); err != nil {
 		return nil, fmt.Errorf("appointment %s interaction: %w", a.ID, err)
 	}
-	a.Interaction = rendezvous.Interaction{
-		Routing:      rendezvous.Routing{Type: rendezvous.RoutingType(ij.RoutingType), QueueName: ij.QueueName},
-		CustomFields: ij.CustomFields,
-	}
 	if len(sealed) > 0 && s.secrets != nil {
-		tok, err := s.secrets.Open(sealed)
+		tok, err := s.decoded.openToken(sealed, s.secrets.Open)
 		if err != nil {
 			// A wrong key must not hide the appointment; the link just cannot be shown.
 			s.log.Warn("cannot open link token; was the secret key changed?", "appointment_id", a.ID, "error", err)
 		} else {
-			a.LinkToken = string(tok)
+			a.LinkToken = tok
 		}
 	}
 	return a, nil

@@ -61,6 +61,7 @@ type Store struct {
 	log     *slog.Logger
 	clock   clock.Clock
 	secrets *secret.Box
+	decoded *decodeCache
 
 	mu        sync.Mutex
 	onJobs    []func()
@@ -80,7 +81,7 @@ type Store struct {
 // Accepted forms: "sqlite:///abs/path/file.db", "sqlite://relative/file.db",
 // "postgres://..." and "postgresql://...".
 func Open(ctx context.Context, databaseURL string, o Options) (*Store, error) {
-	s := &Store{log: o.Logger, clock: o.Clock, secrets: o.Secrets, stmts: map[string]*sql.Stmt{},
+	s := &Store{log: o.Logger, clock: o.Clock, secrets: o.Secrets, stmts: map[string]*sql.Stmt{}, decoded: newDecodeCache(),
 		wstmts: map[string]*sql.Stmt{}, toPrepare: map[string]bool{}, closed: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
