@@ -262,6 +262,11 @@ func (s *Service) EventsHandler() http.Handler {
 			return
 		}
 		rc := http.NewResponseController(w)
+		// A stream outlives any server read or write timeout meant for ordinary
+		// requests; with a read deadline left in place net/http would cancel the
+		// request (and end the stream) when it passes.
+		rc.SetReadDeadline(time.Time{})
+		rc.SetWriteDeadline(time.Time{})
 		h := w.Header()
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-store")
