@@ -352,14 +352,18 @@ func (s *GuestSession) emit(ev GuestEvent) {
 	}
 }
 
-// finish closes the events channel once; no event follows.
+// finish closes the events channel once; no event follows. The session is marked ended
+// before the last event goes out, so a consumer reacting to that event already finds
+// every call answering ErrGuestClosed.
 func (s *GuestSession) finish(ev *GuestEvent) {
+	s.mu.Lock()
+	s.ended = true
+	s.mu.Unlock()
 	if ev != nil {
 		s.emit(*ev)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ended = true
 	if !s.eventsDone {
 		close(s.events)
 		s.eventsDone = true
