@@ -49,25 +49,33 @@ func (r result) pct(p float64) time.Duration {
 	return s[min(len(s)-1, int(p*float64(len(s))))]
 }
 
-// drive runs op for i in [0, n) on c goroutines and times each call. An error counts and
-// its latency is kept, so failures cannot make a run look faster.
-func drive(ctx context.Context, name string, n, c int, op func(ctx context.Context, i int) error) (result, error) {
-	r := result{name: name, clients: c, lat: make([]time.Duration, n)}
+// measurement is one kind of operation to time.
+type measurement struct {
+	name    string
+	clients int
+	op      func(ctx context.Context, i int) error
+}
+
+// drive runs m.op for i in [lo, hi) on m.clients goroutines and adds the timings to r. An
+// error counts and its latency is kept, so failures cannot make a run look faster.
+func drive(ctx context.Context, m measurement, lo, hi int, r *result) error {
 	var next atomic.Int64
+	next.Store(int64(lo))
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
+	lat := make([]time.Duration, hi-lo)
 	start := time.Now()
-	for range c {
+	for range m.clients {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
+				if i >= hi || ctx.Err() != nil {
 					return
 				}
 				t0 := time.Now()
-				err := op(ctx, i)
-				r.lat[i] = time.Since(t0)
+				err := m.op(ctx, i)
+				lat[i-lo] = time.Since(t0)
 				if err != nil {
 					atomic.AddInt64(&r.errs, 1)
 					once.Do(func() { firstErr = err })
@@ -76,11 +84,39 @@ func drive(ctx context.Context, name string, n, c int, op func(ctx context.Conte
 		})
 	}
 	wg.Wait()
-	r.elapsed = time.Since(start)
+	r.elapsed += time.Since(start)
+	r.lat = append(r.lat, lat...)
 	if firstErr != nil {
-		return r, fmt.Errorf("%s: %d of %d failed, first: %w", name, r.errs, n, firstErr)
+		return fmt.Errorf("%s: %d of %d failed, first: %w", m.name, r.errs, hi-lo, firstErr)
 	}
-	return r, ctx.Err()
+	return ctx.Err()
+}
+
+// rounds is how many turns a floor and its subject take.
+const rounds = 4
+
+// alternate measures a floor and its subject in rounds that take turns (floor, subject,
+// floor, ...), n operations each in all, so that a change in the machine's load (other
+// processes on the shared cores) falls on both alike and the ratio stays meaningful.
+// beforeFloor, when set, runs before each floor round.
+func alternate(ctx context.Context, n int, floor, subject measurement, beforeFloor func() error) (result, result, error) {
+	f := result{name: floor.name, clients: floor.clients}
+	s := result{name: subject.name, clients: subject.clients}
+	for r := range rounds {
+		lo, hi := r*n/rounds, (r+1)*n/rounds
+		if beforeFloor != nil {
+			if err := beforeFloor(); err != nil {
+				return f, s, err
+			}
+		}
+		if err := drive(ctx, floor, lo, hi, &f); err != nil {
+			return f, s, err
+		}
+		if err := drive(ctx, subject, lo, hi, &s); err != nil {
+			return f, s, err
+		}
+	}
+	return f, s, nil
 }
 
 // payload is what a raw row carries: about the size of an appointment's JSON, so the
@@ -352,69 +388,66 @@ func benchThroughput(ctx context.Context, o options, out io.Writer) error {
 	}
 
 	n, c, rc := o.requests, o.clients, o.readClients
-	insert, err := drive(ctx, "raw insert transaction", n, c, func(ctx context.Context, i int) error {
-		return raw.insert(ctx, fmt.Sprintf("row-%08d", i), fmt.Sprintf("agent-%d", i), day.UnixMicro(), payload(i))
-	})
-	if err != nil {
-		return err
-	}
 	ids := make([]string, n)
-	create, err := drive(ctx, "POST /api/v1/appointments", n, c, func(ctx context.Context, i int) error {
-		b, err := call(ctx, "POST", "/api/v1/appointments", booking(fmt.Sprintf("agent-%d", i), day), http.StatusCreated)
-		if err != nil {
-			return err
-		}
-		var a struct{ ID string }
-		json.Unmarshal(b, &a)
-		ids[i] = a.ID
-		return nil
-	})
+	// Bookings leave events for the job runner, which works through them while later
+	// bookings are made, as in production. Before each floor round the backlog is let
+	// finish, so that the floor does not share the CPU with it.
+	insert, create, err := alternate(ctx, n,
+		measurement{"raw insert transaction", c, func(ctx context.Context, i int) error {
+			return raw.insert(ctx, fmt.Sprintf("row-%08d", i), fmt.Sprintf("agent-%d", i), day.UnixMicro(), payload(i))
+		}},
+		measurement{"POST /api/v1/appointments", c, func(ctx context.Context, i int) error {
+			b, err := call(ctx, "POST", "/api/v1/appointments", booking(fmt.Sprintf("agent-%d", i), day), http.StatusCreated)
+			if err != nil {
+				return err
+			}
+			var a struct{ ID string }
+			json.Unmarshal(b, &a)
+			ids[i] = a.ID
+			return nil
+		}},
+		func() error { return drain(ctx, st) })
 	if err != nil {
 		return err
 	}
-	// The bookings left events for the job runner; let it finish them so that the read
-	// measurements (floors included) do not share the CPU with that backlog.
 	if err := drain(ctx, st); err != nil {
 		return err
 	}
-	trivial, err := drive(ctx, "trivial JSON handler", n, rc, func(ctx context.Context, i int) error {
-		_, err := call(ctx, "GET", "/bench/trivial?id="+ids[i], nil, 200)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	get, err := drive(ctx, "GET /api/v1/appointments/{id}", n, rc, func(ctx context.Context, i int) error {
-		_, err := call(ctx, "GET", "/api/v1/appointments/"+ids[i], nil, 200)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	rangeRead, err := drive(ctx, "raw 20-row range read", n, rc, func(ctx context.Context, i int) error {
-		_, err := call(ctx, "GET", "/bench/range?agent=day-agent", nil, 200)
-		return err
-	})
+	trivial, get, err := alternate(ctx, n,
+		measurement{"trivial JSON handler", rc, func(ctx context.Context, i int) error {
+			_, err := call(ctx, "GET", "/bench/trivial?id="+ids[i], nil, 200)
+			return err
+		}},
+		measurement{"GET /api/v1/appointments/{id}", rc, func(ctx context.Context, i int) error {
+			_, err := call(ctx, "GET", "/api/v1/appointments/"+ids[i], nil, 200)
+			return err
+		}}, nil)
 	if err != nil {
 		return err
 	}
 	q := url.Values{"agentUserId": {"day-agent"}, "from": {day.Format(time.RFC3339)}, "to": {day.Add(24 * time.Hour).Format(time.RFC3339)}, "limit": {"20"}}
-	list, err := drive(ctx, "GET /api/v1/appointments (agent's day, 20)", n, rc, func(ctx context.Context, i int) error {
-		b, err := call(ctx, "GET", "/api/v1/appointments?"+q.Encode(), nil, 200)
-		if err == nil && i == 0 {
-			var l struct{ Items []any }
-			json.Unmarshal(b, &l)
-			if len(l.Items) != 20 {
-				return fmt.Errorf("agent's day lists %d appointments, want 20", len(l.Items))
+	rangeRead, list, err := alternate(ctx, n,
+		measurement{"raw 20-row range read", rc, func(ctx context.Context, i int) error {
+			_, err := call(ctx, "GET", "/bench/range?agent=day-agent", nil, 200)
+			return err
+		}},
+		measurement{"GET /api/v1/appointments (agent's day, 20)", rc, func(ctx context.Context, i int) error {
+			b, err := call(ctx, "GET", "/api/v1/appointments?"+q.Encode(), nil, 200)
+			if err == nil && i == 0 {
+				var l struct{ Items []any }
+				json.Unmarshal(b, &l)
+				if len(l.Items) != 20 {
+					return fmt.Errorf("agent's day lists %d appointments, want 20", len(l.Items))
+				}
 			}
-		}
-		return err
-	})
+			return err
+		}}, nil)
 	if err != nil {
 		return err
 	}
 
-	fmt.Fprintf(out, "rdvbench: %s, %d requests per measurement, GOMAXPROCS=%d, %s\n\n", o.db, n, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintf(out, "rdvbench: %s, %d requests per measurement in %d alternating rounds with its floor, GOMAXPROCS=%d, %s\n\n",
+		o.db, n, rounds, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "measurement\tclients\trate/s\tp50 ms\tp99 ms\t")
 	for _, r := range []result{insert, create, trivial, get, rangeRead, list} {
