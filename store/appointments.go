@@ -339,24 +339,16 @@ func (s *Store) ListAppointments(ctx context.Context, orgID string, f ListFilter
 	q.WriteString(" ORDER BY start_at, id LIMIT ?")
 	args = append(args, limit+1)
 
-	st, err := s.prepared(ctx, q.String())
-	if err != nil {
-		return nil, "", fmt.Errorf("list appointments: %w", err)
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list appointments: %w", err)
-	}
-	defer rows.Close()
 	items := make([]*rendezvous.Appointment, 0, min(limit+1, 64))
-	for rows.Next() {
-		a, err := s.scanAppointment(rows)
+	err := s.readRows(ctx, q.String(), args, func(r rowScanner) error {
+		a, err := s.scanAppointment(r)
 		if err != nil {
-			return nil, "", fmt.Errorf("list appointments: %w", err)
+			return err
 		}
 		items = append(items, a)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, "", fmt.Errorf("list appointments: %w", err)
 	}
 	next := ""

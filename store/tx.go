@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // Tx is a write transaction. Packages that add their own tables (customer journey,
@@ -365,4 +367,45 @@ func (s *Store) prepareSeen() {
 		}
 		s.wstmts[q] = st
 	}
+}
+
+// readRows runs a read query on the read pool and calls each for every row. SQLite uses a
+// statement prepared once. PostgreSQL goes to pgx directly, under database/sql's pool:
+// scanning a wide row through database/sql's driver.Value boxing cost more than the query.
+func (s *Store) readRows(ctx context.Context, query string, args []any, each func(r rowScanner) error) error {
+	if s.dialect == Postgres {
+		conn, err := s.read.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		return conn.Raw(func(dc any) error {
+			rows, err := dc.(*stdlib.Conn).Conn().Query(ctx, s.rebind(query), args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				if err := each(rows); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
+	}
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
