@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"sync"
 	"time"
 
@@ -98,6 +100,18 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 	ctx := req.Context()
 	if err := r.Check(ctx, a, side); err != nil {
 		return err
+	}
+	if r.o.InstanceURL != "" {
+		owner, err := r.st.ClaimRoomOwner(ctx, a.ID, r.o.InstanceURL, r.clock.Now(), ownerLease)
+		if err != nil {
+			return err
+		}
+		// A forwarded request is served here whatever the claim says, so two instances
+		// that disagree for a moment never bounce a request between them.
+		if owner != r.o.InstanceURL && req.Header.Get(forwardedHeader) == "" {
+			r.forward(w, req, a, owner)
+			return nil
+		}
 	}
 	ice, err := r.ICEServers(ctx, a.OrgID)
 	if err != nil {
@@ -205,6 +219,11 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 					if err := r.st.RoomSeen(cctx, sessionID, r.clock.Now()); err != nil && cctx.Err() == nil {
 						r.log.WarnContext(cctx, "room: record heartbeat", "appointment_id", a.ID, "error", err)
 					}
+					if r.o.InstanceURL != "" {
+						if _, err := r.st.ClaimRoomOwner(cctx, a.ID, r.o.InstanceURL, r.clock.Now(), ownerLease); err != nil && cctx.Err() == nil {
+							r.log.WarnContext(cctx, "room: renew room lease", "appointment_id", a.ID, "error", err)
+						}
+					}
 				}
 			case <-cctx.Done():
 				return
@@ -261,6 +280,12 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 			r.log.ErrorContext(ctx, "room: schedule empty check", "appointment_id", a.ID, "error", err)
 		}
 	}
+	if empty && r.o.InstanceURL != "" && len(r.hub.Present(a.ID)) == 0 {
+		// Nobody left here: the next join may host the room wherever it lands.
+		if err := r.st.ReleaseRoomOwner(done, a.ID, r.o.InstanceURL); err != nil {
+			r.log.WarnContext(ctx, "room: release room", "appointment_id", a.ID, "error", err)
+		}
+	}
 	r.changed(a.ID)
 	return nil
 }
@@ -302,6 +327,38 @@ func (r *Rooms) changed(appointmentID string) {
 	if r.o.OnChange != nil {
 		r.o.OnChange(appointmentID)
 	}
+}
+
+// ownerLease is how long a room stays with its hosting instance without a renewal
+// (every pingEvery while someone is connected there).
+const ownerLease = 3 * pingEvery
+
+// forwardedHeader marks a signaling request one instance forwarded to another.
+const forwardedHeader = "X-Rendezvous-Room-Forwarded"
+
+// forward hands the WebSocket request to the instance hosting the room. The proxy keeps
+// the original Host, so the owner's same-origin check sees what the browser sent.
+func (r *Rooms) forward(w http.ResponseWriter, req *http.Request, a *rendezvous.Appointment, owner string) {
+	target, err := url.Parse(owner)
+	if err != nil || target.Scheme == "" || target.Host == "" {
+		r.log.ErrorContext(req.Context(), "room: bad owner URL", "appointment_id", a.ID, "owner", owner)
+		http.Error(w, "room unavailable, retrying", http.StatusServiceUnavailable)
+		return
+	}
+	r.log.DebugContext(req.Context(), "room: forwarding to the hosting instance", "appointment_id", a.ID, "owner", owner)
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = pr.In.Host
+			pr.Out.Header.Set(forwardedHeader, "1")
+		},
+		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+			// The owner is gone; its lease runs out shortly and the browser's retry lands.
+			r.log.WarnContext(req.Context(), "room: hosting instance unreachable", "appointment_id", a.ID, "owner", owner, "error", err)
+			http.Error(w, "room unavailable, retrying", http.StatusServiceUnavailable)
+		},
+	}
+	proxy.ServeHTTP(w, req)
 }
 
 // errNoChange aborts an UpdateAppointment whose change has nothing to do.

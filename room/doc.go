@@ -54,9 +54,13 @@
 // and EngineLinks adapts any Engine to the customer journey's RoomLinks, so changing
 // engines is a change in the wiring.
 //
-// # Limits
+// # Several instances
 //
-// The hub lives in one process: both sides of a call must reach the same instance. With
-// several instances behind a load balancer, route /room/ and /a/ to one instance (or
-// make the balancer sticky per appointment) until signaling is relayed between instances.
+// The hub lives in one process, so both sides of a call must meet in one instance. With
+// several instances on one database, each gets Options.InstanceURL (its address as the
+// others reach it): the first instance a side of a room reaches claims the room (a lease
+// in the room_owners table, renewed with the heartbeat), and any other instance forwards
+// that room's WebSockets to it. If the host dies, its lease runs out within a couple of
+// minutes and the browsers' reconnects make another instance the host; media keeps
+// flowing browser to browser meanwhile.
 package room

@@ -94,6 +94,12 @@ type Options struct {
 	// AgentEarly is how long before the start the agent may open the room. Zero means
 	// DefaultAgentEarly.
 	AgentEarly time.Duration
+	// InstanceURL is this instance's base URL as the other instances reach it (for
+	// example "http://10.0.0.5:8080"). With several instances on one database, set it on
+	// each: the first instance a room's side reaches hosts that room's signaling and the
+	// others forward the WebSocket to it, so both sides always meet in one process.
+	// Empty means a single instance, which hosts every room itself.
+	InstanceURL string
 	// Metrics receives the room's Prometheus series (connections, joins, relayed
 	// messages). Nil records them nowhere.
 	Metrics prometheus.Registerer
@@ -138,6 +144,7 @@ func New(o Options) (*Rooms, error) {
 		o.AgentEarly = DefaultAgentEarly
 	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	o.InstanceURL = strings.TrimRight(o.InstanceURL, "/")
 	met, err := newMetrics(o.Metrics)
 	if err != nil {
 		return nil, err

@@ -672,3 +672,92 @@ func metricSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	return sum
 }
+
+// TestSidesOnTwoInstancesMeet runs two instances on one database: the agent reaches one,
+// the customer the other, which forwards the customer's signaling to the room's host.
+func TestSidesOnTwoInstancesMeet(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			e := newEnv(t, d) // instance A: its server and rooms are replaced below
+			var servers [2]*httptest.Server
+			var instances [2]*room.Rooms
+			for i := range 2 {
+				var h http.Handler
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+				t.Cleanup(srv.Close)
+				rooms, err := room.New(room.Options{Store: e.st, Key: []byte(strings.Repeat("k", 32)), InstanceURL: srv.URL})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(rooms.Close)
+				mux := http.NewServeMux()
+				mux.HandleFunc("GET /room/{side}/{key}/ws", func(w http.ResponseWriter, r *http.Request) {
+					side := room.Side(r.PathValue("side"))
+					a, err := rooms.Authorize(r.Context(), side, r.PathValue("key"))
+					if err == nil {
+						err = rooms.Serve(w, r, a, side)
+					}
+					if err != nil {
+						http.Error(w, err.Error(), http.StatusConflict)
+					}
+				})
+				h = mux
+				servers[i], instances[i] = srv, rooms
+			}
+			e.clk.Set(e.a.Start)
+			e.srv = servers[0]
+			agent, code := e.dial(room.Agent, instances[0].AgentKey(e.a))
+			if agent == nil {
+				t.Fatalf("agent refused: %d", code)
+			}
+			agent.next("welcome")
+			e.srv = servers[1]
+			cust, code := e.dial(room.Customer, e.a.LinkToken)
+			if cust == nil {
+				t.Fatalf("customer refused: %d", code)
+			}
+			w := cust.next("welcome")
+			if w["peer"] != true {
+				t.Fatalf("customer on the other instance does not see the agent: %v", w)
+			}
+			p := agent.next("peer")
+			if p["present"] != true {
+				t.Fatalf("agent told %v", p)
+			}
+			// Both are hosted by instance A; B only forwards.
+			if got := instances[0].Hub().Present(e.a.ID); len(got) != 2 {
+				t.Errorf("instance A hosts %v", got)
+			}
+			if got := instances[1].Hub().Present(e.a.ID); len(got) != 0 {
+				t.Errorf("instance B hosts %v", got)
+			}
+			cust.send(map[string]any{"type": "signal", "epoch": epoch(w), "data": map[string]any{"candidate": "c"}})
+			if got := agent.next("signal"); got["data"].(map[string]any)["candidate"] != "c" {
+				t.Errorf("agent got %v", got)
+			}
+			agent.send(map[string]any{"type": "signal", "epoch": epoch(p), "data": map[string]any{"candidate": "d"}})
+			if got := cust.next("signal"); got["data"].(map[string]any)["candidate"] != "d" {
+				t.Errorf("customer got %v", got)
+			}
+
+			// Once both left, the room is free to be hosted anywhere.
+			agent.c.Close(websocket.StatusGoingAway, "")
+			cust.c.Close(websocket.StatusGoingAway, "")
+			e.waitClosedSessions(2)
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				owner, err := e.st.ClaimRoomOwner(context.Background(), e.a.ID, servers[1].URL, e.clk.Now(), time.Minute)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if owner == servers[1].URL {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("room still hosted by %s after both left", owner)
+				}
+				time.Sleep(5 * time.Millisecond) // polling for the release, not waiting for time
+			}
+		})
+	}
+}

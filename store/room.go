@@ -128,3 +128,45 @@ func (s *Store) PutRoomSettings(ctx context.Context, orgID string, body []byte) 
 	}
 	return now, nil
 }
+
+// ClaimRoomOwner makes instance the host of an appointment's room signaling unless
+// another instance holds an unexpired lease, and returns the owner either way. The
+// owner's lease runs until now + lease; an owner renews by claiming again.
+func (s *Store) ClaimRoomOwner(ctx context.Context, appointmentID, instance string, now time.Time, lease time.Duration) (string, error) {
+	var owner string
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if err := tx.Lock(ctx, "room-owner/"+appointmentID); err != nil {
+			return err
+		}
+		var until int64
+		err := tx.QueryRow(ctx, `SELECT instance_url, lease_until FROM room_owners WHERE appointment_id = ?`, appointmentID).Scan(&owner, &until)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case owner != instance && TimeFromDB(until).After(now):
+			return nil // someone else's, and alive
+		}
+		owner = instance
+		_, err = tx.Exec(ctx, `INSERT INTO room_owners (appointment_id, instance_url, lease_until) VALUES (?, ?, ?)
+			ON CONFLICT (appointment_id) DO UPDATE SET instance_url = excluded.instance_url, lease_until = excluded.lease_until`,
+			appointmentID, instance, TimeToDB(now.Add(lease)))
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("claim room %s: %w", appointmentID, err)
+	}
+	return owner, nil
+}
+
+// ReleaseRoomOwner gives up instance's ownership of an appointment's room, if it has it.
+func (s *Store) ReleaseRoomOwner(ctx context.Context, appointmentID, instance string) error {
+	err := s.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM room_owners WHERE appointment_id = ? AND instance_url = ?`, appointmentID, instance)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("release room %s: %w", appointmentID, err)
+	}
+	return nil
+}

@@ -130,3 +130,49 @@ func TestRoomSettings(t *testing.T) {
 		})
 	}
 }
+
+func TestRoomOwner(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			st := storetest.Open(t, d)
+			ctx := context.Background()
+			t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+			claim := func(inst string, at time.Time) string {
+				t.Helper()
+				o, err := st.ClaimRoomOwner(ctx, "a1", inst, at, time.Minute)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return o
+			}
+			if o := claim("http://a", t0); o != "http://a" {
+				t.Fatalf("first claim: %q", o)
+			}
+			if o := claim("http://b", t0.Add(30*time.Second)); o != "http://a" {
+				t.Fatalf("claim during a's lease: %q", o)
+			}
+			// a renews; b still loses after a's first lease would have run out.
+			claim("http://a", t0.Add(50*time.Second))
+			if o := claim("http://b", t0.Add(90*time.Second)); o != "http://a" {
+				t.Fatalf("claim during a's renewed lease: %q", o)
+			}
+			// a's lease runs out (it crashed): b takes over.
+			if o := claim("http://b", t0.Add(111*time.Second)); o != "http://b" {
+				t.Fatalf("claim after a's lease: %q", o)
+			}
+			// Release by a non-owner does nothing; by the owner frees the room.
+			if err := st.ReleaseRoomOwner(ctx, "a1", "http://a"); err != nil {
+				t.Fatal(err)
+			}
+			if o := claim("http://a", t0.Add(112*time.Second)); o != "http://b" {
+				t.Fatalf("after a foreign release: %q", o)
+			}
+			if err := st.ReleaseRoomOwner(ctx, "a1", "http://b"); err != nil {
+				t.Fatal(err)
+			}
+			if o := claim("http://a", t0.Add(113*time.Second)); o != "http://a" {
+				t.Fatalf("after release: %q", o)
+			}
+		})
+	}
+}
