@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -131,6 +132,9 @@ func (s *Service) progress(ctx context.Context, id string) (Progress, error) {
 func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.JourneyInteraction, token string, early chan earlySession) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
+	// Nobody waits for an agent past the end of the live window.
+	windowEnd := s.clock.AfterFunc(a.End().Add(set.Grace()).Sub(s.clock.Now()), cancel)
+	defer windowEnd.Stop()
 	log := s.log.With("appointment_id", a.ID)
 	fail := func(step string, err error) {
 		log.Warn("journey: interaction step failed", "step", step, "error", err)
@@ -192,7 +196,11 @@ func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.Journe
 			fail("message", err)
 			return
 		}
-		if err := s.st.SetJourneyProgress(ctx, a.ID, string(ProgressWaitingAgent), ""); err != nil {
+		// Record the join even if we are being stopped: a resume must not join again.
+		rec, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err := s.st.SetJourneyProgress(rec, a.ID, string(ProgressWaitingAgent), "")
+		done()
+		if err != nil {
 			fail("record", err)
 			return
 		}

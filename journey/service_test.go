@@ -328,7 +328,10 @@ func TestRestartResumesSameSession(t *testing.T) {
 	a := f.book(time.Hour, "en")
 	f.clk.Set(a.Start)
 	f.get("/a/" + a.LinkToken)
-	waitFor(t, "the join", func() bool { _, j, _ := f.guest.counts(); return j == 1 })
+	waitFor(t, "the join to be recorded", func() bool {
+		it, err := f.st.JourneyInteractionOf(context.Background(), a.ID)
+		return err == nil && it.Progress == string(ProgressWaitingAgent)
+	})
 	// The instance stops (its lease is handed back), another one starts.
 	f.svc.Close()
 	next := f.newService()
