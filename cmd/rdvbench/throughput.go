@@ -468,7 +468,9 @@ func benchThroughput(ctx context.Context, o options, out io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%.2f\t>= %.2f\t%s\n", name, v, target, verdict(v >= target))
 	}
 	ratio("booking / raw insert", create, insert, 0.40)
-	fmt.Fprintf(tw, "booking p99\t%.1f ms\t< 25 ms\t%s\n", ms(create.pct(0.99)), verdict(create.pct(0.99) < 25*time.Millisecond))
+	if o.db == "sqlite" { // the issue sets a p99 target for SQLite only
+		fmt.Fprintf(tw, "booking p99\t%.1f ms\t< 25 ms\t%s\n", ms(create.pct(0.99)), verdict(create.pct(0.99) < 25*time.Millisecond))
+	}
 	ratio("get by id / trivial JSON", get, trivial, 0.25)
 	ratio("agent's day / raw range read", list, rangeRead, 0.60)
 	return tw.Flush()
