@@ -106,6 +106,11 @@ func (s *server) handleRoomPage(side room.Side) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		// Only our own script runs; the WebSocket and media stay with this origin. No
+		// frame-ancestors rule: Genesys Cloud may show the agent's page in a frame.
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "+
+			"connect-src 'self'; media-src 'self' blob: mediastream:; img-src 'self' data:; base-uri 'none'; form-action 'none'")
+		h.Set("Permissions-Policy", "camera=(self), microphone=(self)")
 		key := r.PathValue("key")
 		a, err := s.Rooms.Authorize(r.Context(), side, key)
 		lang := roomLang(r, a, side)

@@ -89,7 +89,7 @@ func TestRoomPages(t *testing.T) {
 		t.Errorf("customer before start: %d\n%s", code, body)
 	}
 	code, body, h := e.get(agentPath)
-	if code != http.StatusOK || h.Get("Cache-Control") != "no-store" {
+	if code != http.StatusOK || h.Get("Cache-Control") != "no-store" || !strings.Contains(h.Get("Content-Security-Policy"), "script-src 'self'") {
 		t.Fatalf("agent page: %d %v", code, h)
 	}
 	wantSignal := `"signalingURL":"` + room.SignalingPath(room.Agent, e.rooms.AgentKey(e.a)) + `"`
