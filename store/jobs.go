@@ -362,3 +362,23 @@ func truncate(s string, n int) string {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\x00") == s }
+
+// PruneJobs deletes jobs that finished (done, failed or cancelled) before the given
+// instant and reports how many. Finished jobs are kept for a while as a record of what was
+// attempted; run this periodically (for example daily, keeping 30 days).
+func (s *Store) PruneJobs(ctx context.Context, finishedBefore time.Time) (int, error) {
+	var n int64
+	err := s.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM jobs WHERE state IN ('done', 'failed', 'cancelled')
+			AND finished_at > 0 AND finished_at < ?`, TimeToDB(finishedBefore))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune jobs: %w", err)
+	}
+	return int(n), nil
+}

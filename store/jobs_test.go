@@ -167,3 +167,38 @@ func TestTxPlaceholdersAndLock(t *testing.T) {
 		}
 	})
 }
+
+func TestPruning(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		k := store.Idempotency{Key: "k1", RequestHash: "h"}
+		a, _, err := e.st.CreateAppointment(e.ctx, e.appt(t, "org-a", "agent-1", t0.Add(time.Hour), 30), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claimed, err := e.st.ClaimJobs(e.ctx, 10, time.Minute)
+		if err != nil || len(claimed) != 1 {
+			t.Fatalf("claim: %v %v", claimed, err)
+		}
+		if err := e.st.CompleteJob(e.ctx, claimed[0]); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(48 * time.Hour)
+		if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return tx.Enqueue(e.ctx, store.Job{OrgID: "org-a", Kind: "k"}) }); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := e.st.PruneJobs(e.ctx, e.clock.Now().Add(-24*time.Hour)); err != nil || n != 1 {
+			t.Fatalf("PruneJobs = %d, %v; want the finished job only", n, err)
+		}
+		if n, err := e.st.PruneIdempotencyKeys(e.ctx, e.clock.Now().Add(-24*time.Hour)); err != nil || n != 1 {
+			t.Fatalf("PruneIdempotencyKeys = %d, %v", n, err)
+		}
+		// After pruning, the key is free: reusing it creates a new appointment.
+		b, replayed, err := e.st.CreateAppointment(e.ctx, e.appt(t, "org-a", "agent-1", t0.Add(49*time.Hour), 30), k)
+		if err != nil || replayed || b.ID == a.ID {
+			t.Fatalf("reuse after prune: %v, replayed %v", err, replayed)
+		}
+		if got, _ := e.st.Appointment(e.ctx, "org-a", a.ID); got == nil {
+			t.Fatal("pruning removed an appointment")
+		}
+	})
+}
