@@ -37,21 +37,32 @@ const (
 	MediaImage = "image"
 )
 
-// Default participant attribute names, as the administrator guide and the sandbox's demo
-// flows use them.
+// Participant attribute names, as the administrator guide and the sandbox's demo flows
+// use them. The agent and queue attributes are defaults an administrator may change; the
+// appointment id and the agent's room link are always sent under these names.
 const (
-	DefaultAgentAttribute    = "context.auvious.agentUserId"
-	DefaultQueueAttribute    = "context.auvious.queueName"
-	AppointmentIDAttribute   = "context.auvious.appointmentId"
-	AgentRoomLinkAttribute   = "context.auvious.agentRoomUrl"
+	DefaultAgentAttribute  = "context.auvious.agentUserId"
+	DefaultQueueAttribute  = "context.auvious.queueName"
+	AppointmentIDAttribute = "context.auvious.appointmentId"
+	AgentRoomLinkAttribute = "context.auvious.agentRoomUrl"
+)
+
+// Default timing of the customer's link.
+const (
+	// DefaultOpensEarlyMinutes: the waiting room opens a day ahead.
 	DefaultOpensEarlyMinutes = 24 * 60
-	DefaultGraceMinutes      = 15
-	maxOpensEarlyMinutes     = 30 * 24 * 60
-	maxGraceMinutes          = 24 * 60
-	maxAttributeNameLength   = 200
-	maxDeploymentKeyLength   = 100
-	maxQueueNameLength       = 200
-	maxMediaURLLength        = 2000
+	// DefaultGraceMinutes: the link still connects 15 minutes after the planned end.
+	DefaultGraceMinutes = 15
+)
+
+// Limits of the settings' values.
+const (
+	maxOpensEarlyMinutes   = 30 * 24 * 60
+	maxGraceMinutes        = 24 * 60
+	maxAttributeNameLength = 200
+	maxDeploymentKeyLength = 100
+	maxQueueNameLength     = 200
+	maxMediaURLLength      = 2000
 )
 
 // Media is the waiting room's picture or looping video: a URL, or a file uploaded to
