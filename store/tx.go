@@ -171,7 +171,7 @@ func (s *Store) runGroup(group []*txRequest) {
 			continue
 		}
 		if savepoints {
-			if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT grp"); err != nil {
+			if _, err := s.groupExec(sqlTx, "SAVEPOINT grp"); err != nil {
 				results[i].err = fmt.Errorf("savepoint: %w", err)
 				aborted = true
 				break
@@ -181,7 +181,7 @@ func (s *Store) runGroup(group []*txRequest) {
 		res := callTx(r.fn, tx)
 		if res.err == nil && !res.panicked {
 			if savepoints {
-				if _, err := sqlTx.ExecContext(ctx, "RELEASE grp"); err != nil {
+				if _, err := s.groupExec(sqlTx, "RELEASE grp"); err != nil {
 					results[i].err = fmt.Errorf("release savepoint: %w", err)
 					aborted = true
 					break
@@ -197,11 +197,11 @@ func (s *Store) runGroup(group []*txRequest) {
 			deliver()
 			return
 		}
-		if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO grp"); err != nil {
+		if _, err := s.groupExec(sqlTx, "ROLLBACK TO grp"); err != nil {
 			aborted = true
 			break
 		}
-		if _, err := sqlTx.ExecContext(ctx, "RELEASE grp"); err != nil {
+		if _, err := s.groupExec(sqlTx, "RELEASE grp"); err != nil {
 			aborted = true
 			break
 		}
@@ -231,6 +231,12 @@ func (s *Store) runGroup(group []*txRequest) {
 		}
 	}
 	deliver()
+}
+
+// groupExec runs a savepoint statement of the writer goroutine, prepared once.
+func (s *Store) groupExec(sqlTx *sql.Tx, query string) (sql.Result, error) {
+	tx := &Tx{tx: sqlTx, s: s, grouped: true}
+	return tx.Exec(context.Background(), query)
 }
 
 // callTx runs fn, turning a panic into a result so the writer goroutine survives it.
