@@ -198,7 +198,8 @@ type Message struct {
 func Render(t Template, vars Vars) (Message, error) {
 	unknown := map[string]bool{}
 	m := Message{
-		Subject: expand(t.Subject, &vars, false, unknown),
+		// A subject is one line whatever a name contains.
+		Subject: strings.Join(strings.Fields(expand(t.Subject, &vars, false, unknown)), " "),
 		Text:    expand(t.Text, &vars, false, unknown),
 		HTML:    expand(t.HTML, &vars, true, unknown),
 	}

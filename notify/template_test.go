@@ -10,7 +10,7 @@ import (
 )
 
 func TestRenderEscapesHTMLOnly(t *testing.T) {
-	tpl := Template{Subject: "Hi {customerName}", Text: "Hi {customerName} {{literal}", HTML: `<p>Hi {customerName}</p><style>p { color: red }</style>`}
+	tpl := Template{Subject: "Hi  {customerName}\n", Text: "Hi {customerName} {{literal}", HTML: `<p>Hi {customerName}</p><style>p { color: red }</style>`}
 	m, err := Render(tpl, Vars{CustomerName: `<b>Tom & "Jerry"</b>`})
 	if err != nil {
 		t.Fatal(err)
