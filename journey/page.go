@@ -374,15 +374,20 @@ func (s *Service) tryPark(w http.ResponseWriter, a *rendezvous.Appointment, v Vi
 	// The body runs until the connection closes; no chunked encoding, no length.
 	const head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n" +
 		"X-Accel-Buffering: no\r\nConnection: close\r\n\r\n" + sseRetry
-	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := conn.Write([]byte(head)); err != nil {
-		conn.Close()
-		return true
-	}
+	// Park first, then write the first event while holding the page's lock: a change
+	// or the instant arriving meanwhile is then not missed, and its event follows ours.
 	p := &parked{conn: conn, apptID: a.ID, start: a.Start, opensAt: v.OpensAt}
-	if err := p.send(v); err != nil || !s.park.add(p, at) {
-		// The instant came meanwhile (or the service is closing): the page reconnects
-		// and the new stream tells it.
+	p.mu.Lock()
+	parkedOK := s.park.add(p, at)
+	err = p.write([]byte(head))
+	if err == nil {
+		err = p.send(v)
+	}
+	p.mu.Unlock()
+	if err != nil || !parkedOK {
+		// The instant came meanwhile, the service is closing or the client left: the
+		// page reconnects and the new stream tells it what is true now.
+		s.park.remove(p)
 		conn.Close()
 	}
 	return true

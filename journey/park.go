@@ -34,6 +34,8 @@ const (
 )
 
 type parked struct {
+	// mu orders writes: the handler's first event before anything the lot writes.
+	mu      sync.Mutex
 	conn    net.Conn
 	apptID  string
 	start   time.Time
@@ -159,7 +161,9 @@ func (p *parking) fire(key int64) {
 	// and would compete with the browsers reading the news; the page acts on the event,
 	// not on the close, which only sends its EventSource to the live stream.
 	fanOut(ws, func(w *parked) {
+		w.mu.Lock()
 		w.write(events[[2]int64{w.start.UnixNano(), w.opensAt.UnixNano()}])
+		w.mu.Unlock()
 	})
 	p.lastFire.Store(int64(time.Since(began)))
 	time.AfterFunc(hangUpAfter, func() { fanOut(ws, func(w *parked) { w.conn.Close() }) })
@@ -220,6 +224,13 @@ func (p *parking) release(apptID string) {
 	}
 }
 
+// remove takes w out of the lot if it is still there.
+func (p *parking) remove(w *parked) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.removeLocked(w)
+}
+
 // count reports how many pages are parked.
 func (p *parking) count() int {
 	p.mu.Lock()
@@ -253,8 +264,9 @@ func (p *parking) sweep() {
 		}
 		p.mu.Unlock()
 		fanOut(all, func(w *parked) {
-			w.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-			_, err := w.conn.Write([]byte(": keep-alive\n\n"))
+			w.mu.Lock()
+			err := w.write([]byte(": keep-alive\n\n"))
+			w.mu.Unlock()
 			if err == nil && time.Since(w.since) < parkMaxAge {
 				return
 			}
