@@ -104,12 +104,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, createMigrationsTable); err != nil {
 			return fmt.Errorf("create schema_migrations: %w", err)
 		}
-		pending, err := s.pendingMigrations(ctx, tx.tx)
+		pending, err := s.pendingMigrations(tx.ctx(ctx), tx.tx)
 		if err != nil {
 			return err
 		}
 		for _, m := range pending {
-			if _, err := tx.tx.ExecContext(ctx, m.sql); err != nil {
+			// Straight to the driver: a migration file holds several statements.
+			if _, err := tx.tx.ExecContext(tx.ctx(ctx), m.sql); err != nil {
 				return fmt.Errorf("apply %s: %w", m.name, err)
 			}
 			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)", m.name, TimeToDB(s.clock.Now())); err != nil {

@@ -10,9 +10,16 @@
 // shifted by a session time zone.
 //
 // SQLite gets one writer connection (BEGIN IMMEDIATE, so a transaction holds the write lock
-// from its first statement and the overlap check cannot race) and a separate pool of
-// read-only connections; WAL lets readers run while the writer writes. PostgreSQL gets one
-// pool; writes that must not race take a transaction-scoped advisory lock.
+// from its first statement and the overlap check cannot race), driven by one goroutine that
+// commits concurrent transactions as a group (see InTx), and a separate pool of read-only
+// connections; WAL lets readers run while the writer writes. PostgreSQL gets one pool;
+// writes that must not race take a transaction-scoped advisory lock (Tx.Lock), and a
+// booking is sent as one pipelined round trip.
+//
+// Other packages add their own tables with their own migration files (numbered in their
+// own range, such as 0100_journey.sql) and their own store files, writing through InTx
+// and Tx so their changes commit together with the jobs that follow them. Every query
+// filters by organization: no method returns another organization's records.
 package store
 
 import (
