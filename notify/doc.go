@@ -22,5 +22,10 @@
 // transport failure after the request left (no answer) is ambiguous and treated like the
 // crash case.
 //
+// Rate limits: each OAuth client's sends are paced smoothly at 99.5% of its limit
+// (Options.RequestsPerMinute, default 300 as Genesys applies), so a burst of reminders due
+// together is spread over the following minutes without 429s; every delivery records its
+// due and sent times.
+//
 // Templates use {name} placeholders (for example {customerName}); see Variables.
 package notify
