@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
+	"time"
 )
 
 // homeTemplate is the page at /: what this server is and where to go next. It is the
@@ -24,7 +25,7 @@ pre{padding:.8rem;overflow-x:auto} li{margin:.3rem 0} .muted{color:#5b6475}
 <pre>KEY=$(go run ./cmd/rendezvous apikey create -name me | tail -n 1)</pre></li>
 <li>Book an appointment:
 <pre>curl -s {{.Base}}/api/v1/appointments -H "Authorization: Bearer $KEY" \
-  -H "Content-Type: application/json" -d '{"start": "2030-05-04T14:30:00+02:00",
+  -H "Content-Type: application/json" -d '{"start": "{{.Start}}",
   "durationMinutes": 30, "timeZone": "Europe/Athens", "agentUserId": "AGENT",
   "customers": [{"name": "Maria", "email": "maria@example.com"}]}'</pre>
 The answer's <code>links.customer</code> is the customer's page.</li>
@@ -41,7 +42,9 @@ The answer's <code>links.customer</code> is the customer's page.</li>
 func (s *server) handleHome() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b bytes.Buffer
-		err := homeTemplate.Execute(&b, struct{ Base, Sandbox string }{s.publicURL(r), s.Sandbox})
+		// The example books tomorrow afternoon, so that it works when pasted.
+		start := s.clock.Now().UTC().Add(24 * time.Hour).Truncate(24 * time.Hour).Add(14*time.Hour + 30*time.Minute)
+		err := homeTemplate.Execute(&b, struct{ Base, Sandbox, Start string }{s.publicURL(r), s.Sandbox, start.Format(time.RFC3339)})
 		if err != nil {
 			s.error(w, r, err)
 			return
