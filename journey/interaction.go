@@ -55,53 +55,79 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 	// When nobody has started the interaction yet, open the guest session while the
 	// claim commits: the two round trips overlap instead of adding up. A loser closes
 	// its session unused; a session without messages creates no conversation.
-	var early chan earlySession
+	type claimed struct {
+		it    store.JourneyInteraction
+		token string
+		won   bool
+	}
+	var decided chan claimed
 	if errors.Is(lookErr, rendezvous.ErrNotFound) && s.o.Guest != nil {
-		early = make(chan earlySession, 1)
+		// One goroutine dials now and, once the claim is decided, either drives the
+		// interaction with the session it opened or closes it: no hand-over between
+		// goroutines on the way to the presence join.
+		decided = make(chan claimed, 1)
+		s.wg.Add(1)
 		go func() {
+			defer s.wg.Done()
 			sess, err := s.o.Guest.Open(s.ctx, deployment, offered)
+			c := <-decided
+			if !c.won || c.token != offered {
+				if sess != nil {
+					sess.Close()
+				}
+				if !c.won {
+					return
+				}
+				sess, err = nil, nil // took over another row: dial with its token
+			}
+			defer func() {
+				s.mu.Lock()
+				delete(s.driving, a.ID)
+				s.mu.Unlock()
+			}()
+			early := make(chan earlySession, 1)
 			early <- earlySession{sess, err}
+			if sess == nil && err == nil {
+				early = nil
+			}
+			s.drive(a, set, c.it, c.token, early)
 		}()
 	}
-	discard := func() {
-		if early != nil {
-			go func() {
-				if r := <-early; r.sess != nil {
-					r.sess.Close()
-				}
-			}()
+	decide := func(c claimed) {
+		if decided != nil {
+			decided <- c
 		}
 	}
 	it, won, err := s.st.ClaimJourneyInteraction(ctx, a.OrgID, a.ID, deployment, sealed, s.owner, s.o.Lease)
 	if err != nil {
-		discard()
+		decide(claimed{})
 		return ProgressNone, err
 	}
 	if !won {
-		discard()
+		decide(claimed{})
 		return Progress(it.Progress), nil
 	}
 	token, err := s.box.Open(it.GuestTokenSealed)
 	if err != nil {
-		discard()
+		decide(claimed{})
 		s.st.ReleaseJourneyLease(ctx, a.ID, s.owner)
 		return ProgressNone, fmt.Errorf("open guest token: %w", err)
 	}
-	if string(token) != offered {
-		discard() // we took over an existing row: its token, not ours
-		early = nil
-	}
 	drive = true
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer func() {
-			s.mu.Lock()
-			delete(s.driving, a.ID)
-			s.mu.Unlock()
+	if decided != nil {
+		decided <- claimed{it: it, token: string(token), won: true}
+	} else {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer func() {
+				s.mu.Lock()
+				delete(s.driving, a.ID)
+				s.mu.Unlock()
+			}()
+			s.drive(a, set, it, string(token), nil)
 		}()
-		s.drive(a, set, it, string(token), early)
-	}()
+	}
 	s.wake(a.ID)
 	return Progress(it.Progress), nil
 }
