@@ -140,6 +140,9 @@ func (s *server) handleAppointmentCreate() http.Handler {
 			s.error(w, r, err)
 			return
 		}
+		// The organization's notification switch is snapshotted at booking: turning it
+		// off later does not silence appointments already promised their messages.
+		a.NotificationsEnabled = s.Notify == nil || s.Notify.EnabledForNewBooking(r.Context(), key.OrgID)
 		var idem store.Idempotency
 		if idemKey != "" {
 			// The hash is of the decoded request re-encoded, so whitespace and key order

@@ -43,6 +43,25 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// value returns the first log value written as prefix<value>, such as url=http://...
+func (w *lineWatcher) value(prefix string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, line := range strings.Split(w.buf.String(), "\n") {
+		if !strings.Contains(line, "built-in sandbox") {
+			continue
+		}
+		if i := strings.Index(line, prefix); i >= 0 {
+			rest := line[i+len(prefix):]
+			if j := strings.IndexAny(rest, "\" "); j > 0 {
+				rest = rest[:j]
+			}
+			return strings.Trim(rest, `"`)
+		}
+	}
+	return ""
+}
+
 func (w *lineWatcher) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -200,6 +219,12 @@ func TestEndToEnd(t *testing.T) {
 	// Read and list.
 	code, _, got := call("GET", "/api/v1/appointments/"+id, "")
 	expect("get", code, http.StatusOK, got)
+
+	// The booking's confirmation reaches the customer by SMS and email through the
+	// built-in Genesys Cloud sandbox, carrying the personal link.
+	link := a["links"].(map[string]any)["customer"].(string)
+	sandboxURL := logs.value("url=")
+	waitOutbox(t, http.DefaultClient, sandboxURL, "+14155550188", "sam@example.com", link)
 	code, _, list := call("GET", "/api/v1/appointments?agentUserId=agent-7&status=scheduled", "")
 	expect("list", code, http.StatusOK, list)
 	if items := list["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != id {
@@ -334,5 +359,40 @@ func TestMigrateThenServeReadsExistingDatabase(t *testing.T) {
 	err := run(context.Background(), []string{"apikey", "create", "-name", "k", "-org", "nope"}, testEnv(dir), &out, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("apikey for a missing org: %v", err)
+	}
+}
+
+// waitOutbox polls the sandbox's outbox until an SMS to phone and an email to email, both
+// carrying link, have been accepted.
+func waitOutbox(t *testing.T, client *http.Client, sandboxURL, phone, email, link string) {
+	t.Helper()
+	if sandboxURL == "" {
+		t.Fatal("no sandbox URL in the logs")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var outbox []map[string]any
+		resp, err := client.Get(sandboxURL + "/sandbox/outbox")
+		if err == nil {
+			json.NewDecoder(resp.Body).Decode(&outbox)
+			resp.Body.Close()
+		}
+		var sms, mail bool
+		for _, m := range outbox {
+			body := fmt.Sprint(m["text"], m["body"], m["html"])
+			if m["to"] == phone && strings.Contains(body, link) {
+				sms = true
+			}
+			if m["to"] == email && strings.Contains(body, link) {
+				mail = true
+			}
+		}
+		if sms && mail {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("within 20 s the sandbox outbox did not get both an SMS and an email with the link: %v", outbox)
+		}
+		time.Sleep(20 * time.Millisecond) // polling another component's state, not waiting for the future
 	}
 }
