@@ -24,6 +24,7 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 		return s.progress(ctx, a.ID)
 	}
 	s.driving[a.ID] = true
+	known := s.known[a.ID]
 	s.mu.Unlock()
 	drive := false
 	defer func() {
@@ -35,7 +36,14 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 	}()
 
 	// Fast path: most opens find the row already there, agent joined or driven elsewhere.
-	it, lookErr := s.st.JourneyInteractionOf(ctx, a.ID)
+	// An appointment this instance has never seen a row for skips the read and goes
+	// straight to the claim (which reads the row anyway), so the first open of an
+	// appointment reaches Genesys one database round trip sooner.
+	var it store.JourneyInteraction
+	lookErr := rendezvous.ErrNotFound
+	if known {
+		it, lookErr = s.st.JourneyInteractionOf(ctx, a.ID)
+	}
 	if lookErr == nil && (it.Progress == string(ProgressAgentJoined) || it.LeaseUntil.After(s.clock.Now())) {
 		return Progress(it.Progress), nil
 	}
@@ -103,6 +111,7 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 		decide(claimed{})
 		return ProgressNone, err
 	}
+	s.markKnown(a.ID)
 	if !won {
 		decide(claimed{})
 		return Progress(it.Progress), nil
@@ -131,6 +140,20 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 	s.wake(a.ID)
 	return Progress(it.Progress), nil
 }
+
+// markKnown records that appointment id has its interaction row: rows never go away, so
+// later opens may take the read-only fast path.
+func (s *Service) markKnown(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.known) >= maxKnown {
+		clear(s.known) // forgetting only costs a claim transaction per appointment
+	}
+	s.known[id] = true
+}
+
+// maxKnown bounds the memory of markKnown.
+const maxKnown = 100_000
 
 // earlySession is a guest session opened while the claim was deciding.
 type earlySession struct {

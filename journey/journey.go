@@ -125,6 +125,7 @@ type Service struct {
 
 	mu      sync.Mutex
 	driving map[string]bool // appointment ids whose interaction this instance drives
+	known   map[string]bool // appointment ids known to have an interaction row
 
 	setMu    sync.Mutex
 	setCache map[string]cachedSettings
@@ -178,6 +179,7 @@ func New(o Options) (*Service, error) {
 		guesses: newGuessLimiter(o.GuessBurst, o.GuessEvery),
 		ctx:     ctx, cancel: cancel,
 		driving:  map[string]bool{},
+		known:    map[string]bool{},
 		setCache: map[string]cachedSettings{},
 	}
 	p, err := newPages()

@@ -342,13 +342,22 @@ func TestRestartResumesSameSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	waitFor(t, "the resume", func() bool { o, _, _ := f.guest.counts(); return o == 2 })
-	o, j, _ := f.guest.counts()
-	if j != 1 {
-		t.Fatalf("joins %d after a restart; the resumed session must not join again", j)
+	// The new instance may open a session of its own while it claims (it cannot know the
+	// row exists); having taken the row over, it closes that one and resumes the stored
+	// session.
+	resumed := func() bool {
+		f.guest.mu.Lock()
+		defer f.guest.mu.Unlock()
+		for _, o := range f.guest.opens[1:] {
+			if o == f.guest.opens[0] {
+				return true
+			}
+		}
+		return false
 	}
-	if f.guest.opens[0] != f.guest.opens[1] || o != 2 {
-		t.Fatalf("resumed with another session: %v", f.guest.opens)
+	waitFor(t, "the resume", resumed)
+	if _, j, _ := f.guest.counts(); j != 1 {
+		t.Fatalf("joins %d after a restart; the resumed session must not join again", j)
 	}
 }
 
