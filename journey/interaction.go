@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/google/uuid"
@@ -100,6 +101,11 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 			}
 			s.drive(a, set, c.it, c.token, early)
 		}()
+	}
+	if decided != nil {
+		// Let the dial begin before the claim: the claim is in-process SQLite work that
+		// would otherwise hold this processor until it commits.
+		runtime.Gosched()
 	}
 	decide := func(c claimed) {
 		if decided != nil {
