@@ -94,20 +94,39 @@ func encodeAppointment(a *rendezvous.Appointment) (customers, interaction string
 	return string(cb), string(ib), nil
 }
 
+// apptRow holds an appointment and the raw column values it is scanned from, so that
+// scanning a row costs one allocation instead of one per column (every pointer passed to
+// Scan escapes). Listing is dominated by such per-row costs.
+type apptRow struct {
+	a                                                       rendezvous.Appointment
+	start, end, created, updated, cancelled, started, ended int64
+	customers, interaction, sealed                          []byte
+	status                                                  string
+}
+
 func (s *Store) scanAppointment(r rowScanner) (*rendezvous.Appointment, error) {
-	a := &rendezvous.Appointment{}
-	var start, end, created, updated, cancelled, started, ended int64
-	var customers, interaction, sealed []byte
-	var status string
-	if err := r.Scan(&a.ID, &a.OrgID, &status, &a.Version, &start, &end, &a.TimeZone, &a.Title, &a.Notes,
-		&a.AgentUserID, &customers, &interaction, &sealed, &a.NotificationsEnabled, &created,
-		&updated, &cancelled, &a.CancelReason, &started, &ended); err != nil {
+	row := &apptRow{}
+	a := &row.a
+	// From *sql.Rows the JSON and sealed columns are borrowed (sql.RawBytes), not copied:
+	// they are only looked up in the decode cache, whose keys are copies.
+	var customersDst, interactionDst, sealedDst any = &row.customers, &row.interaction, &row.sealed
+	var rawC, rawI, rawS sql.RawBytes
+	if _, ok := r.(*sql.Rows); ok {
+		customersDst, interactionDst, sealedDst = &rawC, &rawI, &rawS
+	}
+	if err := r.Scan(&a.ID, &a.OrgID, &row.status, &a.Version, &row.start, &row.end, &a.TimeZone, &a.Title, &a.Notes,
+		&a.AgentUserID, customersDst, interactionDst, sealedDst, &a.NotificationsEnabled, &row.created,
+		&row.updated, &row.cancelled, &a.CancelReason, &row.started, &row.ended); err != nil {
 		return nil, err
 	}
-	a.Status = rendezvous.Status(status)
-	a.Start, a.Duration = TimeFromDB(start), time.Duration(end-start)*time.Microsecond
-	a.CreatedAt, a.UpdatedAt = TimeFromDB(created), TimeFromDB(updated)
-	a.CancelledAt, a.StartedAt, a.EndedAt = TimeFromDB(cancelled), TimeFromDB(started), TimeFromDB(ended)
+	if rawC != nil {
+		row.customers, row.interaction, row.sealed = rawC, rawI, rawS
+	}
+	a.Status = rendezvous.Status(row.status)
+	a.Start, a.Duration = TimeFromDB(row.start), time.Duration(row.end-row.start)*time.Microsecond
+	a.CreatedAt, a.UpdatedAt = TimeFromDB(row.created), TimeFromDB(row.updated)
+	a.CancelledAt, a.StartedAt, a.EndedAt = TimeFromDB(row.cancelled), TimeFromDB(row.started), TimeFromDB(row.ended)
+	customers, interaction, sealed := row.customers, row.interaction, row.sealed
 	var err error
 	if a.Customers, err = s.decoded.decodeCustomers(customers); err != nil {
 		return nil, fmt.Errorf("appointment %s customers: %w", a.ID, err)

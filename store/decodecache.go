@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"rendezvous"
 )
@@ -14,29 +15,43 @@ import (
 // the same unchanged rows again and again, and JSON decoding plus AES-GCM opening cost more
 // than reading the rows. Keys are the content, not the row id, so an entry can never be
 // stale: a changed row has different bytes. When full it is simply emptied; rows in use
-// are back after one read.
+// are back after one read. sync.Map because reads vastly outnumber writes and a lookup
+// then takes no lock, which matters with every row of every list doing three.
 type decodeCache struct {
-	mu           sync.RWMutex
-	customers    map[string][]rendezvous.Customer
-	interactions map[string]rendezvous.Interaction
-	tokens       map[string]string
+	customers    boundedMap[[]rendezvous.Customer]
+	interactions boundedMap[rendezvous.Interaction]
+	tokens       boundedMap[string]
 }
 
 const decodeCacheSize = 8192
 
-func newDecodeCache() *decodeCache {
-	return &decodeCache{
-		customers:    map[string][]rendezvous.Customer{},
-		interactions: map[string]rendezvous.Interaction{},
-		tokens:       map[string]string{},
-	}
+type boundedMap[V any] struct {
+	m sync.Map
+	n atomic.Int64
 }
+
+func (b *boundedMap[V]) load(key []byte) (V, bool) {
+	v, ok := b.m.Load(string(key))
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	return v.(V), true
+}
+
+func (b *boundedMap[V]) store(key []byte, v V) {
+	if b.n.Add(1) > decodeCacheSize {
+		b.m.Clear()
+		b.n.Store(1)
+	}
+	b.m.Store(string(key), v)
+}
+
+func newDecodeCache() *decodeCache { return &decodeCache{} }
 
 // decodeCustomers returns the customers stored as raw, as a slice the caller may modify.
 func (c *decodeCache) decodeCustomers(raw []byte) ([]rendezvous.Customer, error) {
-	c.mu.RLock()
-	v, ok := c.customers[string(raw)]
-	c.mu.RUnlock()
+	v, ok := c.customers.load(raw)
 	if !ok {
 		var cs []customerJSON
 		if err := json.Unmarshal(raw, &cs); err != nil {
@@ -46,21 +61,14 @@ func (c *decodeCache) decodeCustomers(raw []byte) ([]rendezvous.Customer, error)
 		for i, x := range cs {
 			v[i] = rendezvous.Customer(x)
 		}
-		c.mu.Lock()
-		if len(c.customers) >= decodeCacheSize {
-			clear(c.customers)
-		}
-		c.customers[string(raw)] = v
-		c.mu.Unlock()
+		c.customers.store(raw, v)
 	}
 	return slices.Clone(v), nil
 }
 
 // decodeInteraction returns the interaction stored as raw, with a map the caller may modify.
 func (c *decodeCache) decodeInteraction(raw []byte) (rendezvous.Interaction, error) {
-	c.mu.RLock()
-	v, ok := c.interactions[string(raw)]
-	c.mu.RUnlock()
+	v, ok := c.interactions.load(raw)
 	if !ok {
 		var ij interactionJSON
 		if err := json.Unmarshal(raw, &ij); err != nil {
@@ -70,12 +78,7 @@ func (c *decodeCache) decodeInteraction(raw []byte) (rendezvous.Interaction, err
 			Routing:      rendezvous.Routing{Type: rendezvous.RoutingType(ij.RoutingType), QueueName: ij.QueueName},
 			CustomFields: ij.CustomFields,
 		}
-		c.mu.Lock()
-		if len(c.interactions) >= decodeCacheSize {
-			clear(c.interactions)
-		}
-		c.interactions[string(raw)] = v
-		c.mu.Unlock()
+		c.interactions.store(raw, v)
 	}
 	v.CustomFields = maps.Clone(v.CustomFields)
 	return v, nil
@@ -83,21 +86,13 @@ func (c *decodeCache) decodeInteraction(raw []byte) (rendezvous.Interaction, err
 
 // openToken returns the link token sealed in sealed, opening it with open on a miss.
 func (c *decodeCache) openToken(sealed []byte, open func([]byte) ([]byte, error)) (string, error) {
-	c.mu.RLock()
-	v, ok := c.tokens[string(sealed)]
-	c.mu.RUnlock()
-	if ok {
+	if v, ok := c.tokens.load(sealed); ok {
 		return v, nil
 	}
 	b, err := open(sealed)
 	if err != nil {
 		return "", err
 	}
-	c.mu.Lock()
-	if len(c.tokens) >= decodeCacheSize {
-		clear(c.tokens)
-	}
-	c.tokens[string(sealed)] = string(b)
-	c.mu.Unlock()
+	c.tokens.store(sealed, string(b))
 	return string(b), nil
 }

@@ -74,6 +74,7 @@ type Store struct {
 	onJobs    []func()
 	stmtMu    sync.Mutex
 	stmts     map[string]*sql.Stmt // prepared on s.read, keyed by query text
+	readStmts sync.Map             // mirrors stmts, for lock-free lookups on the read path
 	wstmts    map[string]*sql.Stmt // prepared on the SQLite writer (nil: cannot be)
 	toPrepare map[string]bool      // seen by the writer, to prepare when it is idle
 	closeOne  sync.Once
@@ -261,10 +262,13 @@ func (s *Store) notifyJobs() {
 // prepared returns a statement prepared once on the read pool. Reads on hot paths use it:
 // re-parsing the same SQL on every call costs more than the query itself on SQLite.
 func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.readStmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
 	s.stmtMu.Lock()
 	defer s.stmtMu.Unlock()
-	if st, ok := s.stmts[query]; ok {
-		return st, nil
+	if st, ok := s.readStmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
 	}
 	if s.stmts == nil {
 		return nil, errors.New("store closed")
@@ -274,6 +278,7 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	s.stmts[query] = st
+	s.readStmts.Store(query, st)
 	return st, nil
 }
 
