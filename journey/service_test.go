@@ -436,3 +436,56 @@ func TestRescheduleReachesWaitingPage(t *testing.T) {
 		t.Fatalf("at the new start: %+v", v)
 	}
 }
+
+// TestWaitingRoomOverHTTP2: a connection that cannot be taken over (HTTP/2) waits on its
+// own goroutine and still moves on at the start.
+func TestWaitingRoomOverHTTP2(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	srv := httptest.NewUnstartedServer(Mux(f.svc))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	a := f.book(time.Hour, "en")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/a/"+a.LinkToken+"/events", nil)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("protocol %s; the test needs HTTP/2", resp.Proto)
+	}
+	views := make(chan View, 4)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var v View
+				json.Unmarshal([]byte(d), &v)
+				views <- v
+			}
+		}
+	}()
+	next := func() View {
+		select {
+		case v := <-views:
+			return v
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event within 10 s")
+		}
+		return View{}
+	}
+	if v := next(); v.Phase != PhaseWaiting {
+		t.Fatalf("first: %+v", v)
+	}
+	if f.svc.park.count() != 0 {
+		t.Fatal("an HTTP/2 stream was parked")
+	}
+	waitFor(t, "the start timer", func() bool { return f.svc.starts.pending() == 1 })
+	f.clk.Set(a.Start)
+	if v := next(); v.Phase != PhaseLive {
+		t.Fatalf("at the start: %+v", v)
+	}
+}
