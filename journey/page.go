@@ -63,9 +63,18 @@ func (s *Service) view(ctx context.Context, a *rendezvous.Appointment, set Setti
 			}
 			v.Progress = p
 		}
+		if v.Progress == ProgressNone && set.SchedulingChannel == ChannelCallbacks {
+			v.Progress = ProgressWaitingAgent // Genesys offers the scheduled callback itself
+		}
 		v.Room = v.Progress == ProgressAgentJoined || a.Status == rendezvous.StatusInProgress
 	}
 	return v
+}
+
+// sameState reports whether two views show the same thing (the server time aside).
+func sameState(a, b View) bool {
+	return a.Phase == b.Phase && a.Progress == b.Progress && a.Room == b.Room &&
+		a.Start.Equal(b.Start) && a.OpensAt.Equal(b.OpensAt)
 }
 
 // lookup resolves the link token of the request, answering 429 to a client IP that has
@@ -181,7 +190,13 @@ func (s *Service) PageHandler() http.Handler {
 		// In the live phase EnsureInteraction reads the progress itself; reading it here
 		// too would only delay the interaction.
 		v := s.view(ctx, a, set, now, false)
-		if v.Phase == PhaseLive && !v.Room {
+		switch {
+		case v.Phase != PhaseLive || v.Room:
+		case set.SchedulingChannel == ChannelCallbacks:
+			// On the legacy callbacks channel Genesys Cloud offers the scheduled callback
+			// to the agent by itself; the page only waits for the agent.
+			v.Progress = ProgressWaitingAgent
+		default:
 			p, err := s.EnsureInteraction(ctx, a, set)
 			if err != nil {
 				s.log.Error("journey: start interaction", "appointment_id", a.ID, "error", err)
@@ -287,6 +302,8 @@ func (s *Service) EventsHandler() http.Handler {
 		}()
 		readProgress := true
 		var buf []byte
+		var last View
+		sent, force := false, false
 		for {
 			var v View
 			if readProgress {
@@ -294,15 +311,21 @@ func (s *Service) EventsHandler() http.Handler {
 			} else {
 				v = s.view(ctx, a, set, s.clock.Now(), false)
 			}
-			buf = append(buf[:0], "event: state\ndata: "...)
-			buf, _ = appendJSON(buf, v)
-			buf = append(buf, "\n\n"...)
-			if _, err := w.Write(buf); err != nil {
-				return
+			// A poll that found nothing new writes nothing; keep-alives and real changes
+			// write the whole state (which also refreshes the countdown's clock offset).
+			if force || !sent || !sameState(v, last) {
+				last, sent = v, true
+				buf = append(buf[:0], "event: state\ndata: "...)
+				buf, _ = appendJSON(buf, v)
+				buf = append(buf, "\n\n"...)
+				if _, err := w.Write(buf); err != nil {
+					return
+				}
+				if err := rc.Flush(); err != nil {
+					return
+				}
 			}
-			if err := rc.Flush(); err != nil {
-				return
-			}
+			force = false
 			if v.Phase.HTTPStatus() != http.StatusOK || v.Room {
 				return // the page has moved on for good; the script stops listening
 			}
@@ -344,6 +367,7 @@ func (s *Service) EventsHandler() http.Handler {
 					}
 				})
 			case <-keep.C:
+				force = true
 				if v.Phase != PhaseLive {
 					// Other instances' changes reach this page through the re-read.
 					offload(func() {

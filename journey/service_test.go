@@ -489,3 +489,26 @@ func TestWaitingRoomOverHTTP2(t *testing.T) {
 		t.Fatalf("at the start: %+v", v)
 	}
 }
+
+// TestCallbacksChannelCreatesNoMessaging: on the legacy callbacks channel Genesys offers
+// the scheduled callback itself, so opening the link must not create a web messaging
+// interaction too.
+func TestCallbacksChannelCreatesNoMessaging(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	set := DefaultSettings("flow-dep", "", "Appointments")
+	set.SchedulingChannel = ChannelCallbacks
+	if _, err := f.svc.PutSettings(context.Background(), "org1", set); err != nil {
+		t.Fatal(err)
+	}
+	a := f.book(time.Hour, "en")
+	f.clk.Set(a.Start)
+	resp, body := f.get("/a/"+a.LinkToken, "Accept", "application/json")
+	var v View
+	json.Unmarshal([]byte(body), &v)
+	if resp.StatusCode != 200 || v.Phase != PhaseLive || v.Progress != ProgressWaitingAgent {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if o, _, _ := f.guest.counts(); o != 0 {
+		t.Fatalf("%d web messaging sessions opened on the callbacks channel", o)
+	}
+}
