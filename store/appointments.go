@@ -271,7 +271,11 @@ func (s *Store) checkOverlap(ctx context.Context, tx *Tx, a *rendezvous.Appointm
 	// a.Start minus that can overlap: the lower bound keeps the index range short.
 	lower := a.Start.Add(-rendezvous.MaxDurationMinutes * time.Minute)
 	var other string
-	err := tx.QueryRow(ctx, `SELECT id FROM appointments
+	from := "appointments"
+	if s.dialect == SQLite {
+		from = "appointments INDEXED BY appointments_agent_day" // see ListAppointments
+	}
+	err := tx.QueryRow(ctx, `SELECT id FROM `+from+`
 		WHERE org_id = ? AND agent_user_id = ? AND start_at > ? AND start_at < ? AND end_at > ?
 		AND status IN ('scheduled', 'in_progress') AND id <> ? LIMIT 1`,
 		a.OrgID, a.AgentUserID, TimeToDB(lower), TimeToDB(a.End()), TimeToDB(a.Start), a.ID).Scan(&other)
@@ -332,7 +336,13 @@ func (s *Store) ListAppointments(ctx context.Context, orgID string, f ListFilter
 	}
 	limit = min(limit, MaxListLimit)
 	var q strings.Builder
-	q.WriteString("SELECT " + appointmentColumns + " FROM appointments WHERE org_id = ?")
+	q.WriteString("SELECT " + appointmentColumns + " FROM appointments")
+	if f.AgentUserID != "" && s.dialect == SQLite {
+		// Without statistics SQLite picks appointments_org_start for an agent's day (it has
+		// the order) and walks every appointment of the organization in the range.
+		q.WriteString(" INDEXED BY appointments_agent_day")
+	}
+	q.WriteString(" WHERE org_id = ?")
 	args := []any{orgID}
 	if f.AgentUserID != "" {
 		q.WriteString(" AND agent_user_id = ?")
