@@ -17,6 +17,7 @@ import (
 
 	"rendezvous/clock"
 	"rendezvous/cmd/internal/wiring"
+	"rendezvous/room"
 )
 
 // serve runs the service until ctx ends, then shuts down gracefully.
@@ -56,12 +57,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
 
+	ice, err := room.ParseICEServers(c.iceServers)
+	if err != nil {
+		return fmt.Errorf("-ice-servers: %w", err)
+	}
 	svc, err := wiring.New(ctx, &wg, wiring.Options{
 		Store: st, Key: key, Clock: clk, Logger: log, PublicURL: publicURL,
-		Genesys:    c.genesys(),
-		RateLimit:  rateLimit(c.rateLimit),
-		JobWorkers: c.jobWorkers,
-		Registry:   prometheus.NewRegistry(),
+		Genesys:     c.genesys(),
+		RateLimit:   rateLimit(c.rateLimit),
+		JobWorkers:  c.jobWorkers,
+		Registry:    prometheus.NewRegistry(),
+		ICEServers:  ice,
+		InstanceURL: c.instanceURL,
 	})
 	if err != nil {
 		ln.Close()
@@ -102,6 +109,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case err = <-errc:
 	}
 	log.Info("shutting down")
+	// Waiting pages and video rooms hold hijacked connections that Shutdown does not
+	// track: close them first, then let ordinary requests finish.
+	svc.Close()
 	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer done()
 	if e := srv.Shutdown(shutdownCtx); e != nil {

@@ -91,6 +91,11 @@ type Options struct {
 	JobWorkers int
 	// Registry receives the metrics /metrics serves; nil means a fresh one.
 	Registry *prometheus.Registry
+	// ICEServers are the video room's default STUN/TURN servers.
+	ICEServers []room.ICEServer
+	// InstanceURL is this instance's base URL as other instances reach it; see
+	// room.Options.InstanceURL.
+	InstanceURL string
 }
 
 // Service is the assembled service.
@@ -102,14 +107,18 @@ type Service struct {
 	// SandboxURL is the built-in sandbox's base URL, or "" with a real organization.
 	SandboxURL string
 
-	journey *journey.Service
-	rooms   *room.Rooms
-	notify  *notify.Service
-	sandbox *sandbox.Sandbox
+	journey   *journey.Service
+	rooms     *room.Rooms
+	notify    *notify.Service
+	sandbox   *sandbox.Sandbox
+	closeOnce sync.Once
 }
 
-// Close releases what New started (the sandbox's server stops with New's ctx).
-func (s *Service) Close() {
+// Close releases what New started (the sandbox's server stops with New's ctx). It may be
+// called more than once.
+func (s *Service) Close() { s.closeOnce.Do(s.close) }
+
+func (s *Service) close() {
 	if s.journey != nil {
 		s.journey.Close()
 	}
@@ -148,10 +157,19 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		}
 	}
 
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
 	var queues journey.QueueFinder
+	// Without a Genesys client, messages greet the customer on behalf of "your agent".
+	var agentName func(ctx context.Context, orgID, userID string) (string, error)
 	if clientID != "" {
 		gc := genesys.New(genesys.Config{Endpoints: endpoints, ClientID: clientID, ClientSecret: clientSecret, Clock: o.Clock, Logger: log})
 		queues = journey.GenesysQueues{Client: gc}
+		agentName = func(ctx context.Context, _, userID string) (string, error) {
+			u, err := gc.User(ctx, userID)
+			return u.Name, err
+		}
 	}
 
 	// The room and the journey refer to each other (the journey hands out room links; the
@@ -160,8 +178,11 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	var j *journey.Service
 	rooms, err := room.New(room.Options{
 		Store: o.Store, Clock: o.Clock, Logger: log.With("component", "room"), Key: o.Key, PublicURL: o.PublicURL,
-		Grace:    func(ctx context.Context, orgID string) (time.Duration, error) { return j.GraceFor(ctx, orgID) },
-		OnChange: func(id string) { j.Notify(id) },
+		Grace:       func(ctx context.Context, orgID string) (time.Duration, error) { return j.GraceFor(ctx, orgID) },
+		OnChange:    func(id string) { j.Notify(id) },
+		ICEServers:  o.ICEServers,
+		InstanceURL: o.InstanceURL,
+		Metrics:     o.Registry,
 	})
 	if err != nil {
 		s.Close()
@@ -181,7 +202,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	}
 	s.journey = j
 
-	s.notify, err = notify.New(notify.Options{Store: o.Store, Clock: o.Clock, Logger: log, Endpoints: endpoints, PublicURL: o.PublicURL})
+	s.notify, err = notify.New(notify.Options{Store: o.Store, Clock: o.Clock, Logger: log, Endpoints: endpoints, PublicURL: o.PublicURL, AgentName: agentName})
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("notifications: %w", err)
