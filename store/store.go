@@ -34,6 +34,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -78,6 +79,9 @@ type Store struct {
 	wstmts    map[string]*sql.Stmt // prepared on the SQLite writer (nil: cannot be)
 	toPrepare map[string]bool      // seen by the writer, to prepare when it is idle
 	closeOne  sync.Once
+
+	// lastRescue is when ClaimJobs last released expired leases (Unix micros).
+	lastRescue atomic.Int64
 
 	// SQLite only: transactions queue here for the writer goroutine (see InTx).
 	batch      chan *txRequest
