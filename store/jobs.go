@@ -193,13 +193,11 @@ func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*J
 		rescue = s.lastRescue.CompareAndSwap(last, now.UnixMicro())
 	}
 	var jobs []*Job
-	err = s.InTx(ctx, func(tx *Tx) error {
-		if err := tx.asyncCommit(ctx); err != nil {
-			return err
-		}
+	claim := func(exec func(ctx context.Context, q string, args ...any) (sql.Result, error),
+		query func(ctx context.Context, q string, args ...any) (*sql.Rows, error)) error {
 		if rescue {
 			// Give up jobs whose runner vanished: due again, or failed if out of attempts.
-			if _, err := tx.Exec(ctx, `UPDATE jobs SET
+			if _, err := exec(ctx, `UPDATE jobs SET
 				state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
 				finished_at = CASE WHEN attempts >= max_attempts THEN CAST(? AS BIGINT) ELSE 0 END,
 				last_error = CASE WHEN last_error = '' THEN 'lease expired' ELSE last_error END,
@@ -208,7 +206,7 @@ func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*J
 				return fmt.Errorf("release expired leases: %w", err)
 			}
 		}
-		rows, err := tx.Query(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1,
+		rows, err := query(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1,
 			lease_token = ?, lease_until = ?
 			WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?
 				ORDER BY run_at, id LIMIT ?`+lock+`)
@@ -232,7 +230,18 @@ func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*J
 			jobs = append(jobs, j)
 		}
 		return rows.Err()
-	})
+	}
+	if s.queue != nil {
+		// Each statement commits on its own: the claim is one UPDATE ... RETURNING, and
+		// SKIP LOCKED keeps two claimers apart without a surrounding transaction.
+		err = claim(func(ctx context.Context, q string, args ...any) (sql.Result, error) {
+			return s.queue.ExecContext(ctx, s.rebind(q), args...)
+		}, func(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+			return s.queue.QueryContext(ctx, s.rebind(q), args...)
+		})
+	} else {
+		err = s.InTx(ctx, func(tx *Tx) error { return claim(tx.Exec, tx.Query) })
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -283,17 +292,23 @@ func (s *Store) ReleaseJob(ctx context.Context, j *Job) error {
 
 func (s *Store) finishJob(ctx context.Context, j *Job, query string, args ...any) error {
 	var n int64
-	err := s.InTx(ctx, func(tx *Tx) error {
-		if err := tx.asyncCommit(ctx); err != nil {
-			return err
+	var err error
+	if s.queue != nil {
+		// One statement: no transaction needed, one round trip.
+		var res sql.Result
+		if res, err = s.queue.ExecContext(ctx, s.rebind(query), args...); err == nil {
+			n, err = res.RowsAffected()
 		}
-		res, err := tx.Exec(ctx, query, args...)
-		if err != nil {
+	} else {
+		err = s.InTx(ctx, func(tx *Tx) error {
+			res, err := tx.Exec(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
 			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("record job %d: %w", j.ID, err)
 	}
@@ -394,18 +409,4 @@ func (s *Store) PruneJobs(ctx context.Context, finishedBefore time.Time) (int, e
 		return 0, fmt.Errorf("prune jobs: %w", err)
 	}
 	return int(n), nil
-}
-
-// asyncCommit lets a PostgreSQL transaction of queue bookkeeping (claims, outcomes) commit
-// without waiting for its WAL flush. Losing one in a crash only means a job runs again
-// (delivery is at least once anyway) or its lease expires; in exchange the queue no longer
-// doubles the database's fsyncs per booking. Bookings and enqueues stay fully durable.
-func (tx *Tx) asyncCommit(ctx context.Context) error {
-	if tx.s.dialect != Postgres {
-		return nil
-	}
-	if _, err := tx.tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
-		return fmt.Errorf("async commit: %w", err)
-	}
-	return nil
 }
