@@ -199,7 +199,9 @@ func (r *Runner) run(ctx context.Context, j *store.Job) {
 		return
 	}
 	// End the handler a little before the lease so its outcome is still ours to record.
-	hctx, cancel := context.WithTimeout(ctx, r.o.Lease-r.o.Lease/10)
+	// Handler transactions commit asynchronously on PostgreSQL (see store.AsyncCommit):
+	// at least once already allows a lost one, and it spares a WAL flush per job.
+	hctx, cancel := context.WithTimeout(store.AsyncCommit(ctx), r.o.Lease-r.o.Lease/10)
 	err := safeCall(hctx, h, j)
 	cancel()
 	if err == nil {

@@ -86,6 +86,12 @@ func (s *Store) inTxDirect(ctx context.Context, fn func(tx *Tx) error) (err erro
 			panic(p)
 		}
 	}()
+	if s.dialect == Postgres && ctx.Value(asyncCommitKey{}) != nil {
+		if _, err := sqlTx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			sqlTx.Rollback()
+			return fmt.Errorf("async commit: %w", err)
+		}
+	}
 	if err := fn(tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			s.log.Warn("rollback failed", "error", rbErr)
@@ -414,4 +420,16 @@ func (s *Store) readRows(ctx context.Context, query string, args []any, each fun
 		}
 	}
 	return rows.Err()
+}
+
+type asyncCommitKey struct{}
+
+// AsyncCommit returns a context under which InTx on PostgreSQL commits without waiting for
+// the WAL flush. The job runner gives it to handlers: a handler's transaction lost in a
+// crash is harmless, because the job's own completion, written after it, is lost with it
+// (PostgreSQL never keeps a later commit and loses an earlier one), so the job runs again.
+// Any synchronous commit after it, by anyone, makes it durable too. On SQLite, where
+// commits do not wait for fsync in WAL mode with synchronous=NORMAL, it changes nothing.
+func AsyncCommit(ctx context.Context) context.Context {
+	return context.WithValue(ctx, asyncCommitKey{}, true)
 }

@@ -89,3 +89,17 @@ func TestPanicInTransactionRollsBackAndPropagates(t *testing.T) {
 		}
 	})
 }
+
+func TestAsyncCommitTransactionsCommit(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := store.AsyncCommit(e.ctx)
+		if err := e.st.InTx(ctx, func(tx *store.Tx) error {
+			return tx.Enqueue(ctx, store.Job{OrgID: "org-a", Kind: "async"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if jobs, err := e.st.Jobs(e.ctx, "org-a", "async"); err != nil || len(jobs) != 1 {
+			t.Fatalf("jobs = %v, %v", jobs, err)
+		}
+	})
+}
