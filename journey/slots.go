@@ -1,0 +1,95 @@
+package journey
+
+import (
+	"time"
+
+	"rendezvous"
+)
+
+// SlotRule says which times a customer may move an appointment to on the self-service
+// reschedule page. There is no availability engine yet, so the rule is deliberately
+// simple: office hours in the customer's own zone, a fixed step, a minimum notice.
+type SlotRule struct {
+	// Days is how many calendar days, today included, in the customer's zone are offered.
+	Days int
+	// DayStart and DayEnd bound a slot in wall-clock minutes after local midnight: a slot
+	// starts at or after DayStart and ends at or before DayEnd.
+	DayStart, DayEnd int
+	// Step is the distance between candidate starts, counted from DayStart.
+	Step time.Duration
+	// MinNotice is how far after now the earliest slot may start.
+	MinNotice time.Duration
+}
+
+// DefaultSlotRule is the rule of the self-service reschedule page: the next 14 days,
+// 08:00–18:00 in the customer's zone, every 30 minutes, at least 2 hours ahead.
+var DefaultSlotRule = SlotRule{Days: 14, DayStart: 8 * 60, DayEnd: 18 * 60, Step: 30 * time.Minute, MinNotice: 2 * time.Hour}
+
+// Busy is a span of time the agent is already taken.
+type Busy struct {
+	Start, End time.Time
+}
+
+// FreeSlots returns, in order, the start instants (UTC) of the slots of length dur that
+// rule offers at instant now in zone loc and that overlap none of busy. Wall-clock times
+// that do not exist on a daylight-saving day are skipped, and a slot's end is measured in
+// real time, so a slot that crosses a clock change keeps its true length.
+func FreeSlots(now time.Time, loc *time.Location, dur time.Duration, busy []Busy, rule SlotRule) []time.Time {
+	if dur <= 0 || rule.Step <= 0 || rule.Days <= 0 {
+		return nil
+	}
+	earliest := now.Add(rule.MinNotice)
+	today := now.In(loc)
+	var out []time.Time
+	for d := 0; d < rule.Days; d++ {
+		y, m, day := today.Date()
+		date := time.Date(y, m, day+d, 12, 0, 0, 0, loc) // noon: never in a clock change
+		y, m, day = date.Date()
+		dayEnd := wall(y, m, day, rule.DayEnd, loc)
+		for min := rule.DayStart; min < rule.DayEnd; min += int(rule.Step / time.Minute) {
+			start := wall(y, m, day, min, loc)
+			local := start.In(loc)
+			if local.Hour()*60+local.Minute() != min || local.Day() != day {
+				continue // this wall-clock time does not exist today (clocks sprang forward)
+			}
+			end := start.Add(dur)
+			if end.After(dayEnd) || start.Before(earliest) {
+				continue
+			}
+			if len(out) > 0 && !start.After(out[len(out)-1]) {
+				continue
+			}
+			if overlapsAny(start, end, busy) {
+				continue
+			}
+			out = append(out, start.UTC())
+		}
+	}
+	return out
+}
+
+func wall(y int, m time.Month, d, minutes int, loc *time.Location) time.Time {
+	return time.Date(y, m, d, minutes/60, minutes%60, 0, 0, loc)
+}
+
+func overlapsAny(start, end time.Time, busy []Busy) bool {
+	for _, b := range busy {
+		if start.Before(b.End) && b.Start.Before(end) {
+			return true
+		}
+	}
+	return false
+}
+
+// busyOf turns the agent's other appointments into Busy spans, leaving out a itself and
+// appointments that no longer hold time.
+func busyOf(a *rendezvous.Appointment, others []*rendezvous.Appointment) []Busy {
+	var out []Busy
+	for _, o := range others {
+		if o.ID == a.ID || o.OrgID != a.OrgID || (o.Status != rendezvous.StatusScheduled && o.Status != rendezvous.StatusInProgress) {
+			continue
+		}
+		out = append(out, Busy{Start: o.Start, End: o.End()})
+	}
+	return out
+}
