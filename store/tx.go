@@ -303,14 +303,48 @@ func (tx *Tx) Lock(ctx context.Context, key string) error {
 	return nil
 }
 
-// Read runs a read-only query outside any transaction, on the read pool.
+// Read runs a read-only query outside any transaction, on the read pool. On SQLite the
+// statement is prepared once and reused.
 func (s *Store) Read(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := s.readStmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return s.read.QueryContext(ctx, s.rebind(query), args...)
 }
 
 // ReadRow runs a read-only query expected to return at most one row, on the read pool.
 func (s *Store) ReadRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := s.readStmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return s.read.QueryRowContext(ctx, s.rebind(query), args...)
+}
+
+// maxReadStmts bounds the statements Read and ReadRow prepare, in case a caller builds
+// queries dynamically.
+const maxReadStmts = 512
+
+// readStmt returns query prepared on the SQLite read pool, or nil to run it unprepared
+// (PostgreSQL, whose pgx driver caches prepared statements itself; a full cache; a query
+// that does not prepare, whose error then shows when it runs).
+func (s *Store) readStmt(ctx context.Context, query string) *sql.Stmt {
+	if s.dialect != SQLite {
+		return nil
+	}
+	if st, ok := s.readStmts.Load(query); ok {
+		return st.(*sql.Stmt)
+	}
+	s.stmtMu.Lock()
+	full := len(s.stmts) >= maxReadStmts
+	s.stmtMu.Unlock()
+	if full {
+		return nil
+	}
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil
+	}
+	return st
 }
 
 // rebind rewrites "?" placeholders to $n for PostgreSQL.
