@@ -152,6 +152,9 @@ type pageData struct {
 	Assets     string
 	// Script holds the few words the page script writes itself.
 	Script map[string]string
+	// RescheduleURL and CancelURL are the self-service pages, when the customer may use
+	// them now.
+	RescheduleURL, CancelURL string
 }
 
 func (s *Service) render(w http.ResponseWriter, status int, d pageData) {
@@ -233,13 +236,23 @@ func (s *Service) PageHandler() http.Handler {
 		default:
 			d.MediaURL = set.WaitingRoomMedia.URL
 		}
+		base := "/a/" + r.PathValue("token")
+		if canReschedule(a, v.Phase) {
+			d.RescheduleURL = base + "/reschedule"
+		}
+		if canCancel(a, v.Phase) {
+			d.CancelURL = base + "/cancel"
+		}
 		switch v.Phase {
 		case PhaseCancelled:
-			d.Title, d.Message = l.t("cancelledTitle"), l.t("cancelledBody")
+			d.Title, d.Message = l.t("cancelledTitle"), l.t("selfContactUs")
 		case PhaseEnded:
-			d.Title, d.Message = l.t("endedTitle"), l.t("endedBody")
+			d.Title, d.Message = l.t("endedTitle"), l.t("endedBody")+" "+l.t("selfContactUs")
 		case PhaseTooLate:
 			d.Title, d.Message = l.t("tooLateTitle"), l.t("tooLateBody")
+			if d.RescheduleURL != "" {
+				d.Message = l.t("selfTooLateBody")
+			}
 		}
 		s.render(w, v.Phase.HTTPStatus(), d)
 	})

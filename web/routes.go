@@ -51,6 +51,10 @@ func (s *server) routes(mux *http.ServeMux) {
 	// Customer journey: the customer's link, its event stream, page assets, waiting-room media.
 	mux.Handle("GET /a/{token}", s.handleJourney((*journey.Service).PageHandler))
 	mux.Handle("GET /a/{token}/events", s.handleJourney((*journey.Service).EventsHandler))
+	mux.Handle("GET /a/{token}/reschedule", s.handleJourney((*journey.Service).RescheduleHandler))
+	mux.Handle("POST /a/{token}/reschedule", s.handleJourney((*journey.Service).RescheduleHandler))
+	mux.Handle("GET /a/{token}/cancel", s.handleJourney((*journey.Service).CancelHandler))
+	mux.Handle("POST /a/{token}/cancel", s.handleJourney((*journey.Service).CancelHandler))
 	mux.Handle("GET /a/{token}/calendar.ics", s.handleCalendar()) // notifications: the appointment's .ics
 	mux.Handle("GET /journey/assets/", s.handleJourney((*journey.Service).AssetsHandler))
 	mux.Handle("GET /journey/media/{id}", s.handleJourney((*journey.Service).MediaHandler))

@@ -1,0 +1,513 @@
+package journey
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"rendezvous"
+	"rendezvous/store"
+)
+
+// Self-service: the customer's own reschedule and cancel pages behind the appointment
+// link (/a/{token}/reschedule and /a/{token}/cancel), which the notifications link to.
+//
+// The link token is the customer's only credential, so the pages are guarded against a
+// third-party site making the customer's browser post to them (CSRF) in two ways: a POST
+// whose Origin (or Sec-Fetch-Site) says it came from elsewhere is refused, and every form
+// carries a token that is an HMAC, keyed by the link token, of the action, the appointment
+// and the version the page showed. Only someone who knows the link can make one, and a
+// form shown before the appointment changed is recognised as stale rather than applied.
+
+// cancelReason is the reason recorded on an appointment the customer cancelled.
+const cancelReason = "cancelled by the customer"
+
+// The actions a self-service form token is bound to.
+const (
+	actionCancel     = "cancel"
+	actionReschedule = "reschedule"
+)
+
+// formToken is the per-page token of a self-service form: HMAC-SHA256 keyed by the link
+// token over the action, the appointment id and the version the page showed.
+func formToken(linkToken, action, apptID string, version int) string {
+	m := hmac.New(sha256.New, []byte(linkToken))
+	fmt.Fprintf(m, "rendezvous/self-service\x00%s\x00%s\x00%d", action, apptID, version)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// validFormToken reports whether tok is the form token of the action for the version.
+func validFormToken(linkToken, action, apptID string, version int, tok string) bool {
+	want := formToken(linkToken, action, apptID, version)
+	return hmac.Equal([]byte(want), []byte(tok))
+}
+
+// sameOrigin reports whether a POST came from this service's own pages. Browsers send
+// Origin on every POST and Sec-Fetch-Site on every request; a request carrying neither
+// (a script, an old browser) has to pass on the form token alone.
+func (s *Service) sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return false // includes "null" from sandboxed frames and privacy-stripped origins
+	}
+	if s.o.PublicURL != "" {
+		if p, err := url.Parse(s.o.PublicURL); err == nil && strings.EqualFold(p.Scheme, u.Scheme) && strings.EqualFold(p.Host, u.Host) {
+			return true
+		}
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+// canReschedule reports whether the customer may move the appointment at instant now:
+// while it is still ahead (or was missed and never started), not while it is live, and
+// never once it ended or was cancelled.
+func canReschedule(a *rendezvous.Appointment, ph Phase) bool {
+	if a.Status != rendezvous.StatusScheduled {
+		return false
+	}
+	return ph == PhaseNotYet || ph == PhaseWaiting || ph == PhaseTooLate
+}
+
+// canCancel reports whether the customer may cancel the appointment: any time before its
+// start while it is scheduled.
+func canCancel(a *rendezvous.Appointment, ph Phase) bool {
+	return a.Status == rendezvous.StatusScheduled && (ph == PhaseNotYet || ph == PhaseWaiting)
+}
+
+// slotDay is one local day of the reschedule page's list of free times.
+type slotDay struct {
+	Date  string
+	Slots []slotChoice
+}
+
+// slotChoice is one free time: the value posted back (RFC 3339 UTC) and its local label.
+type slotChoice struct {
+	Value, Label string
+}
+
+// selfData is what the self-service template shows.
+type selfData struct {
+	L         map[string]string
+	Lang      string
+	Assets    string
+	Title     string
+	Action    string // "cancel", "reschedule", "done", "closed"
+	Intro     string
+	Notice    string // a message above the form (slot taken, changed meanwhile)
+	Appt      string
+	Date      string
+	Time      string
+	Zone      string
+	FormToken string
+	Version   int
+	Days      []slotDay
+	// Links back to the appointment and to the other action, when allowed.
+	PageURL       string
+	RescheduleURL string
+	CancelURL     string
+}
+
+// selfCtx is what every self-service request resolves first.
+type selfCtx struct {
+	a     *rendezvous.Appointment
+	set   Settings
+	now   time.Time
+	phase Phase
+	l     *lang
+}
+
+// resolve looks the link up and reads the settings; it writes the error page and reports
+// false when that fails.
+func (s *Service) resolve(w http.ResponseWriter, r *http.Request) (*selfCtx, bool) {
+	a, ok := s.lookup(w, r, true)
+	if !ok {
+		return nil, false
+	}
+	set, err := s.Settings(r.Context(), a.OrgID)
+	if err != nil {
+		s.log.Error("journey: read settings", "org_id", a.OrgID, "error", err)
+		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+		return nil, false
+	}
+	now := s.clock.Now()
+	var language string
+	if len(a.Customers) > 0 {
+		language = a.Customers[0].Language
+	}
+	return &selfCtx{a: a, set: set, now: now, phase: PhaseAt(a, set, now), l: pickLang(language, r.Header.Get("Accept-Language"))}, true
+}
+
+func (s *Service) baseData(c *selfCtx, r *http.Request) selfData {
+	loc := c.a.Location()
+	start := c.a.Start.In(loc)
+	base := "/a/" + r.PathValue("token")
+	d := selfData{
+		L: c.l.Text, Lang: c.l.Tag, Assets: "/journey/assets", Appt: c.a.Title,
+		Date: c.l.date(start), Time: c.l.clock(start), Zone: c.a.TimeZone,
+		Version: c.a.Version, PageURL: base,
+	}
+	if canReschedule(c.a, c.phase) {
+		d.RescheduleURL = base + "/reschedule"
+	}
+	if canCancel(c.a, c.phase) {
+		d.CancelURL = base + "/cancel"
+	}
+	return d
+}
+
+func (s *Service) renderSelf(w http.ResponseWriter, status int, d selfData) {
+	setPageHeaders(w)
+	// The pages are never framed: a framed confirm button invites click-jacking.
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+	var buf strings.Builder
+	if err := s.pages.tmpl.ExecuteTemplate(&buf, "selfservice.html", d); err != nil {
+		s.log.Error("journey: render self-service page", "error", err)
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write([]byte(buf.String()))
+}
+
+// renderClosed writes the page of a link whose appointment can no longer be changed the
+// way the customer asked: ended and cancelled appointments say so plainly (with the
+// status of the customer's page, 410), a live one points back to the link.
+func (s *Service) renderClosed(w http.ResponseWriter, r *http.Request, c *selfCtx, status int) {
+	d := s.baseData(c, r)
+	d.Action = "closed"
+	switch c.phase {
+	case PhaseCancelled:
+		d.Title, d.Intro = c.l.t("cancelledTitle"), c.l.t("selfContactUs")
+	case PhaseEnded:
+		d.Title, d.Intro = c.l.t("endedTitle"), c.l.t("selfContactUs")
+	case PhaseTooLate:
+		d.Title, d.Intro = c.l.t("tooLateTitle"), c.l.t("selfTooLateBody")
+	case PhaseLive:
+		d.Title, d.Intro = c.l.t("selfLiveTitle"), c.l.t("selfLiveBody")
+	default:
+		d.Title, d.Intro = c.l.t("selfCannotChangeTitle"), c.l.t("selfContactUs")
+	}
+	if status == 0 {
+		status = c.phase.HTTPStatus()
+		if status == http.StatusOK {
+			status = http.StatusConflict
+		}
+	}
+	s.renderSelf(w, status, d)
+}
+
+// checkPost applies the CSRF rules to a self-service POST. It writes the refusal and
+// reports ok=false for a cross-site request or a forged token; for a genuine form shown
+// before the appointment last changed it reports stale=true.
+func (s *Service) checkPost(w http.ResponseWriter, r *http.Request, c *selfCtx, action string) (ok, stale bool) {
+	if !s.sameOrigin(r) {
+		s.log.Warn("journey: self-service post from another site refused", "appointment_id", c.a.ID, "action", action)
+		s.renderForbidden(w, r, c)
+		return false, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		s.renderForbidden(w, r, c)
+		return false, false
+	}
+	version, err := strconv.Atoi(r.PostForm.Get("version"))
+	if err != nil || !validFormToken(c.a.LinkToken, action, c.a.ID, version, r.PostForm.Get("csrf")) {
+		s.log.Warn("journey: self-service post with a bad form token refused", "appointment_id", c.a.ID, "action", action)
+		s.renderForbidden(w, r, c)
+		return false, false
+	}
+	return true, version != c.a.Version
+}
+
+func (s *Service) renderForbidden(w http.ResponseWriter, r *http.Request, c *selfCtx) {
+	d := s.baseData(c, r)
+	d.Action = "closed"
+	d.Title, d.Intro = c.l.t("selfForbiddenTitle"), c.l.t("selfForbiddenBody")
+	s.renderSelf(w, http.StatusForbidden, d)
+}
+
+// errNotChangeable marks a change refused because the appointment moved on meanwhile.
+var errNotChangeable = errors.New("appointment can no longer be changed by the customer")
+
+// CancelHandler serves /a/{token}/cancel: GET shows the appointment and a confirm
+// button, POST cancels it.
+func (s *Service) CancelHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := s.resolve(w, r)
+		if !ok {
+			return
+		}
+		if !canCancel(c.a, c.phase) {
+			s.renderClosed(w, r, c, 0)
+			return
+		}
+		if r.Method == http.MethodPost {
+			ok, stale := s.checkPost(w, r, c, actionCancel)
+			if !ok {
+				return
+			}
+			if !stale {
+				s.cancelByCustomer(w, r, c)
+				return
+			}
+			d := s.cancelForm(c, r)
+			d.Notice = c.l.t("selfStale")
+			s.renderSelf(w, http.StatusConflict, d)
+			return
+		}
+		s.renderSelf(w, http.StatusOK, s.cancelForm(c, r))
+	})
+}
+
+func (s *Service) cancelForm(c *selfCtx, r *http.Request) selfData {
+	d := s.baseData(c, r)
+	d.Action = "cancel"
+	d.Title, d.Intro = c.l.t("selfCancelTitle"), c.l.t("selfCancelQuestion")
+	d.FormToken = formToken(c.a.LinkToken, actionCancel, c.a.ID, c.a.Version)
+	d.CancelURL = ""
+	return d
+}
+
+func (s *Service) cancelByCustomer(w http.ResponseWriter, r *http.Request, c *selfCtx) {
+	a, err := s.st.UpdateAppointment(r.Context(), c.a.OrgID, c.a.ID, c.a.Version, func(a *rendezvous.Appointment) (string, error) {
+		if !canCancel(a, PhaseAt(a, c.set, s.clock.Now())) {
+			return "", errNotChangeable
+		}
+		return "cancelled", a.Cancel(cancelReason, s.clock.Now())
+	})
+	if err != nil {
+		s.changeFailed(w, r, c, err, actionCancel)
+		return
+	}
+	s.log.Info("journey: customer cancelled", "appointment_id", a.ID, "org_id", a.OrgID)
+	s.wake(a.ID)
+	c.a, c.phase = a, PhaseAt(a, c.set, s.clock.Now())
+	d := s.baseData(c, r)
+	d.Action = "done"
+	d.Title, d.Intro = c.l.t("selfCancelledTitle"), c.l.t("selfCancelledBody")
+	s.renderSelf(w, http.StatusOK, d)
+}
+
+// changeFailed answers a change that the store refused: the appointment changed or moved
+// on meanwhile (shown again as it is now), or the chosen time was just taken.
+func (s *Service) changeFailed(w http.ResponseWriter, r *http.Request, c *selfCtx, err error, action string) {
+	fresh, ferr := s.st.Appointment(r.Context(), c.a.OrgID, c.a.ID)
+	if ferr != nil {
+		s.log.Error("journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err)
+		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+		return
+	}
+	fresh.LinkToken = c.a.LinkToken
+	c.a, c.now = fresh, s.clock.Now()
+	c.phase = PhaseAt(fresh, c.set, c.now)
+	var notice string
+	switch {
+	case errors.Is(err, errNotChangeable):
+		s.renderClosed(w, r, c, 0)
+		return
+	case errors.Is(err, rendezvous.ErrStaleVersion):
+		notice = c.l.t("selfStale")
+	case errors.Is(err, rendezvous.ErrConflict) && action == actionReschedule && fresh.Status == rendezvous.StatusScheduled:
+		notice = c.l.t("selfSlotTaken")
+	case errors.Is(err, rendezvous.ErrConflict):
+		s.renderClosed(w, r, c, 0)
+		return
+	case errors.As(err, new(*rendezvous.ValidationError)):
+		notice = c.l.t("selfSlotGone")
+	default:
+		s.log.Error("journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err)
+		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+		return
+	}
+	var d selfData
+	if action == actionCancel {
+		if !canCancel(fresh, c.phase) {
+			s.renderClosed(w, r, c, 0)
+			return
+		}
+		d = s.cancelForm(c, r)
+	} else {
+		if !canReschedule(fresh, c.phase) {
+			s.renderClosed(w, r, c, 0)
+			return
+		}
+		d, err = s.rescheduleForm(r.Context(), c, r)
+		if err != nil {
+			s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", err)
+			http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+			return
+		}
+	}
+	d.Notice = notice
+	s.renderSelf(w, http.StatusConflict, d)
+}
+
+// RescheduleHandler serves /a/{token}/reschedule: GET shows the current time and the free
+// times to move to, POST moves the appointment to the chosen one.
+func (s *Service) RescheduleHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := s.resolve(w, r)
+		if !ok {
+			return
+		}
+		if !canReschedule(c.a, c.phase) {
+			s.renderClosed(w, r, c, 0)
+			return
+		}
+		status := http.StatusOK
+		var notice string
+		if r.Method == http.MethodPost {
+			ok, stale := s.checkPost(w, r, c, actionReschedule)
+			if !ok {
+				return
+			}
+			if !stale {
+				s.reschedule(w, r, c)
+				return
+			}
+			status, notice = http.StatusConflict, c.l.t("selfStale")
+		}
+		d, err := s.rescheduleForm(r.Context(), c, r)
+		if err != nil {
+			s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", err)
+			http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+			return
+		}
+		d.Notice = notice
+		s.renderSelf(w, status, d)
+	})
+}
+
+// freeSlots computes the times the appointment may move to now.
+func (s *Service) freeSlots(ctx context.Context, a *rendezvous.Appointment, now time.Time) ([]time.Time, error) {
+	rule := DefaultSlotRule
+	loc := a.Location()
+	var busy []Busy
+	if a.AgentUserID != "" {
+		// The agent's appointments over the whole window (a day on either side covers
+		// any zone), read page by page.
+		f := store.ListFilter{
+			AgentUserID: a.AgentUserID,
+			Statuses:    []rendezvous.Status{rendezvous.StatusScheduled, rendezvous.StatusInProgress},
+			From:        now.Add(-24 * time.Hour), To: now.Add(time.Duration(rule.Days+1) * 24 * time.Hour),
+			Limit: store.MaxListLimit,
+		}
+		for {
+			list, next, err := s.st.ListAppointments(ctx, a.OrgID, f)
+			if err != nil {
+				return nil, fmt.Errorf("agent's appointments: %w", err)
+			}
+			busy = append(busy, busyOf(a, list)...)
+			if next == "" {
+				break
+			}
+			f.Cursor = next
+		}
+	}
+	slots := FreeSlots(now, loc, a.Duration, busy, rule)
+	out := slots[:0]
+	for _, t := range slots {
+		if !t.Equal(a.Start) { // moving to the same time is no move
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) rescheduleForm(ctx context.Context, c *selfCtx, r *http.Request) (selfData, error) {
+	d := s.baseData(c, r)
+	d.Action = "reschedule"
+	d.Title, d.Intro = c.l.t("selfRescheduleTitle"), c.l.t("selfRescheduleIntro")
+	d.FormToken = formToken(c.a.LinkToken, actionReschedule, c.a.ID, c.a.Version)
+	d.RescheduleURL = ""
+	slots, err := s.freeSlots(ctx, c.a, c.now)
+	if err != nil {
+		return selfData{}, err
+	}
+	loc := c.a.Location()
+	for _, t := range slots {
+		lt := t.In(loc)
+		date := c.l.date(lt)
+		if len(d.Days) == 0 || d.Days[len(d.Days)-1].Date != date {
+			d.Days = append(d.Days, slotDay{Date: date})
+		}
+		day := &d.Days[len(d.Days)-1]
+		day.Slots = append(day.Slots, slotChoice{Value: t.UTC().Format(time.RFC3339), Label: c.l.clock(lt)})
+	}
+	return d, nil
+}
+
+func (s *Service) reschedule(w http.ResponseWriter, r *http.Request, c *selfCtx) {
+	start, err := time.Parse(time.RFC3339, r.PostForm.Get("start"))
+	if err != nil {
+		d, ferr := s.rescheduleForm(r.Context(), c, r)
+		if ferr != nil {
+			http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+			return
+		}
+		d.Notice = c.l.t("selfPickOne")
+		s.renderSelf(w, http.StatusUnprocessableEntity, d)
+		return
+	}
+	// Only a time the page would offer now may be chosen: the form is not a free-form
+	// way to move the appointment anywhere.
+	slots, err := s.freeSlots(r.Context(), c.a, c.now)
+	if err != nil {
+		s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", err)
+		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+		return
+	}
+	offered := false
+	for _, t := range slots {
+		if t.Equal(start) {
+			offered = true
+			break
+		}
+	}
+	if !offered {
+		s.changeFailed(w, r, c, fmt.Errorf("%s is not a free time: %w", start.Format(time.RFC3339), rendezvous.ErrConflict), actionReschedule)
+		return
+	}
+	start = start.UTC()
+	a, err := s.st.UpdateAppointment(r.Context(), c.a.OrgID, c.a.ID, c.a.Version, func(a *rendezvous.Appointment) (string, error) {
+		now := s.clock.Now()
+		if !canReschedule(a, PhaseAt(a, c.set, now)) {
+			return "", errNotChangeable
+		}
+		if err := a.Apply(rendezvous.AppointmentPatch{Start: &start}, now); err != nil {
+			return "", err
+		}
+		return "rescheduled", nil
+	})
+	if err != nil {
+		s.changeFailed(w, r, c, err, actionReschedule)
+		return
+	}
+	s.log.Info("journey: customer rescheduled", "appointment_id", a.ID, "org_id", a.OrgID)
+	s.wake(a.ID)
+	a.LinkToken = c.a.LinkToken
+	c.a, c.phase = a, PhaseAt(a, c.set, s.clock.Now())
+	d := s.baseData(c, r)
+	d.Action = "done"
+	d.Title, d.Intro = c.l.t("selfRescheduledTitle"), c.l.t("selfRescheduledBody")
+	s.renderSelf(w, http.StatusOK, d)
+}
