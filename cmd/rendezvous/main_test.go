@@ -7,13 +7,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"rendezvous"
+	"rendezvous/clock"
 	"rendezvous/genesys/sandbox"
+	"rendezvous/store"
+	"rendezvous/store/storetest"
 	"rendezvous/web"
 	"rendezvous/web/webtest"
 )
@@ -394,5 +399,62 @@ func waitOutbox(t *testing.T, client *http.Client, sandboxURL, phone, email, lin
 			t.Fatalf("within 20 s the sandbox outbox did not get both an SMS and an email with the link: %v", outbox)
 		}
 		time.Sleep(20 * time.Millisecond) // polling another component's state, not waiting for the future
+	}
+}
+
+func TestHousekeepingPrunesFinishedJobsAfterAMonth(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	st := storetest.OpenWith(t, store.SQLite, store.Options{Clock: clk, Secrets: storetest.NewBox(t)})
+	if err := st.EnsureOrg(ctx, rendezvous.Org{ID: "o", Name: "O"}); err != nil {
+		t.Fatal(err)
+	}
+	// A job that finishes now is kept for a month, then pruned on the next round after.
+	if err := st.InTx(ctx, func(tx *store.Tx) error {
+		return tx.Enqueue(ctx, store.Job{OrgID: "o", Kind: "test.kind"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := st.ClaimJobs(ctx, 1, time.Minute)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim: %v %v", jobs, err)
+	}
+	if err := st.CompleteJob(ctx, jobs[0]); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		all, err := st.Jobs(ctx, "o", "test.kind")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(all)
+	}
+
+	done := make(chan struct{})
+	go func() { housekeep(ctx, st, clk, slog.New(slog.DiscardHandler)); close(done) }()
+	waitFor(t, func() bool { return clk.Pending() == 1 })
+	if count() != 1 {
+		t.Fatal("a job finished just now was pruned")
+	}
+	for clk.Now().Before(time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)) {
+		clk.Advance(housekeepingEvery)
+		waitFor(t, func() bool { return clk.Pending() == 1 })
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("%d finished jobs left after a month", n)
+	}
+	cancel()
+	<-done
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10 s")
+		}
+		time.Sleep(time.Millisecond) // polling a goroutine's progress, not waiting for the future
 	}
 }

@@ -90,6 +90,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		BaseContext:    func(net.Listener) context.Context { return ctx },
 	}
 
+	wg.Go(func() { housekeep(ctx, st, clk, log) })
 	wg.Go(func() {
 		if err := svc.Runner.Run(ctx); err != nil {
 			errc <- fmt.Errorf("job runner: %w", err)
