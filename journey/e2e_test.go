@@ -38,7 +38,10 @@ type world struct {
 	wsURL string
 }
 
-func newWorld(t testing.TB, dialect string) *world {
+// worldOption adjusts the journey's options, given the Genesys client of the world.
+type worldOption func(o *journey.Options, gc *genesys.Client)
+
+func newWorld(t testing.TB, dialect string, opts ...worldOption) *world {
 	t.Helper()
 	clk := clock.NewFake(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))
 	sb := sandbox.New(sandbox.Options{Clock: clk})
@@ -59,20 +62,25 @@ func newWorld(t testing.TB, dialect string) *world {
 	gc := genesys.New(genesys.Config{
 		Endpoints: genesys.Endpoints{API: sbSrv.URL, Login: sbSrv.URL},
 		ClientID:  demo.APIClient.ID, ClientSecret: demo.APIClient.Secret,
+		Clock: clk, // the sandbox's time: token expiry and the callback horizon are judged on it
 	})
 	w := &world{t: t, clk: clk, sb: sb, st: st, key: key, wsURL: "ws" + strings.TrimPrefix(sbSrv.URL, "http") + "/v1"}
 	// The server's own URL is known only once it listens; the handler reads it late.
 	var h http.Handler
 	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { h.ServeHTTP(rw, r) }))
 	t.Cleanup(w.srv.Close)
-	w.j, err = journey.New(journey.Options{
+	jo := journey.Options{
 		Store:     st,
 		PublicURL: w.srv.URL,
 		Guest:     journey.WebMessaging{URL: w.wsURL, Origin: w.srv.URL},
 		Queues:    journey.GenesysQueues{Client: gc},
 		Defaults:  journey.DefaultSettings(demo.AgentDeploymentID, demo.QueueDeploymentID, demo.PlainQueue.Name),
 		PollEvery: 20 * time.Millisecond,
-	})
+	}
+	for _, o := range opts {
+		o(&jo, gc)
+	}
+	w.j, err = journey.New(jo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,6 +83,10 @@ type Options struct {
 	RoomLinks RoomLinks
 	// Queues checks queue names for API bookings with queue routing; nil accepts any.
 	Queues QueueFinder
+	// Callbacks is the Genesys Cloud client of the callbacks scheduling channel (the API
+	// client, with conversation:callback:create and :edit); nil leaves that channel's
+	// appointments without Genesys callbacks.
+	Callbacks Callbacks
 	// Defaults are the settings of an organization whose administrator saved none (for the
 	// demo organization: the sandbox's seeded deployment keys).
 	Defaults Settings
@@ -357,14 +361,18 @@ type EventArgs struct {
 
 // HandleAppointmentEvent is the handler of the "journey.appointment_event" job: it wakes
 // this instance's open pages of the appointment so that a reschedule, a cancellation or a
-// start shows without reload. Pages on other instances pick changes up on their next
-// periodic re-read.
+// start shows without reload (pages on other instances pick changes up on their next
+// periodic re-read), and on the callbacks channel enqueues the job that creates, moves or
+// disconnects the appointment's Genesys scheduled callback (see CallbackJobKind).
 func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) error {
 	var a EventArgs
 	if err := j.Decode(&a); err != nil {
 		return fmt.Errorf("journey: decode appointment event: %w", err)
 	}
 	s.wake(a.AppointmentID)
+	if err := s.enqueueCallbackSync(ctx, j.OrgID, a); err != nil {
+		return fmt.Errorf("journey: callback of %s: %w", a.AppointmentID, err)
+	}
 	return nil
 }
 

@@ -161,11 +161,15 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		o.Registry = prometheus.NewRegistry()
 	}
 	var queues journey.QueueFinder
+	var callbacks journey.Callbacks
 	// Without a Genesys client, messages greet the customer on behalf of "your agent".
 	var agentName func(ctx context.Context, orgID, userID string) (string, error)
 	if clientID != "" {
 		gc := genesys.New(genesys.Config{Endpoints: endpoints, ClientID: clientID, ClientSecret: clientSecret, Clock: o.Clock, Logger: log})
 		queues = journey.GenesysQueues{Client: gc}
+		// The callbacks channel reuses the API client, which in the sandbox's demo org
+		// (and per the administrator guide) carries the callback permissions.
+		callbacks = gc
 		agentName = func(ctx context.Context, _, userID string) (string, error) {
 			u, err := gc.User(ctx, userID)
 			return u.Name, err
@@ -193,6 +197,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Store: o.Store, Clock: o.Clock, Logger: log.With("component", "journey"), PublicURL: o.PublicURL,
 		Guest:     journey.WebMessaging{URL: endpoints.WebMessaging, Origin: o.PublicURL},
 		Queues:    queues,
+		Callbacks: callbacks,
 		RoomLinks: rooms,
 		Defaults:  defaults,
 	})
@@ -258,6 +263,7 @@ func (s *Service) registerJobs(st *store.Store) {
 		})
 	})
 	r.Handle(JourneyEventJobKind, s.journey.HandleAppointmentEvent)
+	r.Handle(journey.CallbackJobKind, s.journey.HandleCallbackSync)
 	r.Handle(room.EventJobKind, s.rooms.HandleAppointmentEvent)
 	r.Handle(room.DeadlineJobKind, s.rooms.HandleDeadline)
 	r.Handle(room.EmptyJobKind, s.rooms.HandleEmpty)
