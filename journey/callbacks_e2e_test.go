@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +61,13 @@ func (w *world) api(method, path string, body any, want int) map[string]any {
 	var out map[string]any
 	json.Unmarshal(rb, &out)
 	return out
+}
+
+// customerLink reads the customer's link of an appointment from the API.
+func (w *world) customerLink(id string) string {
+	w.t.Helper()
+	out := w.api("GET", "/api/v1/appointments/"+id, nil, http.StatusOK)
+	return out["links"].(map[string]any)["customer"].(string)
 }
 
 // bookPhone books through the API for a customer with a phone number.
@@ -150,14 +159,28 @@ func TestCallbacksChannel(t *testing.T) {
 				return c.State == sandbox.StateAlerting && c.OfferedAgentID == agent
 			})
 
-			// Cancelling another appointment disconnects its callback.
-			other := w.bookPhone(w.clk.Now().Add(24*time.Hour), agent)
+			// The customer cancelling another appointment from the link disconnects its callback.
+			otherAt := w.clk.Now().Add(24 * time.Hour)
+			other := w.bookPhone(otherAt, agent)
 			w.callbackOf(other, "the second callback", func(c sandbox.Conversation) bool { return c.State == sandbox.StateScheduled })
-			w.api("POST", "/api/v1/appointments/"+other+"/cancel", map[string]any{"reason": "customer asked"}, http.StatusOK)
+			link := w.customerLink(other)
+			_, page := w.getPage(link+"/cancel", false)
+			f := parseForm(t, page)
+			if code, page := w.post(link+"/cancel", url.Values{"csrf": {f.csrf}, "version": {f.version}}, nil); code != http.StatusOK {
+				t.Fatalf("self-service cancel: %d\n%s", code, page)
+			}
 			w.callbackOf(other, "the disconnected callback", func(c sandbox.Conversation) bool { return c.State == sandbox.StateDisconnected })
 			waitStore(t, func() bool {
 				r, err := w.st.JourneyCallback(ctx, "demo", other)
 				return err == nil && r.State == store.CallbackCancelled
+			})
+
+			// Genesys cannot call a customer without a phone: nothing is sent, the reason is
+			// kept on the callback record.
+			noPhone, _ := w.book(w.clk.Now().Add(24*time.Hour), agent, map[string]any{"type": "GENESYS_CLOUD_FLOW"})
+			waitStore(t, func() bool {
+				r, err := w.st.JourneyCallback(ctx, "demo", noPhone)
+				return err == nil && r.State == store.CallbackFailed && strings.Contains(r.LastError, "phone")
 			})
 
 			// Beyond Genesys' 30-day horizon the callback is created 30 days ahead.

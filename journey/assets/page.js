@@ -68,6 +68,8 @@
     show("waiting", v.phase === "waiting");
     show("notyet", v.phase === "not_yet");
     show("live", v.phase === "live");
+    // Cancel and reschedule are offered only before the start.
+    show("self-service-links", v.phase === "waiting" || v.phase === "not_yet");
     if (v.phase === "live") {
       var p = document.getElementById("progress");
       if (p) p.textContent = text[v.progress] || text.starting || "";
