@@ -8,3 +8,7 @@ func LastFanOut(s *Service) time.Duration { return time.Duration(s.park.lastFire
 
 // Parked reports how many pages are parked, for the benchmarks.
 func Parked(s *Service) int { return s.park.count() }
+
+// BeforeReschedule makes the self-service reschedule run f after it checked the chosen
+// time and before it saves, so a test can book that time in between.
+func BeforeReschedule(s *Service, f func()) { s.beforeReschedule = f }

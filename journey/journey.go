@@ -133,6 +133,10 @@ type Service struct {
 
 	setMu    sync.Mutex
 	setCache map[string]cachedSettings
+
+	// beforeReschedule, when set (tests only), runs between the self-service reschedule's
+	// check of the free times and its write, to stage a booking that races it.
+	beforeReschedule func()
 }
 
 // New returns a journey service.

@@ -488,6 +488,9 @@ func (s *Service) reschedule(w http.ResponseWriter, r *http.Request, c *selfCtx)
 		return
 	}
 	start = start.UTC()
+	if s.beforeReschedule != nil {
+		s.beforeReschedule()
+	}
 	a, err := s.st.UpdateAppointment(r.Context(), c.a.OrgID, c.a.ID, c.a.Version, func(a *rendezvous.Appointment) (string, error) {
 		now := s.clock.Now()
 		if !canReschedule(a, PhaseAt(a, c.set, now)) {

@@ -12,6 +12,7 @@ import (
 
 	"rendezvous"
 	"rendezvous/genesys/sandbox"
+	"rendezvous/journey"
 	"rendezvous/store"
 	"rendezvous/store/storetest"
 )
@@ -205,6 +206,20 @@ func testSelfReschedule(t *testing.T, dialect string) {
 	code, page = w.post(link+"/reschedule", url.Values{"csrf": {f.csrf}, "version": {f.version}, "start": {"2026-11-26T09:00:00Z"}}, nil)
 	if code != http.StatusConflict || !strings.Contains(page, "Diese Zeit wurde gerade vergeben") || offers(page, "2026-11-26T09:00:00Z") {
 		t.Fatalf("race: %d\n%s", code, page)
+	}
+
+	// The same race lost inside the write: the time passed the check, then someone booked
+	// it before the save; the store's overlap check refuses it (409).
+	journey.BeforeReschedule(w.j, func() {
+		journey.BeforeReschedule(w.j, nil)
+		w.book(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), agent, map[string]any{"type": "GENESYS_CLOUD_FLOW"})
+	})
+	code, page = w.post(link+"/reschedule", url.Values{"csrf": {f.csrf}, "version": {f.version}, "start": {"2026-11-26T10:00:00Z"}}, nil)
+	if code != http.StatusConflict || !strings.Contains(page, "Diese Zeit wurde gerade vergeben") || offers(page, "2026-11-26T10:00:00Z") {
+		t.Fatalf("race inside the write: %d\n%s", code, page)
+	}
+	if a := w.appt(id); !a.Start.Equal(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)) {
+		t.Fatalf("a lost race moved the appointment to %s", a.Start)
 	}
 
 	code, page = w.post(link+"/reschedule", url.Values{"csrf": {f.csrf}, "version": {f.version}, "start": {"2026-11-26T12:30:00Z"}}, nil)
