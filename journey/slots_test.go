@@ -24,16 +24,16 @@ func TestFreeSlots(t *testing.T) {
 		return v
 	}
 	tests := []struct {
-		name      string
-		now       time.Time
-		loc       *time.Location
-		dur       time.Duration
-		busy      []Busy
-		rule      SlotRule
-		count     int
-		first     string // RFC 3339, UTC
-		last      string
-		notIn     []string
+		name  string
+		now   time.Time
+		loc   *time.Location
+		dur   time.Duration
+		busy  []Busy
+		rule  SlotRule
+		count int
+		first string // RFC 3339, UTC
+		last  string
+		notIn []string
 	}{
 		{name: "whole day, 30 min", now: utc("2026-11-24T00:00:00Z"), loc: berlin, dur: 30 * time.Minute, rule: day,
 			count: 20, first: "2026-11-24T07:00:00Z", last: "2026-11-24T16:30:00Z"},
