@@ -1,5 +1,5 @@
 // Package jobs runs the durable background work of Rendezvous: notifications, Genesys
-// Cloud calls, webhook deliveries, anything that happens after the request that caused it.
+// Cloud calls, no-show deadlines, anything that happens after the request that caused it.
 //
 // Jobs live in the jobs table of the store and are enqueued with store.Tx.Enqueue in the
 // same transaction as the change they follow, so a rolled-back change leaves no job behind
