@@ -142,7 +142,11 @@ func (r *Runner) Run(ctx context.Context) error {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					r.run(ctx, j)
+					// A worker goes on with the jobs its completion claimed (see run),
+					// so under a stream of jobs it costs one round trip per job.
+					for next := []*store.Job{j}; len(next) > 0; {
+						next = r.run(ctx, next[0])
+					}
 					r.inflight.Add(-1)
 					r.Wake() // a worker is free again
 				}()
@@ -186,7 +190,10 @@ func (r *Runner) nextWait(ctx context.Context, failed bool) time.Duration {
 	return d
 }
 
-func (r *Runner) run(ctx context.Context, j *store.Job) {
+// run does one job and records its outcome. On success it also claims the next due job
+// in the same round trip and returns it for the same worker to run (nil when none is due
+// or the runner is stopping).
+func (r *Runner) run(ctx context.Context, j *store.Job) []*store.Job {
 	r.mu.RLock()
 	h := r.handlers[j.Kind]
 	r.mu.RUnlock()
@@ -199,7 +206,7 @@ func (r *Runner) run(ctx context.Context, j *store.Job) {
 		if err := r.st.RetryJob(bk, j, "no handler for kind "+j.Kind, time.Time{}, true); err != nil {
 			log.Error("record job failure", "error", err)
 		}
-		return
+		return nil
 	}
 	// End the handler a little before the lease so its outcome is still ours to record.
 	// Handler transactions commit asynchronously on PostgreSQL (see store.AsyncCommit):
@@ -208,17 +215,26 @@ func (r *Runner) run(ctx context.Context, j *store.Job) {
 	err := safeCall(hctx, h, j)
 	cancel()
 	if err == nil {
-		if err := r.st.CompleteJob(bk, j); err != nil {
+		if ctx.Err() != nil {
+			if err := r.st.CompleteJob(bk, j); err != nil {
+				log.Error("record job done", "error", err)
+			}
+			return nil
+		}
+		// One job at a time per worker: claiming more would hold leases on jobs that
+		// another worker or instance could run now.
+		next, err := r.st.CompleteJobAndClaim(bk, j, 1, r.o.Lease)
+		if err != nil {
 			log.Error("record job done", "error", err)
 		}
-		return
+		return next
 	}
 	if ctx.Err() != nil {
 		// Stopping: give the job back without spending an attempt.
 		if err := r.st.ReleaseJob(bk, j); err != nil {
 			log.Error("release job", "error", err)
 		}
-		return
+		return nil
 	}
 	var perm *permanentError
 	permanent := errors.As(err, &perm)
@@ -235,6 +251,7 @@ func (r *Runner) run(ctx context.Context, j *store.Job) {
 	if err := r.st.RetryJob(bk, j, err.Error(), at, permanent); err != nil {
 		log.Error("record job failure", "error", err)
 	}
+	return nil
 }
 
 func safeCall(ctx context.Context, h Handler, j *store.Job) (err error) {

@@ -374,6 +374,18 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 		return fmt.Errorf("journey: decode appointment event: %w", err)
 	}
 	s.wake(a.AppointmentID)
+	if a.Event == "created" {
+		// A new appointment has no Genesys callback yet, so outside the callbacks channel
+		// there is nothing to sync: skip the callback lookup that every booking would
+		// otherwise cost.
+		set, err := s.Settings(ctx, j.OrgID)
+		if err != nil {
+			return fmt.Errorf("journey: settings of %s: %w", j.OrgID, err)
+		}
+		if set.SchedulingChannel != ChannelCallbacks {
+			return nil
+		}
+	}
 	if err := s.enqueueCallbackSync(ctx, j.OrgID, a); err != nil {
 		return fmt.Errorf("journey: callback of %s: %w", a.AppointmentID, err)
 	}

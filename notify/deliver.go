@@ -73,6 +73,12 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 	if err != nil {
 		return err
 	}
+	if len(verified) == 0 && len(PlanEvent(&rendezvous.Appointment{}, ev.Event, ev.Version, set, nil, s.clock.Now()).Withdraw) == 0 {
+		// With no channel that may send, the event can only withdraw; a booking withdraws
+		// nothing. Returning here spares a read and a locked transaction per booking in an
+		// organization without notifications, which competed with the bookings themselves.
+		return nil
+	}
 	chosen, err := s.appointmentChannels(ctx, j.OrgID, ev.AppointmentID)
 	if err != nil {
 		return err

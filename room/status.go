@@ -58,8 +58,12 @@ func deadlineKey(id string) string { return "room/deadline/" + id + "/" }
 func (r *Rooms) scheduleDeadline(ctx context.Context, a *rendezvous.Appointment) error {
 	at := a.End().Add(r.grace(ctx, a.OrgID))
 	return r.st.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.CancelJobs(ctx, a.OrgID, deadlineKey(a.ID)); err != nil {
-			return err
+		// At version 1 no deadline of another version can exist (a retry of this one is
+		// deduplicated by its key), so a new booking skips the withdrawal.
+		if a.Version > 1 {
+			if _, err := tx.CancelJobs(ctx, a.OrgID, deadlineKey(a.ID)); err != nil {
+				return err
+			}
 		}
 		return tx.Enqueue(ctx, store.Job{
 			OrgID: a.OrgID, Kind: DeadlineJobKind, Args: jobArgs{AppointmentID: a.ID}, RunAt: at,

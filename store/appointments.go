@@ -245,8 +245,7 @@ func (s *Store) CreateAppointment(ctx context.Context, a *rendezvous.Appointment
 				return fmt.Errorf("record idempotency key: %w", err)
 			}
 		}
-		return tx.Enqueue(ctx, Job{OrgID: saved.OrgID, Kind: EventJobKind,
-			Args: EventArgs{AppointmentID: saved.ID, Event: "created", Version: saved.Version}})
+		return tx.enqueueEvent(ctx, saved.OrgID, EventArgs{AppointmentID: saved.ID, Event: "created", Version: saved.Version})
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("create appointment: %w", err)
@@ -472,8 +471,7 @@ func (s *Store) UpdateAppointment(ctx context.Context, orgID, id string, ifVersi
 			return fmt.Errorf("save: %w", err)
 		}
 		if event != "" {
-			if err := tx.Enqueue(ctx, Job{OrgID: orgID, Kind: EventJobKind,
-				Args: EventArgs{AppointmentID: id, Event: event, Version: a.Version}}); err != nil {
+			if err := tx.enqueueEvent(ctx, orgID, EventArgs{AppointmentID: id, Event: event, Version: a.Version}); err != nil {
 				return err
 			}
 		}

@@ -183,10 +183,6 @@ func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*J
 	if err != nil {
 		return nil, err
 	}
-	lock := ""
-	if s.dialect == Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
 	// Releasing expired leases is a scan and leases last minutes: at most once a second.
 	rescue := false
 	if last := s.lastRescue.Load(); now.UnixMicro()-last >= time.Second.Microseconds() {
@@ -206,30 +202,9 @@ func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*J
 				return fmt.Errorf("release expired leases: %w", err)
 			}
 		}
-		rows, err := query(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1,
-			lease_token = ?, lease_until = ?
-			WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?
-				ORDER BY run_at, id LIMIT ?`+lock+`)
-			RETURNING id, org_id, kind, args, run_at, attempts, max_attempts, last_error,
-				COALESCE(unique_key, ''), created_at`,
-			token, TimeToDB(now.Add(lease)), TimeToDB(now), n)
-		if err != nil {
-			return fmt.Errorf("claim jobs: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			j := &Job{State: JobRunning, leaseToken: token}
-			var args string
-			var runAt, created int64
-			if err := rows.Scan(&j.ID, &j.OrgID, &j.Kind, &args, &runAt, &j.Attempt, &j.MaxAttempts,
-				&j.LastError, &j.UniqueKey, &created); err != nil {
-				return fmt.Errorf("claim jobs: %w", err)
-			}
-			j.Args = json.RawMessage(args)
-			j.RunAt, j.CreatedAt = TimeFromDB(runAt), TimeFromDB(created)
-			jobs = append(jobs, j)
-		}
-		return rows.Err()
+		var err error
+		jobs, err = s.claimDue(ctx, query, now, token, n, lease)
+		return err
 	}
 	if s.queue != nil {
 		// Each statement commits on its own: the claim is one UPDATE ... RETURNING, and
@@ -244,6 +219,134 @@ func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*J
 	}
 	if err != nil {
 		return nil, err
+	}
+	return jobs, nil
+}
+
+// claimSQL leases up to n due jobs; its arguments are the lease token, the lease's end,
+// now and n. lock is appended to the inner SELECT.
+func claimSQL(lock string) string {
+	return `UPDATE jobs SET state = 'running', attempts = attempts + 1,
+			lease_token = ?, lease_until = ?
+			WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?
+				ORDER BY run_at, id LIMIT ?` + lock + `)
+			RETURNING id, org_id, kind, args, run_at, attempts, max_attempts, last_error,
+				COALESCE(unique_key, '') AS unique_key, created_at`
+}
+
+// claimDue runs claimSQL through query and reads the claimed jobs.
+func (s *Store) claimDue(ctx context.Context, query func(ctx context.Context, q string, args ...any) (*sql.Rows, error),
+	now time.Time, token string, n int, lease time.Duration) ([]*Job, error) {
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := query(ctx, claimSQL(lock), token, TimeToDB(now.Add(lease)), TimeToDB(now), n)
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	defer rows.Close()
+	var jobs []*Job
+	for rows.Next() {
+		j := &Job{State: JobRunning, leaseToken: token}
+		var args string
+		var runAt, created int64
+		if err := rows.Scan(&j.ID, &j.OrgID, &j.Kind, &args, &runAt, &j.Attempt, &j.MaxAttempts,
+			&j.LastError, &j.UniqueKey, &created); err != nil {
+			return nil, fmt.Errorf("claim jobs: %w", err)
+		}
+		j.Args = json.RawMessage(args)
+		j.RunAt, j.CreatedAt = TimeFromDB(runAt), TimeFromDB(created)
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	return jobs, nil
+}
+
+// completeAndClaimPostgres completes one job and claims up to n due ones in one statement;
+// the claim's snapshot predates the completion, and the completed job is running, not
+// pending, so it cannot be claimed again.
+const completeAndClaimPostgres = `WITH done AS (
+	UPDATE jobs SET state = 'done', finished_at = $1, lease_token = NULL
+	WHERE id = $2 AND lease_token = $3 RETURNING id
+), claimed AS (
+	UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = $4, lease_until = $5
+	WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $6
+		ORDER BY run_at, id LIMIT $7 FOR UPDATE SKIP LOCKED)
+	RETURNING id, org_id, kind, args, run_at, attempts, max_attempts, last_error,
+		COALESCE(unique_key, '') AS unique_key, created_at
+)
+SELECT (SELECT COUNT(*) FROM done), c.id, c.org_id, c.kind, c.args, c.run_at, c.attempts,
+	c.max_attempts, c.last_error, c.unique_key, c.created_at
+FROM (SELECT 1) AS one LEFT JOIN claimed AS c ON true`
+
+// CompleteJobAndClaim records that a claimed job succeeded, like CompleteJob, and in the
+// same round trip (on SQLite, the same write transaction) claims up to n due jobs for
+// lease, like ClaimJobs. A runner's worker uses it to go straight on to the next job:
+// separately, the completion, the claim and the look for the next due time each cost a
+// round trip per job, which under a stream of bookings competed with the bookings.
+// When the completion finds the lease lost it returns ErrLeaseLost (wrapped) and no jobs.
+func (s *Store) CompleteJobAndClaim(ctx context.Context, j *Job, n int, lease time.Duration) ([]*Job, error) {
+	if n <= 0 {
+		return nil, s.CompleteJob(ctx, j)
+	}
+	now := s.clock.Now()
+	token, err := newToken()
+	if err != nil {
+		return nil, err
+	}
+	var jobs []*Job
+	var done int64
+	if s.queue != nil {
+		rows, err := s.queue.QueryContext(ctx, completeAndClaimPostgres, TimeToDB(now), j.ID, j.leaseToken,
+			token, TimeToDB(now.Add(lease)), TimeToDB(now), n)
+		if err != nil {
+			return nil, fmt.Errorf("record job %d: %w", j.ID, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, runAt, created sql.NullInt64
+			var attempts, maxAttempts sql.NullInt32
+			var org, kind, args, lastErr, unique sql.NullString
+			if err := rows.Scan(&done, &id, &org, &kind, &args, &runAt, &attempts, &maxAttempts,
+				&lastErr, &unique, &created); err != nil {
+				return nil, fmt.Errorf("record job %d: %w", j.ID, err)
+			}
+			if !id.Valid {
+				continue // nothing claimed: the LEFT JOIN's row carries only the count
+			}
+			jobs = append(jobs, &Job{ID: id.Int64, OrgID: org.String, Kind: kind.String,
+				Args: json.RawMessage(args.String), RunAt: TimeFromDB(runAt.Int64), Attempt: int(attempts.Int32),
+				MaxAttempts: int(maxAttempts.Int32), LastError: lastErr.String, UniqueKey: unique.String,
+				CreatedAt: TimeFromDB(created.Int64), State: JobRunning, leaseToken: token})
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("record job %d: %w", j.ID, err)
+		}
+	} else {
+		err = s.InTx(ctx, func(tx *Tx) error {
+			jobs = nil
+			res, err := tx.Exec(ctx, `UPDATE jobs SET state = 'done', finished_at = ?, lease_token = NULL
+				WHERE id = ? AND lease_token = ?`, TimeToDB(now), j.ID, j.leaseToken)
+			if err != nil {
+				return err
+			}
+			if done, err = res.RowsAffected(); err != nil || done == 0 {
+				return err
+			}
+			jobs, err = s.claimDue(ctx, tx.Query, now, token, n, lease)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("record job %d: %w", j.ID, err)
+		}
+	}
+	if done == 0 {
+		// The claim (PostgreSQL) still holds: hand its jobs out rather than strand them
+		// until their lease expires.
+		return jobs, fmt.Errorf("record job %d: %w", j.ID, ErrLeaseLost)
 	}
 	return jobs, nil
 }
@@ -267,7 +370,8 @@ var ErrLeaseLost = errors.New("job lease lost")
 
 // CompleteJob records that a claimed job succeeded.
 func (s *Store) CompleteJob(ctx context.Context, j *Job) error {
-	return s.finishJob(ctx, j, `UPDATE jobs SET state = 'done', finished_at = ?, lease_token = NULL
+	// A completion makes nothing due, so the runner is not woken.
+	return s.finishJob(ctx, j, false, `UPDATE jobs SET state = 'done', finished_at = ?, lease_token = NULL
 		WHERE id = ? AND lease_token = ?`, TimeToDB(s.clock.Now()), j.ID, j.leaseToken)
 }
 
@@ -276,21 +380,21 @@ func (s *Store) CompleteJob(ctx context.Context, j *Job) error {
 func (s *Store) RetryJob(ctx context.Context, j *Job, errMsg string, runAt time.Time, permanent bool) error {
 	errMsg = truncate(errMsg, 2000)
 	if permanent || j.Attempt >= j.MaxAttempts {
-		return s.finishJob(ctx, j, `UPDATE jobs SET state = 'failed', last_error = ?, finished_at = ?, lease_token = NULL
+		return s.finishJob(ctx, j, true, `UPDATE jobs SET state = 'failed', last_error = ?, finished_at = ?, lease_token = NULL
 			WHERE id = ? AND lease_token = ?`, errMsg, TimeToDB(s.clock.Now()), j.ID, j.leaseToken)
 	}
-	return s.finishJob(ctx, j, `UPDATE jobs SET state = 'pending', last_error = ?, run_at = ?, lease_token = NULL
+	return s.finishJob(ctx, j, true, `UPDATE jobs SET state = 'pending', last_error = ?, run_at = ?, lease_token = NULL
 		WHERE id = ? AND lease_token = ?`, errMsg, TimeToDB(runAt), j.ID, j.leaseToken)
 }
 
 // ReleaseJob gives a claimed job back without counting the attempt, for a runner that is
 // shutting down.
 func (s *Store) ReleaseJob(ctx context.Context, j *Job) error {
-	return s.finishJob(ctx, j, `UPDATE jobs SET state = 'pending', attempts = attempts - 1, lease_token = NULL
+	return s.finishJob(ctx, j, true, `UPDATE jobs SET state = 'pending', attempts = attempts - 1, lease_token = NULL
 		WHERE id = ? AND lease_token = ?`, j.ID, j.leaseToken)
 }
 
-func (s *Store) finishJob(ctx context.Context, j *Job, query string, args ...any) error {
+func (s *Store) finishJob(ctx context.Context, j *Job, wake bool, query string, args ...any) error {
 	var n int64
 	var err error
 	if s.queue != nil {
@@ -316,7 +420,9 @@ func (s *Store) finishJob(ctx context.Context, j *Job, query string, args ...any
 		return fmt.Errorf("record job %d: %w", j.ID, ErrLeaseLost)
 	}
 	// A job due again may be due at once (Retry-After 0); tell the runner.
-	s.notifyJobs()
+	if wake {
+		s.notifyJobs()
+	}
 	return nil
 }
 
@@ -409,4 +515,33 @@ func (s *Store) PruneJobs(ctx context.Context, finishedBefore time.Time) (int, e
 		return 0, fmt.Errorf("prune jobs: %w", err)
 	}
 	return int(n), nil
+}
+
+// enqueueEvent enqueues an appointment event as one job of each kind in
+// Options.EventJobKinds, in one statement: a booking's transaction holds the agent's lock
+// (and on SQLite the single writer), so each round trip saved there is saved for every
+// booking queued behind it.
+func (tx *Tx) enqueueEvent(ctx context.Context, orgID string, ev EventArgs) error {
+	args, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("enqueue event: %w", err)
+	}
+	kinds := tx.s.eventKinds
+	now := TimeToDB(tx.s.clock.Now())
+	var q strings.Builder
+	q.WriteString(`INSERT INTO jobs (org_id, kind, args, state, run_at, attempts, max_attempts,
+		last_error, unique_key, lease_until, created_at, finished_at) VALUES `)
+	vals := make([]any, 0, 5*len(kinds))
+	for i, kind := range kinds {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, 'pending', ?, 0, ?, '', NULL, 0, ?, 0)")
+		vals = append(vals, orgID, kind, string(args), now, DefaultMaxAttempts, now)
+	}
+	if _, err := tx.Exec(ctx, q.String(), vals...); err != nil {
+		return fmt.Errorf("enqueue event %s: %w", ev.Event, err)
+	}
+	tx.enqueued = true
+	return nil
 }

@@ -1,12 +1,16 @@
 package store_test
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
 	"rendezvous"
+	"rendezvous/clock"
 	"rendezvous/store"
+	"rendezvous/store/storetest"
 )
 
 func TestEnqueueInRolledBackTransactionLeavesNothing(t *testing.T) {
@@ -199,6 +203,79 @@ func TestPruning(t *testing.T) {
 		}
 		if got, _ := e.st.Appointment(e.ctx, "org-a", a.ID); got == nil {
 			t.Fatal("pruning removed an appointment")
+		}
+	})
+}
+
+func TestEventJobKindsAreEnqueuedWithTheChange(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			kinds := []string{"a.event", "b.event", "c.event"}
+			fc := clock.NewFake(t0)
+			st := storetest.OpenWith(t, d, store.Options{Clock: fc, EventJobKinds: kinds})
+			e := &env{st: st, clock: fc, ctx: context.Background()}
+			if err := st.EnsureOrg(e.ctx, rendezvous.Org{ID: "org-a", Name: "A"}); err != nil {
+				t.Fatal(err)
+			}
+			a := e.create(t, "org-a", "agent-1", t0.Add(time.Hour), 30)
+			if _, err := st.UpdateAppointment(e.ctx, "org-a", a.ID, 0, func(a *rendezvous.Appointment) (string, error) {
+				a.Title = "changed"
+				return "updated", nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			all, err := st.Jobs(e.ctx, "org-a", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, j := range all {
+				var ev store.EventArgs
+				if err := j.Decode(&ev); err != nil || ev.AppointmentID != a.ID {
+					t.Fatalf("job %s args %s: %v", j.Kind, j.Args, err)
+				}
+				got = append(got, j.Kind+"/"+ev.Event)
+			}
+			want := []string{"a.event/created", "b.event/created", "c.event/created", "a.event/updated", "b.event/updated", "c.event/updated"}
+			if !slices.Equal(got, want) {
+				t.Fatalf("jobs = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestCompleteJobAndClaim(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		for range 2 {
+			if err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
+				return tx.Enqueue(e.ctx, store.Job{OrgID: "org-a", Kind: "k"})
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		first, err := e.st.ClaimJobs(e.ctx, 1, time.Minute)
+		if err != nil || len(first) != 1 {
+			t.Fatalf("claim = %v, %v", first, err)
+		}
+		next, err := e.st.CompleteJobAndClaim(e.ctx, first[0], 1, time.Minute)
+		if err != nil || len(next) != 1 || next[0].ID == first[0].ID || next[0].Attempt != 1 || next[0].State != store.JobRunning {
+			t.Fatalf("complete and claim = %+v, %v", next, err)
+		}
+		if j, _ := e.st.JobByID(e.ctx, first[0].ID); j.State != store.JobDone {
+			t.Fatalf("first job is %s, want done", j.State)
+		}
+		// Nothing left to claim; the completion still counts.
+		none, err := e.st.CompleteJobAndClaim(e.ctx, next[0], 1, time.Minute)
+		if err != nil || len(none) != 0 {
+			t.Fatalf("complete and claim = %v, %v", none, err)
+		}
+		if j, _ := e.st.JobByID(e.ctx, next[0].ID); j.State != store.JobDone {
+			t.Fatalf("second job is %s, want done", j.State)
+		}
+		// A second completion under the same lease finds it gone.
+		if _, err := e.st.CompleteJobAndClaim(e.ctx, next[0], 1, time.Minute); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("repeat completion = %v, want ErrLeaseLost", err)
 		}
 	})
 }

@@ -75,7 +75,13 @@ var errClosed = errors.New("store closed")
 var errGroupAborted = errors.New("write transaction aborted with its group; try again")
 
 func (s *Store) inTxDirect(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	sqlTx, err := s.write.BeginTx(ctx, nil)
+	db := s.write
+	if s.queue != nil && ctx.Value(asyncCommitKey{}) != nil {
+		// The queue's pool commits asynchronously for every session, which spares the
+		// SET LOCAL round trip each handler transaction would otherwise begin with.
+		db = s.queue
+	}
+	sqlTx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -86,12 +92,6 @@ func (s *Store) inTxDirect(ctx context.Context, fn func(tx *Tx) error) (err erro
 			panic(p)
 		}
 	}()
-	if s.dialect == Postgres && ctx.Value(asyncCommitKey{}) != nil {
-		if _, err := sqlTx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
-			sqlTx.Rollback()
-			return fmt.Errorf("async commit: %w", err)
-		}
-	}
 	if err := fn(tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			s.log.Warn("rollback failed", "error", rbErr)

@@ -41,6 +41,7 @@ type options struct {
 	readClients int
 	startup     bool
 	cpuProfile  string
+	jobs        bool
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -56,6 +57,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.clients, "c", 0, "concurrent clients for bookings and inserts (default 64 on SQLite, 16 on PostgreSQL)")
 	fs.IntVar(&o.readClients, "rc", 32, "concurrent clients for reads")
 	fs.BoolVar(&o.startup, "startup", false, "measure the real binary's time to ready and idle memory instead")
+	fs.BoolVar(&o.jobs, "jobs", true, "run the job runner as serve does; -jobs=false measures bookings without it (diagnosis only: its events pile up)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err

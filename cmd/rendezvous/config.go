@@ -178,7 +178,8 @@ func (c *config) openStore(ctx context.Context, log *slog.Logger, clk clock.Cloc
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, err := store.Open(ctx, u, store.Options{Logger: log, Clock: clk, Secrets: box, SkipMigrate: skipMigrate})
+	st, err := store.Open(ctx, u, store.Options{Logger: log, Clock: clk, Secrets: box, SkipMigrate: skipMigrate,
+		EventJobKinds: wiring.EventJobKinds})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -36,6 +36,12 @@ import (
 // (journey.Service.HandleAppointmentEvent).
 const JourneyEventJobKind = "journey.appointment_event"
 
+// EventJobKinds are the job kinds an appointment change is delivered as, one per area
+// that reacts, so each retries on its own and a failure in one (a Genesys outage delaying
+// an SMS) never holds back another. Open the store with them in store.Options.EventJobKinds:
+// the store then enqueues them in the change's own transaction, with no fan-out job.
+var EventJobKinds = []string{JourneyEventJobKind, room.EventJobKind, notify.EventJobKind}
+
 // Genesys says which Genesys Cloud organization to talk to. With no Region and no APIURL,
 // the built-in sandbox is started on SandboxAddr instead.
 type Genesys struct {
@@ -244,10 +250,10 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 // registerJobs gives the job runner a handler for every job kind.
 func (s *Service) registerJobs(st *store.Store) {
 	r := s.Runner
-	// The store records one appointment.event job per change; it fans out into one job per
-	// area that reacts, in one transaction, so each area retries on its own and a failure
-	// in one (a Genesys outage delaying an SMS) never holds back another.
-	fanOut := []string{JourneyEventJobKind, room.EventJobKind, notify.EventJobKind}
+	// A store opened with EventJobKinds enqueues each area's job itself. One opened with
+	// the default (tests, tools), and appointment.event jobs queued before an upgrade, still
+	// fan out here into one job per area, in one transaction.
+	fanOut := EventJobKinds
 	r.Handle(store.EventJobKind, func(ctx context.Context, j *store.Job) error {
 		return st.InTx(ctx, func(tx *store.Tx) error {
 			for _, kind := range fanOut {
