@@ -71,6 +71,22 @@ type Service struct {
 
 	mu      sync.Mutex
 	clients map[string]*sendClient
+
+	// enabled caches EnabledForNewBooking per organization (see enabledTTL).
+	enabledMu sync.Mutex
+	enabled   map[string]cachedEnabled
+}
+
+// enabledTTL is how long an instance trusts its copy of an organization's notification
+// switch for new bookings. Reading it from the database cost every booking a round trip
+// before its own transaction; a change saved here shows at once (PutSettings forgets the
+// copy), one saved on another instance within this time. (Wall-clock time on purpose: it
+// is about a cache's freshness, not appointment time.)
+const enabledTTL = 5 * time.Second
+
+type cachedEnabled struct {
+	on bool
+	at time.Time
 }
 
 // sendClient is one OAuth client's Genesys client and the pacer of its sends.
@@ -151,6 +167,9 @@ func (s *Service) PutSettings(ctx context.Context, orgID string, set Settings) (
 	if err := s.st.PutNotifySettings(ctx, orgID, b); err != nil {
 		return Settings{}, err
 	}
+	s.enabledMu.Lock()
+	delete(s.enabled, orgID)
+	s.enabledMu.Unlock()
 	return set, nil
 }
 
@@ -159,11 +178,23 @@ func (s *Service) PutSettings(ctx context.Context, orgID string, set Settings) (
 // true (and logs): a missed confirmation is worse than an unwanted one, and unverified
 // channels send nothing anyway.
 func (s *Service) EnabledForNewBooking(ctx context.Context, orgID string) bool {
+	s.enabledMu.Lock()
+	c, ok := s.enabled[orgID]
+	s.enabledMu.Unlock()
+	if ok && time.Since(c.at) < enabledTTL {
+		return c.on
+	}
 	set, err := s.Settings(ctx, orgID)
 	if err != nil {
 		s.log.Error("read notification settings for a booking", "org_id", orgID, "error", err)
 		return true
 	}
+	s.enabledMu.Lock()
+	if s.enabled == nil {
+		s.enabled = map[string]cachedEnabled{}
+	}
+	s.enabled[orgID] = cachedEnabled{on: set.Enabled, at: time.Now()}
+	s.enabledMu.Unlock()
 	return set.Enabled
 }
 

@@ -151,9 +151,25 @@ func TestAppointmentNotificationsAPI(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond) // polling the runner's goroutines
 	}
-	r := e.do("GET", "/api/v1/appointments/"+a.ID+"/notifications", nil)
-	wantStatus(t, r, 200)
-	items := r.json(t)["items"].([]any)
+	// The sandbox has a message when Genesys accepted it; its outcome is recorded just
+	// after, so wait for the record too.
+	var r response
+	var items []any
+	for {
+		r = e.do("GET", "/api/v1/appointments/"+a.ID+"/notifications", nil)
+		wantStatus(t, r, 200)
+		items = r.json(t)["items"].([]any)
+		sending := false
+		for _, it := range items {
+			if o := it.(map[string]any)["outcome"]; o == "sending" {
+				sending = true
+			}
+		}
+		if !sending || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	var sentID string
 	for _, it := range items {
 		m := it.(map[string]any)
