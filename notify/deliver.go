@@ -38,19 +38,18 @@ type sendArgs struct {
 	DeliveryID string `json:"deliveryId"`
 }
 
-// verifiedChannels lists the organization's channels that may send.
+// verifiedChannels lists the organization's channels that may send, in Channels order.
 func (s *Service) verifiedChannels(ctx context.Context, orgID string) ([]Channel, error) {
+	all, err := s.st.NotifyChannels(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
 	var out []Channel
 	for _, ch := range Channels() {
-		c, err := s.st.NotifyChannel(ctx, orgID, string(ch))
-		if errors.Is(err, rendezvous.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !c.VerifiedAt.IsZero() {
-			out = append(out, ch)
+		for _, c := range all {
+			if c.Channel == string(ch) && !c.VerifiedAt.IsZero() {
+				out = append(out, ch)
+			}
 		}
 	}
 	return out, nil
@@ -65,19 +64,22 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 	if err := j.Decode(&ev); err != nil {
 		return jobs.Permanent(err)
 	}
-	set, err := s.Settings(ctx, j.OrgID)
-	if err != nil {
-		return err
-	}
 	verified, err := s.verifiedChannels(ctx, j.OrgID)
 	if err != nil {
 		return err
 	}
-	if len(verified) == 0 && len(PlanEvent(&rendezvous.Appointment{}, ev.Event, ev.Version, set, nil, s.clock.Now()).Withdraw) == 0 {
+	// What an event withdraws depends on the event alone (a disabled appointment plans
+	// nothing else), so no settings are needed to ask.
+	if len(verified) == 0 && len(PlanEvent(&rendezvous.Appointment{}, ev.Event, ev.Version, Settings{}, nil, s.clock.Now()).Withdraw) == 0 {
 		// With no channel that may send, the event can only withdraw; a booking withdraws
-		// nothing. Returning here spares a read and a locked transaction per booking in an
-		// organization without notifications, which competed with the bookings themselves.
+		// nothing. Returning here spares the settings read and a locked transaction per
+		// booking in an organization without notifications, work that competed with the
+		// bookings themselves.
 		return nil
+	}
+	set, err := s.Settings(ctx, j.OrgID)
+	if err != nil {
+		return err
 	}
 	chosen, err := s.appointmentChannels(ctx, j.OrgID, ev.AppointmentID)
 	if err != nil {

@@ -57,18 +57,21 @@ func deadlineKey(id string) string { return "room/deadline/" + id + "/" }
 // grace. The version in the key lets the new job coexist with the one being withdrawn.
 func (r *Rooms) scheduleDeadline(ctx context.Context, a *rendezvous.Appointment) error {
 	at := a.End().Add(r.grace(ctx, a.OrgID))
-	return r.st.InTx(ctx, func(tx *store.Tx) error {
+	deadline := store.Job{
+		OrgID: a.OrgID, Kind: DeadlineJobKind, Args: jobArgs{AppointmentID: a.ID}, RunAt: at,
+		UniqueKey: fmt.Sprintf("%s%d", deadlineKey(a.ID), a.Version),
+	}
+	if a.Version == 1 {
 		// At version 1 no deadline of another version can exist (a retry of this one is
-		// deduplicated by its key), so a new booking skips the withdrawal.
-		if a.Version > 1 {
-			if _, err := tx.CancelJobs(ctx, a.OrgID, deadlineKey(a.ID)); err != nil {
-				return err
-			}
+		// deduplicated by its key): a new booking's deadline is one insert, no withdrawal
+		// and no transaction around it.
+		return r.st.Enqueue(ctx, deadline)
+	}
+	return r.st.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.CancelJobs(ctx, a.OrgID, deadlineKey(a.ID)); err != nil {
+			return err
 		}
-		return tx.Enqueue(ctx, store.Job{
-			OrgID: a.OrgID, Kind: DeadlineJobKind, Args: jobArgs{AppointmentID: a.ID}, RunAt: at,
-			UniqueKey: fmt.Sprintf("%s%d", deadlineKey(a.ID), a.Version),
-		})
+		return tx.Enqueue(ctx, deadline)
 	})
 }
 

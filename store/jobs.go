@@ -84,8 +84,43 @@ func (j *Job) Decode(v any) error {
 // Enqueue adds a job in the transaction, so it exists exactly when the transaction
 // commits. After the commit the store tells the runner (see OnJobsEnqueued).
 func (tx *Tx) Enqueue(ctx context.Context, j Job) error {
+	q, args, err := tx.s.jobInsert(j)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("enqueue %s: %w", j.Kind, err)
+	}
+	tx.enqueued = true
+	return nil
+}
+
+// Enqueue adds a job on its own, for a caller with nothing else to write: on PostgreSQL
+// one autocommit statement instead of a transaction's three round trips (on the
+// asynchronous-commit pool under AsyncCommit, as a job handler's transaction would be).
+func (s *Store) Enqueue(ctx context.Context, j Job) error {
+	if s.dialect != Postgres {
+		return s.InTx(ctx, func(tx *Tx) error { return tx.Enqueue(ctx, j) })
+	}
+	q, args, err := s.jobInsert(j)
+	if err != nil {
+		return err
+	}
+	db := s.write
+	if s.queue != nil && ctx.Value(asyncCommitKey{}) != nil {
+		db = s.queue
+	}
+	if _, err := db.ExecContext(ctx, s.rebind(q), args...); err != nil {
+		return fmt.Errorf("enqueue %s: %w", j.Kind, err)
+	}
+	s.notifyJobs()
+	return nil
+}
+
+// jobInsert is the statement that enqueues j, and its arguments.
+func (s *Store) jobInsert(j Job) (string, []any, error) {
 	if j.Kind == "" {
-		return errors.New("enqueue: job kind is empty")
+		return "", nil, errors.New("enqueue: job kind is empty")
 	}
 	var args []byte
 	switch a := j.Args.(type) {
@@ -96,11 +131,11 @@ func (tx *Tx) Enqueue(ctx context.Context, j Job) error {
 	default:
 		b, err := json.Marshal(a)
 		if err != nil {
-			return fmt.Errorf("enqueue %s: args: %w", j.Kind, err)
+			return "", nil, fmt.Errorf("enqueue %s: args: %w", j.Kind, err)
 		}
 		args = b
 	}
-	now := tx.s.clock.Now()
+	now := s.clock.Now()
 	runAt := j.RunAt
 	if runAt.IsZero() {
 		runAt = now
@@ -115,15 +150,10 @@ func (tx *Tx) Enqueue(ctx context.Context, j Job) error {
 	}
 	// ON CONFLICT DO NOTHING with no target: the only unique index a new job can hit is
 	// jobs_unique_pending, and hitting it means "already queued".
-	_, err := tx.Exec(ctx, `INSERT INTO jobs (org_id, kind, args, state, run_at, attempts, max_attempts,
+	return `INSERT INTO jobs (org_id, kind, args, state, run_at, attempts, max_attempts,
 		last_error, unique_key, lease_until, created_at, finished_at)
 		VALUES (?, ?, ?, 'pending', ?, 0, ?, '', ?, 0, ?, 0) ON CONFLICT DO NOTHING`,
-		j.OrgID, j.Kind, string(args), TimeToDB(runAt), maxAttempts, unique, TimeToDB(now))
-	if err != nil {
-		return fmt.Errorf("enqueue %s: %w", j.Kind, err)
-	}
-	tx.enqueued = true
-	return nil
+		[]any{j.OrgID, j.Kind, string(args), TimeToDB(runAt), maxAttempts, unique, TimeToDB(now)}, nil
 }
 
 // CancelJobs withdraws the organization's pending jobs whose unique key starts with

@@ -81,6 +81,25 @@ func scanNotifyChannel(r rowScanner) (NotifyChannel, error) {
 	return c, nil
 }
 
+// NotifyChannels returns the setup of every channel the organization has, in one read
+// (the notification handler looks at all of them for every appointment event).
+func (s *Store) NotifyChannels(ctx context.Context, orgID string) ([]NotifyChannel, error) {
+	var out []NotifyChannel
+	err := s.readRows(ctx, "SELECT "+notifyChannelColumns+" FROM notify_channels WHERE org_id = ? ORDER BY channel",
+		[]any{orgID}, func(r rowScanner) error {
+			c, err := scanNotifyChannel(r)
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("channels of %s: %w", orgID, err)
+	}
+	return out, nil
+}
+
 // NotifyChannel returns the setup of a channel, or rendezvous.ErrNotFound.
 func (s *Store) NotifyChannel(ctx context.Context, orgID, channel string) (NotifyChannel, error) {
 	c, err := scanNotifyChannel(s.ReadRow(ctx, "SELECT "+notifyChannelColumns+" FROM notify_channels WHERE org_id = ? AND channel = ?", orgID, channel))
