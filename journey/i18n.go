@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"golang.org/x/text/language"
+
+	"rendezvous/i18n"
 )
 
 // lang holds the words of the customer's page in one language. Dates are written by hand
-// from these tables because the standard library formats only English names.
+// from the shared i18n calendars because the standard library formats only English names.
 type lang struct {
 	Tag        string
 	Days       [7]string  // Sunday first, as time.Weekday counts
@@ -21,8 +23,8 @@ type lang struct {
 var langs = map[string]*lang{
 	"en": {
 		Tag:        "en",
-		Days:       [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
-		Months:     [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+		Days:       i18n.English.Days,
+		Months:     i18n.English.Months,
 		DateLayout: "{weekday}, {day} {month} {year}",
 		Text: map[string]string{
 			"title":          "Your video appointment",
@@ -53,8 +55,8 @@ var langs = map[string]*lang{
 	},
 	"de": {
 		Tag:        "de",
-		Days:       [7]string{"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"},
-		Months:     [12]string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"},
+		Days:       i18n.German.Days,
+		Months:     i18n.German.Months,
 		DateLayout: "{weekday}, {day}. {month} {year}",
 		Text: map[string]string{
 			"title":          "Ihr Videotermin",
@@ -85,8 +87,8 @@ var langs = map[string]*lang{
 	},
 	"el": {
 		Tag:        "el",
-		Days:       [7]string{"Κυριακή", "Δευτέρα", "Τρίτη", "Τετάρτη", "Πέμπτη", "Παρασκευή", "Σάββατο"},
-		Months:     [12]string{"Ιανουαρίου", "Φεβρουαρίου", "Μαρτίου", "Απριλίου", "Μαΐου", "Ιουνίου", "Ιουλίου", "Αυγούστου", "Σεπτεμβρίου", "Οκτωβρίου", "Νοεμβρίου", "Δεκεμβρίου"},
+		Days:       i18n.Greek.Days,
+		Months:     i18n.Greek.Months,
 		DateLayout: "{weekday}, {day} {month} {year}",
 		Text: map[string]string{
 			"title":          "Το ραντεβού σας μέσω βίντεο",

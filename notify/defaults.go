@@ -1,10 +1,15 @@
 package notify
 
+import (
+	"fmt"
+	"html"
+)
+
 // DefaultLanguage is the language used when no template matches the customer's.
 const DefaultLanguage = "en"
 
 // Languages lists the languages Rendezvous ships default templates in.
-func Languages() []string { return []string{"en", "de"} }
+func Languages() []string { return []string{"en", "de", "el"} }
 
 // emailHTML wraps a body in the minimal HTML every default email uses.
 func emailHTML(body string) string {
@@ -120,18 +125,81 @@ func defaultTemplates() map[string]templateSet {
 				},
 			},
 		},
+		// Greek avoids an article before {orgName} and {agentName}: their gender is unknown,
+		// so the names stand after a colon or in parentheses.
+		"el": {
+			EventCreated: {
+				ChannelSMS: {Text: "{orgName}: Γεια σας {customerName}, το ραντεβού σας μέσω βίντεο κλείστηκε για {date}, ώρα {time}. Σύνδεση: {link}"},
+				ChannelEmail: {
+					Subject: "Το ραντεβού σας μέσω βίντεο, {date}",
+					Text:    "Γεια σας {customerName},\n\nτο ραντεβού σας μέσω βίντεο κλείστηκε για {date}, ώρα {time} (διάρκεια: {duration}).\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση την ώρα του ραντεβού: {link}\nΠροσθήκη στο ημερολόγιο: {calendarLink}\nΆλλη ώρα: {rescheduleLink}\nΑκύρωση: {cancelLink}\n",
+					HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>το ραντεβού σας μέσω βίντεο κλείστηκε για <strong>{date}, ώρα {time}</strong> (διάρκεια: {duration}).<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
+						`<p><a href="{link}">Συνδεθείτε στο ραντεβού σας</a> την ώρα του ραντεβού.</p>` +
+						`<p><a href="{calendarLink}">Προσθήκη στο ημερολόγιο</a> · <a href="{rescheduleLink}">Επιλογή άλλης ώρας</a> · <a href="{cancelLink}">Ακύρωση</a></p>`),
+				},
+			},
+			EventRescheduled: {
+				ChannelSMS: {Text: "{orgName}: Γεια σας {customerName}, το ραντεβού σας μέσω βίντεο μετακινήθηκε για {date}, ώρα {time}. Σύνδεση: {link}"},
+				ChannelEmail: {
+					Subject: "Το ραντεβού σας μέσω βίντεο μετακινήθηκε: {date}",
+					Text:    "Γεια σας {customerName},\n\nτο ραντεβού σας μέσω βίντεο μετακινήθηκε για {date}, ώρα {time} (διάρκεια: {duration}).\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση τη νέα ώρα: {link}\nΕνημέρωση ημερολογίου: {calendarLink}\n",
+					HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>το ραντεβού σας μέσω βίντεο μετακινήθηκε για <strong>{date}, ώρα {time}</strong> (διάρκεια: {duration}).<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
+						`<p><a href="{link}">Συνδεθείτε στο ραντεβού σας</a> τη νέα ώρα.</p><p><a href="{calendarLink}">Ενημέρωση ημερολογίου</a></p>`),
+				},
+			},
+			EventCancelled: {
+				ChannelSMS: {Text: "{orgName}: Γεια σας {customerName}, το ραντεβού σας μέσω βίντεο για {date}, ώρα {time}, ακυρώθηκε."},
+				ChannelEmail: {
+					Subject: "Ακύρωση του ραντεβού σας μέσω βίντεο, {date}",
+					Text:    "Γεια σας {customerName},\n\nτο ραντεβού σας μέσω βίντεο ({orgName}) για {date}, ώρα {time}, ακυρώθηκε.\n\nΑφαίρεση από το ημερολόγιο: {calendarLink}\n",
+					HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>το ραντεβού σας μέσω βίντεο ({orgName}) για <strong>{date}, ώρα {time}</strong>, ακυρώθηκε.</p>` +
+						`<p><a href="{calendarLink}">Αφαίρεση από το ημερολόγιο</a></p>`),
+				},
+			},
+			EventReminder: {
+				ChannelSMS: {Text: "{orgName}: Υπενθύμιση του ραντεβού σας μέσω βίντεο, {date}, ώρα {time}. Σύνδεση: {link}"},
+				ChannelEmail: {
+					Subject: "Υπενθύμιση: ραντεβού μέσω βίντεο, {date}, ώρα {time}",
+					Text:    "Γεια σας {customerName},\n\nσας υπενθυμίζουμε το ραντεβού σας μέσω βίντεο, {date}, ώρα {time}.\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση: {link}\nΆλλη ώρα: {rescheduleLink}\n",
+					HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>σας υπενθυμίζουμε το ραντεβού σας μέσω βίντεο, <strong>{date}, ώρα {time}</strong>.<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
+						`<p><a href="{link}">Συνδεθείτε στο ραντεβού σας</a> · <a href="{rescheduleLink}">Επιλογή άλλης ώρας</a></p>`),
+				},
+			},
+			EventFollowUp: {
+				ChannelSMS: {Text: "{orgName}: Σας ευχαριστούμε για το σημερινό ραντεβού, {customerName}. Ελπίζουμε να σας εξυπηρετήσαμε."},
+				ChannelEmail: {
+					Subject: "Σας ευχαριστούμε για το ραντεβού σας μέσω βίντεο",
+					Text:    "Γεια σας {customerName},\n\nσας ευχαριστούμε για το σημερινό ραντεβού ({agentName}, {orgName}). Ελπίζουμε να σας εξυπηρετήσαμε.\n",
+					HTML:    emailHTML(`<p>Γεια σας {customerName},</p><p>σας ευχαριστούμε για το σημερινό ραντεβού ({agentName}, {orgName}). Ελπίζουμε να σας εξυπηρετήσαμε.</p>`),
+				},
+			},
+		},
 	}
 }
 
-// otpText is the verification message, in the administrator's language when known.
-func otpText(code string, ch Channel) Message {
-	text := "Your Rendezvous verification code is " + code + ". It expires in 10 minutes."
+// otpWords is the verification message per language: the code sentence (with %s for
+// the code), the email subject prefix and the email's closing instruction.
+var otpWords = map[string][3]string{
+	"en": {"Your Rendezvous verification code is %s. It expires in 10 minutes.", "Rendezvous verification code", "Enter it in Rendezvous's email settings to finish the setup."},
+	"de": {"Ihr Rendezvous-Bestätigungscode lautet %s. Er ist 10 Minuten gültig.", "Rendezvous-Bestätigungscode", "Geben Sie ihn in den E-Mail-Einstellungen von Rendezvous ein, um die Einrichtung abzuschließen."},
+	"el": {"Ο κωδικός επαλήθευσης Rendezvous είναι %s. Ισχύει για 10 λεπτά.", "Κωδικός επαλήθευσης Rendezvous", "Πληκτρολογήστε τον στις ρυθμίσεις email του Rendezvous για να ολοκληρωθεί η ρύθμιση."},
+}
+
+// otpText is the verification message in the administrator's language (a BCP 47 tag;
+// its base language is used), or English when Rendezvous has no words for it. The
+// message goes to the administrator, not a customer, so no organization template applies.
+func otpText(code string, ch Channel, lang string) Message {
+	w, ok := otpWords[baseLanguage(lang)]
+	if !ok {
+		w = otpWords[DefaultLanguage]
+	}
+	text := fmt.Sprintf(w[0], code)
 	if ch == ChannelSMS {
 		return Message{Text: text}
 	}
 	return Message{
-		Subject: "Rendezvous verification code " + code,
-		Text:    text + "\n\nEnter it in Rendezvous's email settings to finish the setup.\n",
-		HTML:    emailHTML("<p>Your Rendezvous verification code is <strong>" + code + "</strong>. It expires in 10 minutes.</p><p>Enter it in Rendezvous's email settings to finish the setup.</p>"),
+		Subject: w[1] + " " + code,
+		Text:    text + "\n\n" + w[2] + "\n",
+		HTML:    emailHTML("<p>" + fmt.Sprintf(html.EscapeString(w[0]), "<strong>"+code+"</strong>") + "</p><p>" + html.EscapeString(w[2]) + "</p>"),
 	}
 }

@@ -80,9 +80,13 @@ func (s *Service) vars(ctx context.Context, a *rendezvous.Appointment, i int, la
 		}
 	}
 	if v.AgentName == "" {
-		v.AgentName = "your agent"
-		if baseLanguage(lang) == "de" {
+		switch baseLanguage(lang) {
+		case "de":
 			v.AgentName = "Ihrem Ansprechpartner"
+		case "el":
+			v.AgentName = "ένας εκπρόσωπός μας"
+		default:
+			v.AgentName = "your agent"
 		}
 	}
 	v.Link, v.RescheduleLink, v.CancelLink, v.CalendarLink = s.links(a.LinkToken)

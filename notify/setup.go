@@ -313,8 +313,9 @@ func (s *Service) loadChannel(ctx context.Context, orgID string, ch Channel) (st
 // StartVerification sends a one-time password through the channel to an address the
 // administrator controls (a mobile number for SMS, an email address for email). The send
 // itself proves the permission to create messages, which cannot be probed otherwise.
-// Only a salted hash of the code is kept.
-func (s *Service) StartVerification(ctx context.Context, orgID string, ch Channel, to string) (ChannelView, error) {
+// Only a salted hash of the code is kept. The message is written in lang, the language the
+// administrator gave (English, German and Greek are known; anything else gets English).
+func (s *Service) StartVerification(ctx context.Context, orgID string, ch Channel, to, lang string) (ChannelView, error) {
 	var p rendezvous.Problems
 	var err error
 	if ch == ChannelSMS {
@@ -342,7 +343,7 @@ func (s *Service) StartVerification(ctx context.Context, orgID string, ch Channe
 	if err != nil {
 		return ChannelView{}, err
 	}
-	msg := otpText(code, ch)
+	msg := otpText(code, ch, lang)
 	gc := s.client(c.ClientID, sec)
 	if ch == ChannelSMS {
 		_, err = gc.SendSMS(ctx, genesys.SMSRequest{FromAddress: cfg.FromNumber, ToAddress: to, TextBody: msg.Text, UseExistingActiveConversation: true})

@@ -79,7 +79,7 @@ func testSMSSetup(t *testing.T, dialect string) {
 	}
 
 	// Wrong code, then the right one.
-	if _, err := e.svc.StartVerification(e.ctx, e.org, notify.ChannelSMS, admin); err != nil {
+	if _, err := e.svc.StartVerification(e.ctx, e.org, notify.ChannelSMS, admin, ""); err != nil {
 		t.Fatal(err)
 	}
 	code := e.lastCode(admin)
@@ -106,7 +106,7 @@ func testSMSSetup(t *testing.T, dialect string) {
 	}
 
 	// Expiry.
-	if _, err := e.svc.StartVerification(e.ctx, e.org, notify.ChannelSMS, admin); err != nil {
+	if _, err := e.svc.StartVerification(e.ctx, e.org, notify.ChannelSMS, admin, ""); err != nil {
 		t.Fatal(err)
 	}
 	code = e.lastCode(admin)
@@ -115,7 +115,7 @@ func testSMSSetup(t *testing.T, dialect string) {
 	problem(t, err, "code", "has expired")
 
 	// Lockout after five wrong codes: the right code no longer works, nor does a new one.
-	if _, err := e.svc.StartVerification(e.ctx, e.org, notify.ChannelSMS, admin); err != nil {
+	if _, err := e.svc.StartVerification(e.ctx, e.org, notify.ChannelSMS, admin, ""); err != nil {
 		t.Fatal(err)
 	}
 	code = e.lastCode(admin)
@@ -130,11 +130,11 @@ func testSMSSetup(t *testing.T, dialect string) {
 		t.Fatalf("right code after lockout: %v", err)
 	}
 	sent := len(e.outbox(admin))
-	if _, err := e.svc.StartVerification(e.ctx, e.org, notify.ChannelSMS, admin); !errors.Is(err, rendezvous.ErrRateLimited) || len(e.outbox(admin)) != sent {
+	if _, err := e.svc.StartVerification(e.ctx, e.org, notify.ChannelSMS, admin, ""); !errors.Is(err, rendezvous.ErrRateLimited) || len(e.outbox(admin)) != sent {
 		t.Fatalf("new code during lockout: %v", err)
 	}
 	e.clk.Advance(notify.OTPLockout + time.Second)
-	if _, err := e.svc.StartVerification(e.ctx, e.org, notify.ChannelSMS, admin); err != nil {
+	if _, err := e.svc.StartVerification(e.ctx, e.org, notify.ChannelSMS, admin, ""); err != nil {
 		t.Fatalf("after lockout: %v", err)
 	}
 	if v, err := e.svc.ConfirmVerification(e.ctx, e.org, notify.ChannelSMS, e.lastCode(admin)); err != nil || !v.Verified {
@@ -174,7 +174,7 @@ func TestEmailSetupChecksAndVerification(t *testing.T) {
 		t.Fatalf("save: %+v %v", v, err)
 	}
 	admin := "admin@acme.example"
-	if _, err := e.svc.StartVerification(e.ctx, e.org, notify.ChannelEmail, admin); err != nil {
+	if _, err := e.svc.StartVerification(e.ctx, e.org, notify.ChannelEmail, admin, ""); err != nil {
 		t.Fatal(err)
 	}
 	msgs := e.outbox(admin)

@@ -297,6 +297,11 @@ func LongestVars(lang, publicURL string) Vars {
 		tm = "12:45 Uhr (UTC-03:00, America/Argentina/Buenos_Aires)"
 		dur = "7 Stunden 55 Minuten"
 	}
+	if baseLanguage(lang) == "el" {
+		date = "Παρασκευή, 30 Σεπτεμβρίου 2026"
+		tm = "12:45 (UTC-03:00, America/Argentina/Buenos_Aires)"
+		dur = "7 ώρες 55 λεπτά"
+	}
 	return Vars{
 		CustomerName:   strings.Repeat("N", 50),
 		AgentName:      strings.Repeat("A", 50),

@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"rendezvous/i18n"
 )
 
-// Small tables for the languages Rendezvous ships templates in. golang.org/x/text does
-// not format dates, and the product needs only long dates and clock times, so two tables
-// are simpler than a CLDR dependency.
-
-var weekdaysDE = [...]string{"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"}
-var monthsDE = [...]string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"}
+// Dates use the calendar tables shared with the customer's page (package i18n).
+// golang.org/x/text does not format dates, and the product needs only long dates and
+// clock times, so small tables are simpler than a CLDR dependency.
 
 // zoneNamesDE translates the abbreviations Go's time zone data uses for central Europe
 // into the ones German readers know; other zones keep their abbreviation.
@@ -46,29 +45,50 @@ func zoneLabel(t time.Time, lang string) string {
 	return abbr + ", " + name
 }
 
-// FormatDate formats t's calendar date for a language: "Monday, March 30, 2026" or
-// "Montag, 30. März 2026".
+// FormatDate formats t's calendar date for a language: "Monday, March 30, 2026",
+// "Montag, 30. März 2026" or "Δευτέρα, 30 Μαρτίου 2026" (Greek months in the genitive).
 func FormatDate(t time.Time, lang string) string {
-	if baseLanguage(lang) == "de" {
-		return fmt.Sprintf("%s, %d. %s %d", weekdaysDE[t.Weekday()], t.Day(), monthsDE[t.Month()-1], t.Year())
+	switch baseLanguage(lang) {
+	case "de":
+		c := i18n.German
+		return fmt.Sprintf("%s, %d. %s %d", c.Days[t.Weekday()], t.Day(), c.Months[t.Month()-1], t.Year())
+	case "el":
+		c := i18n.Greek
+		return fmt.Sprintf("%s, %d %s %d", c.Days[t.Weekday()], t.Day(), c.Months[t.Month()-1], t.Year())
 	}
 	return t.Format("Monday, January 2, 2006")
 }
 
-// FormatTime formats t's clock time with its zone: "2:30 PM (CEST, Europe/Berlin)" or
-// "14:30 Uhr (MESZ, Europe/Berlin)".
+// FormatTime formats t's clock time with its zone: "2:30 PM (CEST, Europe/Berlin)",
+// "14:30 Uhr (MESZ, Europe/Berlin)" or "14:30 (EEST, Europe/Athens)". Greek readers use
+// the 24-hour clock; the Latin zone abbreviation is kept because Greek has no common short
+// form for it.
 func FormatTime(t time.Time, lang string) string {
 	l := baseLanguage(lang)
-	if l == "de" {
+	switch l {
+	case "de":
 		return t.Format("15:04") + " Uhr (" + zoneLabel(t, l) + ")"
+	case "el":
+		return t.Format("15:04") + " (" + zoneLabel(t, l) + ")"
 	}
 	return t.Format("3:04 PM") + " (" + zoneLabel(t, l) + ")"
 }
 
-// FormatDuration formats a meeting length: "30 minutes", "1 hour 30 minutes", "30 Minuten".
+// durationUnits are the singular and plural of hour and minute per language.
+var durationUnits = map[string][4]string{
+	"en": {"hour", "hours", "minute", "minutes"},
+	"de": {"Stunde", "Stunden", "Minute", "Minuten"},
+	"el": {"ώρα", "ώρες", "λεπτό", "λεπτά"},
+}
+
+// FormatDuration formats a meeting length: "30 minutes", "1 hour 30 minutes", "30 Minuten",
+// "1 ώρα 30 λεπτά".
 func FormatDuration(d time.Duration, lang string) string {
 	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
-	de := baseLanguage(lang) == "de"
+	u, ok := durationUnits[baseLanguage(lang)]
+	if !ok {
+		u = durationUnits["en"]
+	}
 	unit := func(n int, one, many string) string {
 		if n == 1 {
 			return fmt.Sprintf("%d %s", n, one)
@@ -77,18 +97,10 @@ func FormatDuration(d time.Duration, lang string) string {
 	}
 	var parts []string
 	if h > 0 {
-		if de {
-			parts = append(parts, unit(h, "Stunde", "Stunden"))
-		} else {
-			parts = append(parts, unit(h, "hour", "hours"))
-		}
+		parts = append(parts, unit(h, u[0], u[1]))
 	}
 	if m > 0 || h == 0 {
-		if de {
-			parts = append(parts, unit(m, "Minute", "Minuten"))
-		} else {
-			parts = append(parts, unit(m, "minute", "minutes"))
-		}
+		parts = append(parts, unit(m, u[2], u[3]))
 	}
 	return strings.Join(parts, " ")
 }

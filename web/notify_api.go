@@ -112,6 +112,8 @@ func (s *server) handleNotificationChannelPut() http.Handler {
 
 type verificationStartJSON struct {
 	To string `json:"to"`
+	// Language is the administrator's language for the code's message; English when empty.
+	Language string `json:"language,omitempty"`
 }
 
 type verificationConfirmJSON struct {
@@ -130,7 +132,7 @@ func (s *server) handleNotificationVerificationStart() http.Handler {
 			s.error(w, r, err)
 			return
 		}
-		v, err := n.StartVerification(r.Context(), org, ch, in.To)
+		v, err := n.StartVerification(r.Context(), org, ch, in.To, in.Language)
 		if err != nil {
 			s.error(w, r, fmt.Errorf("send %s verification code: %w", ch, err))
 			return
