@@ -66,6 +66,9 @@ func (s *Service) view(ctx context.Context, a *rendezvous.Appointment, set Setti
 		if v.Progress == ProgressNone && set.SchedulingChannel == ChannelCallbacks {
 			v.Progress = ProgressWaitingAgent // Genesys offers the scheduled callback itself
 		}
+		if readProgress {
+			v.Progress = s.withRoomJoin(ctx, a, v.Progress)
+		}
 		v.Room = v.Progress == ProgressAgentJoined || a.Status == rendezvous.StatusInProgress
 	}
 	return v
@@ -198,7 +201,8 @@ func (s *Service) PageHandler() http.Handler {
 		case set.SchedulingChannel == ChannelCallbacks:
 			// On the legacy callbacks channel Genesys Cloud offers the scheduled callback
 			// to the agent by itself; the page only waits for the agent.
-			v.Progress = ProgressWaitingAgent
+			v.Progress = s.withRoomJoin(ctx, a, ProgressWaitingAgent)
+			v.Room = v.Progress == ProgressAgentJoined
 		default:
 			p, err := s.EnsureInteraction(ctx, a, set)
 			if err != nil {
@@ -208,6 +212,7 @@ func (s *Service) PageHandler() http.Handler {
 			if v.Progress == ProgressNone {
 				v.Progress = ProgressConnecting
 			}
+			v.Progress = s.withRoomJoin(ctx, a, v.Progress)
 			v.Room = v.Progress == ProgressAgentJoined
 		}
 		setPageHeaders(w)
