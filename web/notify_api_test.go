@@ -175,7 +175,7 @@ func TestAppointmentNotificationsAPI(t *testing.T) {
 		m := it.(map[string]any)
 		if m["outcome"] == "sent" && m["channel"] == "sms" {
 			sentID = m["id"].(string)
-			if m["recipient"] != "+306•••••••78" || m["language"] != "en" || m["messageId"] == "" {
+			if m["recipient"] != "+306•••••••78" || m["language"] != "el" || m["messageId"] == "" {
 				t.Errorf("delivery: %v", m)
 			}
 		}
