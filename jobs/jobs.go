@@ -145,6 +145,16 @@ func (r *Runner) Run(ctx context.Context) error {
 					// A worker goes on with the jobs its completion claimed (see run),
 					// so under a stream of jobs it costs one round trip per job.
 					for next := []*store.Job{j}; len(next) > 0; {
+						if ctx.Err() != nil && next[0] != j {
+							// Stopping: a job claimed with the last completion goes
+							// back untouched rather than start now.
+							bk, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+							if err := r.st.ReleaseJob(bk, next[0]); err != nil {
+								r.log.Error("release job", "job_id", next[0].ID, "error", err)
+							}
+							cancel()
+							break
+						}
 						next = r.run(ctx, next[0])
 					}
 					r.inflight.Add(-1)
