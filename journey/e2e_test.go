@@ -18,6 +18,7 @@ import (
 	"rendezvous/genesys"
 	"rendezvous/genesys/sandbox"
 	"rendezvous/journey"
+	"rendezvous/room"
 	"rendezvous/store"
 	"rendezvous/store/storetest"
 	"rendezvous/web"
@@ -36,6 +37,20 @@ type world struct {
 	key string
 	// wsURL is the sandbox's web messaging endpoint.
 	wsURL string
+	// rooms serves the video room; its joins wake the journey as in production.
+	rooms *room.Rooms
+
+	jo journey.Options
+	// mu guards h and j, which restart replaces while the server runs.
+	mu sync.Mutex
+	h  http.Handler
+}
+
+// journey returns the current journey service (restart replaces it).
+func (w *world) journey() *journey.Service {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.j
 }
 
 // worldOption adjusts the journey's options, given the Genesys client of the world.
@@ -66,8 +81,12 @@ func newWorld(t testing.TB, dialect string, opts ...worldOption) *world {
 	})
 	w := &world{t: t, clk: clk, sb: sb, st: st, key: key, wsURL: "ws" + strings.TrimPrefix(sbSrv.URL, "http") + "/v1"}
 	// The server's own URL is known only once it listens; the handler reads it late.
-	var h http.Handler
-	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { h.ServeHTTP(rw, r) }))
+	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.mu.Lock()
+		h := w.h
+		w.mu.Unlock()
+		h.ServeHTTP(rw, r)
+	}))
 	t.Cleanup(w.srv.Close)
 	jo := journey.Options{
 		Store:     st,
@@ -80,13 +99,41 @@ func newWorld(t testing.TB, dialect string, opts ...worldOption) *world {
 	for _, o := range opts {
 		o(&jo, gc)
 	}
-	w.j, err = journey.New(jo)
+	w.jo = jo
+	w.rooms, err = room.New(room.Options{
+		Store: st, Clock: clk, Key: []byte(strings.Repeat("k", 32)), PublicURL: w.srv.URL,
+		Grace:    func(ctx context.Context, orgID string) (time.Duration, error) { return w.journey().GraceFor(ctx, orgID) },
+		OnChange: func(id string) { w.journey().Notify(id) },
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { w.j.Close() })
-	h = web.NewServer(web.Deps{Store: st, Clock: clk, PublicURL: w.srv.URL, Journey: w.j})
+	t.Cleanup(w.rooms.Close)
+	w.start()
 	return w
+}
+
+// start runs a journey service on the world's store and serves it.
+func (w *world) start() {
+	w.t.Helper()
+	j, err := journey.New(w.jo)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { j.Close() })
+	h := web.NewServer(web.Deps{Store: w.st, Clock: w.clk, PublicURL: w.srv.URL, Journey: j, Rooms: w.rooms})
+	w.mu.Lock()
+	w.j, w.h = j, h
+	w.mu.Unlock()
+}
+
+// restart stops the journey service as a shutdown does and starts a new one, as a
+// redeploy does: whatever Genesys sends in between reaches nobody.
+func (w *world) restart(between func()) {
+	w.t.Helper()
+	w.journey().Close()
+	between()
+	w.start()
 }
 
 // book creates an appointment through the API and returns its id and the customer's link.
