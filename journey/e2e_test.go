@@ -102,7 +102,9 @@ func newWorld(t testing.TB, dialect string, opts ...worldOption) *world {
 	w.jo = jo
 	w.rooms, err = room.New(room.Options{
 		Store: st, Clock: clk, Key: []byte(strings.Repeat("k", 32)), PublicURL: w.srv.URL,
-		Grace:    func(ctx context.Context, orgID string) (time.Duration, error) { return w.journey().GraceFor(ctx, orgID) },
+		Grace: func(ctx context.Context, orgID string) (time.Duration, error) {
+			return w.journey().GraceFor(ctx, orgID)
+		},
 		OnChange: func(id string) { w.journey().Notify(id) },
 	})
 	if err != nil {
