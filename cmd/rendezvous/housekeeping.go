@@ -20,14 +20,15 @@ const (
 
 // housekeep prunes at start and then every housekeepingEvery until ctx ends.
 func housekeep(ctx context.Context, st *store.Store, clk clock.Clock, log *slog.Logger) {
-	for {
+	for ctx.Err() == nil {
 		now := clk.Now()
-		if n, err := st.PruneJobs(ctx, now.Add(-keepFinishedJobs)); err != nil {
+		// An error because the service is stopping is no news.
+		if n, err := st.PruneJobs(ctx, now.Add(-keepFinishedJobs)); err != nil && ctx.Err() == nil {
 			log.Warn("prune finished jobs", "error", err)
 		} else if n > 0 {
 			log.Info("pruned finished jobs", "count", n)
 		}
-		if n, err := st.PruneIdempotencyKeys(ctx, now.Add(-keepIdempotency)); err != nil {
+		if n, err := st.PruneIdempotencyKeys(ctx, now.Add(-keepIdempotency)); err != nil && ctx.Err() == nil {
 			log.Warn("prune idempotency keys", "error", err)
 		} else if n > 0 {
 			log.Info("pruned idempotency keys", "count", n)
