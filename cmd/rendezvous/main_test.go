@@ -458,3 +458,45 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond) // polling a goroutine's progress, not waiting for the future
 	}
 }
+
+// TestSandboxCommandServesTheSandbox runs `rendezvous sandbox -addr` through run and
+// reaches the sandbox's inspection API and OAuth endpoint on that address.
+func TestSandboxCommandServesTheSandbox(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &lineWatcher{found: make(chan string, 1)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"sandbox", "-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard, logs)
+	}()
+	var base string
+	select {
+	case base = <-logs.found:
+	case err := <-done:
+		t.Fatalf("sandbox returned before listening: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("sandbox not listening within 20 s")
+	}
+	resp, err := http.Get(base + "/sandbox/queues")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var queues []map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&queues)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || len(queues) < 2 {
+		t.Fatalf("GET /sandbox/queues: %d %v %v", resp.StatusCode, queues, err)
+	}
+	resp, err = http.PostForm(base+"/oauth/token", map[string][]string{"grant_type": {"client_credentials"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("token without client credentials: %d, want 400 or 401", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("sandbox: %v", err)
+	}
+}
