@@ -19,7 +19,7 @@ func TestJourneyCallbacks(t *testing.T) {
 			ctx := context.Background()
 			clk := clock.NewFake(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
 			st := storetest.OpenWith(t, d, store.Options{Clock: clk})
-			a := journeyAppointment(t, st, clk.Now())
+			a := bookOne(t, st, "org1", "agent", clk.Now())
 
 			if _, err := st.JourneyCallback(ctx, "org1", a.ID); !errors.Is(err, rendezvous.ErrNotFound) {
 				t.Fatalf("no callback yet: %v", err)

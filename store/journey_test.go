@@ -13,34 +13,13 @@ import (
 	"rendezvous/store/storetest"
 )
 
-// journeyAppointment books one appointment to hang interaction rows on.
-func journeyAppointment(t *testing.T, st *store.Store, now time.Time) *rendezvous.Appointment {
-	t.Helper()
-	ctx := context.Background()
-	if err := st.EnsureOrg(ctx, rendezvous.Org{ID: "org1", Name: "Org"}); err != nil {
-		t.Fatal(err)
-	}
-	a, err := rendezvous.NewAppointment("org1", rendezvous.AppointmentInput{
-		Start: now.Add(time.Hour), DurationMinutes: 30, TimeZone: "Europe/Athens", AgentUserID: "agent",
-		Customers: []rendezvous.Customer{{Name: "C", Email: "c@example.com"}},
-	}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved, _, err := st.CreateAppointment(ctx, a, store.Idempotency{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return saved
-}
-
 func TestJourneyStore(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			ctx := context.Background()
 			clk := clock.NewFake(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
 			st := storetest.OpenWith(t, d, store.Options{Clock: clk})
-			a := journeyAppointment(t, st, clk.Now())
+			a := bookOne(t, st, "org1", "agent", clk.Now())
 
 			// Settings: none, then saved, then replaced.
 			if _, _, err := st.JourneySettings(ctx, "org1"); !errors.Is(err, rendezvous.ErrNotFound) {

@@ -7,38 +7,15 @@ import (
 	"time"
 
 	"rendezvous"
-	"rendezvous/store"
 	"rendezvous/store/storetest"
 )
-
-// roomAppointment books one appointment in a fresh org of st, for the room tables' foreign key.
-func roomAppointment(t *testing.T, st *store.Store) *rendezvous.Appointment {
-	t.Helper()
-	ctx := context.Background()
-	if err := st.EnsureOrg(ctx, rendezvous.Org{ID: "o1", Name: "Org"}); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	a, err := rendezvous.NewAppointment("o1", rendezvous.AppointmentInput{
-		Start: now.Add(time.Hour), DurationMinutes: 30, TimeZone: "Europe/Athens", AgentUserID: "agent-1",
-		Customers: []rendezvous.Customer{{Name: "C", Email: "c@example.com"}},
-	}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved, _, err := st.CreateAppointment(ctx, a, store.Idempotency{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return saved
-}
 
 func TestRoomSessions(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			st := storetest.Open(t, d)
 			ctx := context.Background()
-			a := roomAppointment(t, st)
+			a := bookOne(t, st, "o1", "agent-1", time.Now())
 			t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 
 			agent, err := st.RoomJoin(ctx, a.OrgID, a.ID, "agent", t0)
