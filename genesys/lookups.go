@@ -193,7 +193,7 @@ type CredentialCheck struct {
 // lists them and the one-time-password step proves them. An invalid client is returned
 // as Valid=false with the *OAuthError.
 func (c *Client) CheckCredentials(ctx context.Context, needs ...Capability) (CredentialCheck, error) {
-	c.tokens.invalidate(c.tokens.cachedToken())
+	c.tokens.forget()
 	if _, err := c.tokens.get(ctx); err != nil {
 		return CredentialCheck{}, fmt.Errorf("genesys: check credentials: %w", err)
 	}

@@ -26,10 +26,9 @@ type tokenSource struct {
 
 	sem chan struct{} // one fetch at a time; a channel so waiters can give up on ctx
 
-	mu     sync.Mutex
-	token  string
-	renew  time.Time // when to fetch a new one (before expiry)
-	expiry time.Time
+	mu    sync.Mutex
+	token string
+	renew time.Time // when to fetch a new one (before expiry)
 }
 
 func newTokenSource(e Endpoints, id, secret string, hc *http.Client, clk clock.Clock) *tokenSource {
@@ -89,8 +88,7 @@ func (ts *tokenSource) get(ctx context.Context) (string, error) {
 	}
 	ts.mu.Lock()
 	ts.token = tok.AccessToken
-	ts.expiry = now.Add(lifetime)
-	ts.renew = ts.expiry.Add(-renewMargin(lifetime))
+	ts.renew = now.Add(lifetime - renewMargin(lifetime))
 	ts.mu.Unlock()
 	return tok.AccessToken, nil
 }
@@ -102,6 +100,13 @@ func (ts *tokenSource) invalidate(token string) {
 	if ts.token == token {
 		ts.token = ""
 	}
+}
+
+// forget drops the cached token, whatever it is, so the next get fetches a new one.
+func (ts *tokenSource) forget() {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.token = ""
 }
 
 // oauthError turns an oauth2 failure into *OAuthError (token endpoint answered) or
@@ -183,10 +188,4 @@ func (a *UserAuth) Exchange(ctx context.Context, code, verifier string) (UserTok
 		return UserToken{}, fmt.Errorf("genesys: exchange authorization code: %w", oauthError(err))
 	}
 	return UserToken{AccessToken: tok.AccessToken, TokenType: tok.TokenType, Expiry: tok.Expiry}, nil
-}
-
-func (ts *tokenSource) cachedToken() string {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.token
 }
