@@ -28,7 +28,6 @@ var langs = map[string]*lang{
 		DateLayout: "{weekday}, {day} {month} {year}",
 		Text: map[string]string{
 			"title":          "Your video appointment",
-			"with":           "Your appointment",
 			"at":             "at",
 			"zone":           "Time zone",
 			"startsIn":       "Starts in",
@@ -40,7 +39,6 @@ var langs = map[string]*lang{
 			"agent_joined":   "Your agent has joined.",
 			"starting":       "Your appointment is starting…",
 			"cancelledTitle": "This appointment was cancelled",
-			"cancelledBody":  "There is nothing to join. If you still need help, book a new appointment or contact us.",
 			"endedTitle":     "This appointment has ended",
 			"endedBody":      "Thank you. This link can no longer be used.",
 			"tooLateTitle":   "This appointment is over",
@@ -60,7 +58,6 @@ var langs = map[string]*lang{
 		DateLayout: "{weekday}, {day}. {month} {year}",
 		Text: map[string]string{
 			"title":          "Ihr Videotermin",
-			"with":           "Ihr Termin",
 			"at":             "um",
 			"zone":           "Zeitzone",
 			"startsIn":       "Beginnt in",
@@ -72,7 +69,6 @@ var langs = map[string]*lang{
 			"agent_joined":   "Ihre Beraterin oder Ihr Berater ist da.",
 			"starting":       "Ihr Termin beginnt…",
 			"cancelledTitle": "Dieser Termin wurde abgesagt",
-			"cancelledBody":  "Es gibt nichts beizutreten. Buchen Sie bei Bedarf einen neuen Termin oder kontaktieren Sie uns.",
 			"endedTitle":     "Dieser Termin ist beendet",
 			"endedBody":      "Vielen Dank. Dieser Link kann nicht mehr verwendet werden.",
 			"tooLateTitle":   "Dieser Termin ist vorbei",
@@ -92,7 +88,6 @@ var langs = map[string]*lang{
 		DateLayout: "{weekday}, {day} {month} {year}",
 		Text: map[string]string{
 			"title":          "Το ραντεβού σας μέσω βίντεο",
-			"with":           "Το ραντεβού σας",
 			"at":             "στις",
 			"zone":           "Ζώνη ώρας",
 			"startsIn":       "Ξεκινά σε",
@@ -104,7 +99,6 @@ var langs = map[string]*lang{
 			"agent_joined":   "Ο εκπρόσωπός σας συνδέθηκε.",
 			"starting":       "Το ραντεβού σας ξεκινά…",
 			"cancelledTitle": "Το ραντεβού ακυρώθηκε",
-			"cancelledBody":  "Δεν υπάρχει κάτι για να συνδεθείτε. Αν χρειάζεστε βοήθεια, κλείστε νέο ραντεβού ή επικοινωνήστε μαζί μας.",
 			"endedTitle":     "Το ραντεβού ολοκληρώθηκε",
 			"endedBody":      "Σας ευχαριστούμε. Ο σύνδεσμος δεν μπορεί πλέον να χρησιμοποιηθεί.",
 			"tooLateTitle":   "Η ώρα του ραντεβού πέρασε",
