@@ -32,8 +32,8 @@ import (
 	"rendezvous/web"
 )
 
-// JourneyEventJobKind is the customer journey's share of the appointment event fan-out
-// (journey.Service.HandleAppointmentEvent).
+// JourneyEventJobKind is the job kind of the customer journey's share of an appointment
+// event (journey.Service.HandleAppointmentEvent).
 const JourneyEventJobKind = "journey.appointment_event"
 
 // EventJobKinds are the job kinds an appointment change is delivered as, one per area
@@ -230,7 +230,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	}
 
 	s.Runner = jobs.NewRunner(o.Store, jobs.RunnerOptions{Clock: o.Clock, Logger: log.With("component", "jobs"), Workers: o.JobWorkers})
-	s.registerJobs(o.Store)
+	s.registerJobs()
 
 	s.Handler = web.NewServer(web.Deps{
 		Store:     o.Store,
@@ -247,27 +247,11 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	return s, nil
 }
 
-// registerJobs gives the job runner a handler for every job kind.
-func (s *Service) registerJobs(st *store.Store) {
+// registerJobs gives the job runner a handler for every job kind. The store, opened with
+// EventJobKinds, enqueues each area's event job itself; there is no appointment.event
+// fan-out to handle.
+func (s *Service) registerJobs() {
 	r := s.Runner
-	// A store opened with EventJobKinds enqueues each area's job itself. One opened with
-	// the default (tests, tools), and appointment.event jobs queued before an upgrade, still
-	// fan out here into one job per area, in one transaction.
-	fanOut := EventJobKinds
-	r.Handle(store.EventJobKind, func(ctx context.Context, j *store.Job) error {
-		return st.InTx(ctx, func(tx *store.Tx) error {
-			for _, kind := range fanOut {
-				err := tx.Enqueue(ctx, store.Job{OrgID: j.OrgID, Kind: kind, Args: j.Args,
-					// Dedupes a second fan-out of the same event (a retry after a crash
-					// between this commit and the job's completion).
-					UniqueKey: fmt.Sprintf("fanout/%d/%s", j.ID, kind)})
-				if err != nil {
-					return fmt.Errorf("fan out %s: %w", kind, err)
-				}
-			}
-			return nil
-		})
-	})
 	r.Handle(JourneyEventJobKind, s.journey.HandleAppointmentEvent)
 	r.Handle(journey.CallbackJobKind, s.journey.HandleCallbackSync)
 	r.Handle(room.EventJobKind, s.rooms.HandleAppointmentEvent)
