@@ -46,8 +46,6 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("PUT /api/v1/appointments/{id}/notifications/channels", s.api(rendezvous.ScopeAppointmentsWrite, s.handleAppointmentNotificationChannelsPut()))
 	mux.Handle("/api/", s.apiNotFound())
 
-	// Customer journey (/a/{token}), video room, admin UI and webhooks: added by their areas.
-
 	// Customer journey: the customer's link, its event stream, page assets, waiting-room media.
 	mux.Handle("GET /a/{token}", s.handleJourney((*journey.Service).PageHandler))
 	mux.Handle("GET /a/{token}/events", s.handleJourney((*journey.Service).EventsHandler))

@@ -1,6 +1,6 @@
 // Package web is Rendezvous's HTTP surface: the REST API under /api/v1 with its OpenAPI
-// document, health and readiness probes, Prometheus metrics, and (added by the areas that
-// own them) the customer pages, the video room and the admin UI.
+// document, health and readiness probes, Prometheus metrics, the home page, the customer's
+// link pages (served by package journey) and the video room (served by package room).
 //
 // Every route is listed in routes.go. Handlers are methods of server that return an
 // http.Handler, one file per area (appointments.go, health.go, ...). Errors from the
@@ -28,7 +28,7 @@ import (
 	"rendezvous/store"
 )
 
-// Deps is everything the HTTP layer needs, wired in cmd/rendezvous. Areas that add
+// Deps is everything the HTTP layer needs, wired in cmd/internal/wiring. Areas that add
 // handlers to this package add their dependencies here as fields.
 type Deps struct {
 	// Store is the database. Required.
