@@ -141,14 +141,7 @@ func (s *Sandbox) Answer(userID string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if c.alertTimer != nil {
-		c.alertTimer.Stop()
-		c.alertTimer = nil
-	}
-	for _, t := range c.ringTimers {
-		t.Stop()
-	}
-	c.ringTimers = nil
+	c.stopRinging()
 	c.state, c.connectedTo, c.offeredTo = StateConnected, userID, ""
 	c.agentParticipant(userID).state = StateConnected
 	s.log.Info("sandbox conversation answered", "conversation_id", c.id, "agent", userID)

@@ -95,7 +95,8 @@ func (c *conversation) agentParticipant(userID string) *participant {
 	return nil
 }
 
-func (c *conversation) stopTimers() {
+// stopRinging stops the alert timeout and the preferred-agent ring timers.
+func (c *conversation) stopRinging() {
 	if c.alertTimer != nil {
 		c.alertTimer.Stop()
 		c.alertTimer = nil
@@ -104,6 +105,11 @@ func (c *conversation) stopTimers() {
 		t.Stop()
 	}
 	c.ringTimers = nil
+}
+
+// stopTimers stops every timer of c, the scheduled callback's included.
+func (c *conversation) stopTimers() {
+	c.stopRinging()
 	if c.callback != nil && c.callback.timer != nil {
 		c.callback.timer.Stop()
 		c.callback.timer = nil
