@@ -286,7 +286,7 @@ func mask(ch Channel, addr string) string {
 	return maskEmail(addr)
 }
 
-// formatTimePtr returns nil for the zero time, for JSON views.
+// timePtr returns nil for the zero time, and the time in UTC otherwise, for JSON views.
 func timePtr(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
