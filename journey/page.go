@@ -319,7 +319,6 @@ func (s *Service) EventsHandler() http.Handler {
 			}
 		}()
 		readProgress := true
-		var buf []byte
 		var last View
 		sent, force := false, false
 		for {
@@ -333,10 +332,7 @@ func (s *Service) EventsHandler() http.Handler {
 			// write the whole state (which also refreshes the countdown's clock offset).
 			if force || !sent || !sameState(v, last) {
 				last, sent = v, true
-				buf = append(buf[:0], "event: state\ndata: "...)
-				buf, _ = appendJSON(buf, v)
-				buf = append(buf, "\n\n"...)
-				if _, err := w.Write(buf); err != nil {
+				if _, err := w.Write(encodeEvent(v)); err != nil {
 					return
 				}
 				if err := rc.Flush(); err != nil {
@@ -447,11 +443,6 @@ func offload(f func()) {
 		f()
 	}()
 	<-done
-}
-
-func appendJSON(buf []byte, v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	return append(buf, b...), err
 }
 
 // AssetsHandler serves the page's script and style sheet under /journey/assets/.
