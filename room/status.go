@@ -82,11 +82,9 @@ func (r *Rooms) scheduleEmptyCheck(ctx context.Context, a *rendezvous.Appointmen
 }
 
 func (r *Rooms) scheduleEmptyCheckAt(ctx context.Context, orgID, id string, at time.Time) error {
-	return r.st.InTx(ctx, func(tx *store.Tx) error {
-		return tx.Enqueue(ctx, store.Job{
-			OrgID: orgID, Kind: EmptyJobKind, Args: jobArgs{AppointmentID: id}, RunAt: at,
-			UniqueKey: "room/empty/" + id,
-		})
+	return r.st.Enqueue(ctx, store.Job{
+		OrgID: orgID, Kind: EmptyJobKind, Args: jobArgs{AppointmentID: id}, RunAt: at,
+		UniqueKey: "room/empty/" + id,
 	})
 }
 
@@ -183,10 +181,8 @@ func (r *Rooms) HandleDeadline(ctx context.Context, j *store.Job) error {
 		}
 		// The meeting runs over. Its end is normally seen when the last one leaves (the
 		// empty check); look again later in case that instance dies first.
-		err = r.st.InTx(ctx, func(tx *store.Tx) error {
-			return tx.Enqueue(ctx, store.Job{OrgID: a.OrgID, Kind: DeadlineJobKind, Args: jobArgs{AppointmentID: a.ID},
-				RunAt: now.Add(overrunCheck), UniqueKey: deadlineKey(a.ID) + "overrun"})
-		})
+		err = r.st.Enqueue(ctx, store.Job{OrgID: a.OrgID, Kind: DeadlineJobKind, Args: jobArgs{AppointmentID: a.ID},
+			RunAt: now.Add(overrunCheck), UniqueKey: deadlineKey(a.ID) + "overrun"})
 	}
 	if err != nil {
 		return fmt.Errorf("room: deadline of %s: %w", a.ID, err)
