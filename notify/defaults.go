@@ -19,162 +19,158 @@ func emailHTML(body string) string {
 // DefaultTemplate returns the built-in template of an event and channel in lang, and
 // false when Rendezvous ships none in that language.
 func DefaultTemplate(e Event, ch Channel, lang string) (Template, bool) {
-	byLang, ok := defaultTemplates()[lang]
-	if !ok {
-		return Template{}, false
-	}
-	t, ok := byLang[e][ch]
+	t, ok := defaultTemplates[lang][e][ch]
 	return t, ok
 }
 
 type templateSet map[Event]map[Channel]Template
 
-func defaultTemplates() map[string]templateSet {
-	return map[string]templateSet{
-		"en": {
-			EventCreated: {
-				ChannelSMS: {Text: "Hi {customerName}, your video appointment with {orgName} is booked for {date} at {time}. Join here: {link}"},
-				ChannelEmail: {
-					Subject: "Your video appointment on {date}",
-					Text:    "Hello {customerName},\n\nyour video appointment with {agentName} of {orgName} is booked for {date} at {time} ({duration}).\n\nJoin at the appointment time: {link}\nAdd it to your calendar: {calendarLink}\nNeed another time? {rescheduleLink}\nCancel: {cancelLink}\n",
-					HTML: emailHTML(`<p>Hello {customerName},</p><p>your video appointment with {agentName} of {orgName} is booked for <strong>{date} at {time}</strong> ({duration}).</p>` +
-						`<p><a href="{link}">Join your appointment</a> at the appointment time.</p>` +
-						`<p><a href="{calendarLink}">Add to calendar</a> · <a href="{rescheduleLink}">Choose another time</a> · <a href="{cancelLink}">Cancel</a></p>`),
-				},
-			},
-			EventRescheduled: {
-				ChannelSMS: {Text: "Hi {customerName}, your video appointment with {orgName} has moved to {date} at {time}. Join here: {link}"},
-				ChannelEmail: {
-					Subject: "Your video appointment has moved to {date}",
-					Text:    "Hello {customerName},\n\nyour video appointment with {agentName} of {orgName} has moved to {date} at {time} ({duration}).\n\nJoin at the new time: {link}\nUpdate your calendar: {calendarLink}\n",
-					HTML: emailHTML(`<p>Hello {customerName},</p><p>your video appointment with {agentName} of {orgName} has moved to <strong>{date} at {time}</strong> ({duration}).</p>` +
-						`<p><a href="{link}">Join your appointment</a> at the new time.</p><p><a href="{calendarLink}">Update your calendar</a></p>`),
-				},
-			},
-			EventCancelled: {
-				ChannelSMS: {Text: "Hi {customerName}, your video appointment with {orgName} on {date} at {time} has been cancelled."},
-				ChannelEmail: {
-					Subject: "Your video appointment on {date} is cancelled",
-					Text:    "Hello {customerName},\n\nyour video appointment with {orgName} on {date} at {time} has been cancelled.\n\nRemove it from your calendar: {calendarLink}\n",
-					HTML: emailHTML(`<p>Hello {customerName},</p><p>your video appointment with {orgName} on <strong>{date} at {time}</strong> has been cancelled.</p>` +
-						`<p><a href="{calendarLink}">Remove it from your calendar</a></p>`),
-				},
-			},
-			EventReminder: {
-				ChannelSMS: {Text: "Reminder: your video appointment with {orgName} is on {date} at {time}. Join here: {link}"},
-				ChannelEmail: {
-					Subject: "Reminder: your video appointment on {date} at {time}",
-					Text:    "Hello {customerName},\n\na reminder of your video appointment with {agentName} of {orgName} on {date} at {time}.\n\nJoin here: {link}\nNeed another time? {rescheduleLink}\n",
-					HTML: emailHTML(`<p>Hello {customerName},</p><p>a reminder of your video appointment with {agentName} of {orgName} on <strong>{date} at {time}</strong>.</p>` +
-						`<p><a href="{link}">Join your appointment</a> · <a href="{rescheduleLink}">Choose another time</a></p>`),
-				},
-			},
-			EventFollowUp: {
-				ChannelSMS: {Text: "Thank you for meeting {orgName} today, {customerName}. We hope we could help."},
-				ChannelEmail: {
-					Subject: "Thank you for your video appointment",
-					Text:    "Hello {customerName},\n\nthank you for meeting {agentName} of {orgName} today. We hope we could help.\n",
-					HTML:    emailHTML(`<p>Hello {customerName},</p><p>thank you for meeting {agentName} of {orgName} today. We hope we could help.</p>`),
-				},
+// defaultTemplates are the built-in templates by language, built once: every message
+// rendered looks them up.
+var defaultTemplates = map[string]templateSet{
+	"en": {
+		EventCreated: {
+			ChannelSMS: {Text: "Hi {customerName}, your video appointment with {orgName} is booked for {date} at {time}. Join here: {link}"},
+			ChannelEmail: {
+				Subject: "Your video appointment on {date}",
+				Text:    "Hello {customerName},\n\nyour video appointment with {agentName} of {orgName} is booked for {date} at {time} ({duration}).\n\nJoin at the appointment time: {link}\nAdd it to your calendar: {calendarLink}\nNeed another time? {rescheduleLink}\nCancel: {cancelLink}\n",
+				HTML: emailHTML(`<p>Hello {customerName},</p><p>your video appointment with {agentName} of {orgName} is booked for <strong>{date} at {time}</strong> ({duration}).</p>` +
+					`<p><a href="{link}">Join your appointment</a> at the appointment time.</p>` +
+					`<p><a href="{calendarLink}">Add to calendar</a> · <a href="{rescheduleLink}">Choose another time</a> · <a href="{cancelLink}">Cancel</a></p>`),
 			},
 		},
-		"de": {
-			EventCreated: {
-				ChannelSMS: {Text: "Hallo {customerName}, Ihr Videotermin bei {orgName} ist gebucht: {date} um {time}. Teilnehmen: {link}"},
-				ChannelEmail: {
-					Subject: "Ihr Videotermin am {date}",
-					Text:    "Hallo {customerName},\n\nIhr Videotermin mit {agentName} von {orgName} ist gebucht: {date} um {time} ({duration}).\n\nZum Termin: {link}\nIn den Kalender: {calendarLink}\nAnderen Termin wählen: {rescheduleLink}\nAbsagen: {cancelLink}\n",
-					HTML: emailHTML(`<p>Hallo {customerName},</p><p>Ihr Videotermin mit {agentName} von {orgName} ist gebucht: <strong>{date} um {time}</strong> ({duration}).</p>` +
-						`<p><a href="{link}">Zum Termin</a></p>` +
-						`<p><a href="{calendarLink}">In den Kalender</a> · <a href="{rescheduleLink}">Anderen Termin wählen</a> · <a href="{cancelLink}">Absagen</a></p>`),
-				},
-			},
-			EventRescheduled: {
-				ChannelSMS: {Text: "Hallo {customerName}, Ihr Videotermin bei {orgName} wurde verschoben auf {date} um {time}. Teilnehmen: {link}"},
-				ChannelEmail: {
-					Subject: "Ihr Videotermin wurde auf den {date} verschoben",
-					Text:    "Hallo {customerName},\n\nIhr Videotermin mit {agentName} von {orgName} wurde verschoben auf {date} um {time} ({duration}).\n\nZum Termin: {link}\nKalender aktualisieren: {calendarLink}\n",
-					HTML: emailHTML(`<p>Hallo {customerName},</p><p>Ihr Videotermin mit {agentName} von {orgName} wurde verschoben auf <strong>{date} um {time}</strong> ({duration}).</p>` +
-						`<p><a href="{link}">Zum Termin</a></p><p><a href="{calendarLink}">Kalender aktualisieren</a></p>`),
-				},
-			},
-			EventCancelled: {
-				ChannelSMS: {Text: "Hallo {customerName}, Ihr Videotermin bei {orgName} am {date} um {time} wurde abgesagt."},
-				ChannelEmail: {
-					Subject: "Ihr Videotermin am {date} wurde abgesagt",
-					Text:    "Hallo {customerName},\n\nIhr Videotermin bei {orgName} am {date} um {time} wurde abgesagt.\n\nAus dem Kalender entfernen: {calendarLink}\n",
-					HTML: emailHTML(`<p>Hallo {customerName},</p><p>Ihr Videotermin bei {orgName} am <strong>{date} um {time}</strong> wurde abgesagt.</p>` +
-						`<p><a href="{calendarLink}">Aus dem Kalender entfernen</a></p>`),
-				},
-			},
-			EventReminder: {
-				ChannelSMS: {Text: "Erinnerung: Ihr Videotermin bei {orgName} ist am {date} um {time}. Teilnehmen: {link}"},
-				ChannelEmail: {
-					Subject: "Erinnerung: Ihr Videotermin am {date} um {time}",
-					Text:    "Hallo {customerName},\n\nwir erinnern Sie an Ihren Videotermin mit {agentName} von {orgName} am {date} um {time}.\n\nZum Termin: {link}\nAnderen Termin wählen: {rescheduleLink}\n",
-					HTML: emailHTML(`<p>Hallo {customerName},</p><p>wir erinnern Sie an Ihren Videotermin mit {agentName} von {orgName} am <strong>{date} um {time}</strong>.</p>` +
-						`<p><a href="{link}">Zum Termin</a> · <a href="{rescheduleLink}">Anderen Termin wählen</a></p>`),
-				},
-			},
-			EventFollowUp: {
-				ChannelSMS: {Text: "Danke für Ihren Termin bei {orgName}, {customerName}. Wir hoffen, wir konnten Ihnen helfen."},
-				ChannelEmail: {
-					Subject: "Danke für Ihren Videotermin",
-					Text:    "Hallo {customerName},\n\ndanke für Ihren Termin mit {agentName} von {orgName}. Wir hoffen, wir konnten Ihnen helfen.\n",
-					HTML:    emailHTML(`<p>Hallo {customerName},</p><p>danke für Ihren Termin mit {agentName} von {orgName}. Wir hoffen, wir konnten Ihnen helfen.</p>`),
-				},
+		EventRescheduled: {
+			ChannelSMS: {Text: "Hi {customerName}, your video appointment with {orgName} has moved to {date} at {time}. Join here: {link}"},
+			ChannelEmail: {
+				Subject: "Your video appointment has moved to {date}",
+				Text:    "Hello {customerName},\n\nyour video appointment with {agentName} of {orgName} has moved to {date} at {time} ({duration}).\n\nJoin at the new time: {link}\nUpdate your calendar: {calendarLink}\n",
+				HTML: emailHTML(`<p>Hello {customerName},</p><p>your video appointment with {agentName} of {orgName} has moved to <strong>{date} at {time}</strong> ({duration}).</p>` +
+					`<p><a href="{link}">Join your appointment</a> at the new time.</p><p><a href="{calendarLink}">Update your calendar</a></p>`),
 			},
 		},
-		// Greek avoids an article before {orgName} and {agentName}: their gender is unknown,
-		// so the names stand after a colon or in parentheses.
-		"el": {
-			EventCreated: {
-				ChannelSMS: {Text: "{orgName}: Γεια σας {customerName}, το ραντεβού σας μέσω βίντεο κλείστηκε για {date}, ώρα {time}. Σύνδεση: {link}"},
-				ChannelEmail: {
-					Subject: "Το ραντεβού σας μέσω βίντεο, {date}",
-					Text:    "Γεια σας {customerName},\n\nτο ραντεβού σας μέσω βίντεο κλείστηκε για {date}, ώρα {time} (διάρκεια: {duration}).\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση την ώρα του ραντεβού: {link}\nΠροσθήκη στο ημερολόγιο: {calendarLink}\nΆλλη ώρα: {rescheduleLink}\nΑκύρωση: {cancelLink}\n",
-					HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>το ραντεβού σας μέσω βίντεο κλείστηκε για <strong>{date}, ώρα {time}</strong> (διάρκεια: {duration}).<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
-						`<p><a href="{link}">Συνδεθείτε στο ραντεβού σας</a> την ώρα του ραντεβού.</p>` +
-						`<p><a href="{calendarLink}">Προσθήκη στο ημερολόγιο</a> · <a href="{rescheduleLink}">Επιλογή άλλης ώρας</a> · <a href="{cancelLink}">Ακύρωση</a></p>`),
-				},
-			},
-			EventRescheduled: {
-				ChannelSMS: {Text: "{orgName}: Γεια σας {customerName}, το ραντεβού σας μέσω βίντεο μετακινήθηκε για {date}, ώρα {time}. Σύνδεση: {link}"},
-				ChannelEmail: {
-					Subject: "Το ραντεβού σας μέσω βίντεο μετακινήθηκε: {date}",
-					Text:    "Γεια σας {customerName},\n\nτο ραντεβού σας μέσω βίντεο μετακινήθηκε για {date}, ώρα {time} (διάρκεια: {duration}).\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση τη νέα ώρα: {link}\nΕνημέρωση ημερολογίου: {calendarLink}\n",
-					HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>το ραντεβού σας μέσω βίντεο μετακινήθηκε για <strong>{date}, ώρα {time}</strong> (διάρκεια: {duration}).<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
-						`<p><a href="{link}">Συνδεθείτε στο ραντεβού σας</a> τη νέα ώρα.</p><p><a href="{calendarLink}">Ενημέρωση ημερολογίου</a></p>`),
-				},
-			},
-			EventCancelled: {
-				ChannelSMS: {Text: "{orgName}: Γεια σας {customerName}, το ραντεβού σας μέσω βίντεο για {date}, ώρα {time}, ακυρώθηκε."},
-				ChannelEmail: {
-					Subject: "Ακύρωση του ραντεβού σας μέσω βίντεο, {date}",
-					Text:    "Γεια σας {customerName},\n\nτο ραντεβού σας μέσω βίντεο ({orgName}) για {date}, ώρα {time}, ακυρώθηκε.\n\nΑφαίρεση από το ημερολόγιο: {calendarLink}\n",
-					HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>το ραντεβού σας μέσω βίντεο ({orgName}) για <strong>{date}, ώρα {time}</strong>, ακυρώθηκε.</p>` +
-						`<p><a href="{calendarLink}">Αφαίρεση από το ημερολόγιο</a></p>`),
-				},
-			},
-			EventReminder: {
-				ChannelSMS: {Text: "{orgName}: Υπενθύμιση του ραντεβού σας μέσω βίντεο, {date}, ώρα {time}. Σύνδεση: {link}"},
-				ChannelEmail: {
-					Subject: "Υπενθύμιση: ραντεβού μέσω βίντεο, {date}, ώρα {time}",
-					Text:    "Γεια σας {customerName},\n\nσας υπενθυμίζουμε το ραντεβού σας μέσω βίντεο, {date}, ώρα {time}.\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση: {link}\nΆλλη ώρα: {rescheduleLink}\n",
-					HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>σας υπενθυμίζουμε το ραντεβού σας μέσω βίντεο, <strong>{date}, ώρα {time}</strong>.<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
-						`<p><a href="{link}">Συνδεθείτε στο ραντεβού σας</a> · <a href="{rescheduleLink}">Επιλογή άλλης ώρας</a></p>`),
-				},
-			},
-			EventFollowUp: {
-				ChannelSMS: {Text: "{orgName}: Σας ευχαριστούμε για το σημερινό ραντεβού, {customerName}. Ελπίζουμε να σας εξυπηρετήσαμε."},
-				ChannelEmail: {
-					Subject: "Σας ευχαριστούμε για το ραντεβού σας μέσω βίντεο",
-					Text:    "Γεια σας {customerName},\n\nσας ευχαριστούμε για το σημερινό ραντεβού ({agentName}, {orgName}). Ελπίζουμε να σας εξυπηρετήσαμε.\n",
-					HTML:    emailHTML(`<p>Γεια σας {customerName},</p><p>σας ευχαριστούμε για το σημερινό ραντεβού ({agentName}, {orgName}). Ελπίζουμε να σας εξυπηρετήσαμε.</p>`),
-				},
+		EventCancelled: {
+			ChannelSMS: {Text: "Hi {customerName}, your video appointment with {orgName} on {date} at {time} has been cancelled."},
+			ChannelEmail: {
+				Subject: "Your video appointment on {date} is cancelled",
+				Text:    "Hello {customerName},\n\nyour video appointment with {orgName} on {date} at {time} has been cancelled.\n\nRemove it from your calendar: {calendarLink}\n",
+				HTML: emailHTML(`<p>Hello {customerName},</p><p>your video appointment with {orgName} on <strong>{date} at {time}</strong> has been cancelled.</p>` +
+					`<p><a href="{calendarLink}">Remove it from your calendar</a></p>`),
 			},
 		},
-	}
+		EventReminder: {
+			ChannelSMS: {Text: "Reminder: your video appointment with {orgName} is on {date} at {time}. Join here: {link}"},
+			ChannelEmail: {
+				Subject: "Reminder: your video appointment on {date} at {time}",
+				Text:    "Hello {customerName},\n\na reminder of your video appointment with {agentName} of {orgName} on {date} at {time}.\n\nJoin here: {link}\nNeed another time? {rescheduleLink}\n",
+				HTML: emailHTML(`<p>Hello {customerName},</p><p>a reminder of your video appointment with {agentName} of {orgName} on <strong>{date} at {time}</strong>.</p>` +
+					`<p><a href="{link}">Join your appointment</a> · <a href="{rescheduleLink}">Choose another time</a></p>`),
+			},
+		},
+		EventFollowUp: {
+			ChannelSMS: {Text: "Thank you for meeting {orgName} today, {customerName}. We hope we could help."},
+			ChannelEmail: {
+				Subject: "Thank you for your video appointment",
+				Text:    "Hello {customerName},\n\nthank you for meeting {agentName} of {orgName} today. We hope we could help.\n",
+				HTML:    emailHTML(`<p>Hello {customerName},</p><p>thank you for meeting {agentName} of {orgName} today. We hope we could help.</p>`),
+			},
+		},
+	},
+	"de": {
+		EventCreated: {
+			ChannelSMS: {Text: "Hallo {customerName}, Ihr Videotermin bei {orgName} ist gebucht: {date} um {time}. Teilnehmen: {link}"},
+			ChannelEmail: {
+				Subject: "Ihr Videotermin am {date}",
+				Text:    "Hallo {customerName},\n\nIhr Videotermin mit {agentName} von {orgName} ist gebucht: {date} um {time} ({duration}).\n\nZum Termin: {link}\nIn den Kalender: {calendarLink}\nAnderen Termin wählen: {rescheduleLink}\nAbsagen: {cancelLink}\n",
+				HTML: emailHTML(`<p>Hallo {customerName},</p><p>Ihr Videotermin mit {agentName} von {orgName} ist gebucht: <strong>{date} um {time}</strong> ({duration}).</p>` +
+					`<p><a href="{link}">Zum Termin</a></p>` +
+					`<p><a href="{calendarLink}">In den Kalender</a> · <a href="{rescheduleLink}">Anderen Termin wählen</a> · <a href="{cancelLink}">Absagen</a></p>`),
+			},
+		},
+		EventRescheduled: {
+			ChannelSMS: {Text: "Hallo {customerName}, Ihr Videotermin bei {orgName} wurde verschoben auf {date} um {time}. Teilnehmen: {link}"},
+			ChannelEmail: {
+				Subject: "Ihr Videotermin wurde auf den {date} verschoben",
+				Text:    "Hallo {customerName},\n\nIhr Videotermin mit {agentName} von {orgName} wurde verschoben auf {date} um {time} ({duration}).\n\nZum Termin: {link}\nKalender aktualisieren: {calendarLink}\n",
+				HTML: emailHTML(`<p>Hallo {customerName},</p><p>Ihr Videotermin mit {agentName} von {orgName} wurde verschoben auf <strong>{date} um {time}</strong> ({duration}).</p>` +
+					`<p><a href="{link}">Zum Termin</a></p><p><a href="{calendarLink}">Kalender aktualisieren</a></p>`),
+			},
+		},
+		EventCancelled: {
+			ChannelSMS: {Text: "Hallo {customerName}, Ihr Videotermin bei {orgName} am {date} um {time} wurde abgesagt."},
+			ChannelEmail: {
+				Subject: "Ihr Videotermin am {date} wurde abgesagt",
+				Text:    "Hallo {customerName},\n\nIhr Videotermin bei {orgName} am {date} um {time} wurde abgesagt.\n\nAus dem Kalender entfernen: {calendarLink}\n",
+				HTML: emailHTML(`<p>Hallo {customerName},</p><p>Ihr Videotermin bei {orgName} am <strong>{date} um {time}</strong> wurde abgesagt.</p>` +
+					`<p><a href="{calendarLink}">Aus dem Kalender entfernen</a></p>`),
+			},
+		},
+		EventReminder: {
+			ChannelSMS: {Text: "Erinnerung: Ihr Videotermin bei {orgName} ist am {date} um {time}. Teilnehmen: {link}"},
+			ChannelEmail: {
+				Subject: "Erinnerung: Ihr Videotermin am {date} um {time}",
+				Text:    "Hallo {customerName},\n\nwir erinnern Sie an Ihren Videotermin mit {agentName} von {orgName} am {date} um {time}.\n\nZum Termin: {link}\nAnderen Termin wählen: {rescheduleLink}\n",
+				HTML: emailHTML(`<p>Hallo {customerName},</p><p>wir erinnern Sie an Ihren Videotermin mit {agentName} von {orgName} am <strong>{date} um {time}</strong>.</p>` +
+					`<p><a href="{link}">Zum Termin</a> · <a href="{rescheduleLink}">Anderen Termin wählen</a></p>`),
+			},
+		},
+		EventFollowUp: {
+			ChannelSMS: {Text: "Danke für Ihren Termin bei {orgName}, {customerName}. Wir hoffen, wir konnten Ihnen helfen."},
+			ChannelEmail: {
+				Subject: "Danke für Ihren Videotermin",
+				Text:    "Hallo {customerName},\n\ndanke für Ihren Termin mit {agentName} von {orgName}. Wir hoffen, wir konnten Ihnen helfen.\n",
+				HTML:    emailHTML(`<p>Hallo {customerName},</p><p>danke für Ihren Termin mit {agentName} von {orgName}. Wir hoffen, wir konnten Ihnen helfen.</p>`),
+			},
+		},
+	},
+	// Greek avoids an article before {orgName} and {agentName}: their gender is unknown,
+	// so the names stand after a colon or in parentheses.
+	"el": {
+		EventCreated: {
+			ChannelSMS: {Text: "{orgName}: Γεια σας {customerName}, το ραντεβού σας μέσω βίντεο κλείστηκε για {date}, ώρα {time}. Σύνδεση: {link}"},
+			ChannelEmail: {
+				Subject: "Το ραντεβού σας μέσω βίντεο, {date}",
+				Text:    "Γεια σας {customerName},\n\nτο ραντεβού σας μέσω βίντεο κλείστηκε για {date}, ώρα {time} (διάρκεια: {duration}).\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση την ώρα του ραντεβού: {link}\nΠροσθήκη στο ημερολόγιο: {calendarLink}\nΆλλη ώρα: {rescheduleLink}\nΑκύρωση: {cancelLink}\n",
+				HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>το ραντεβού σας μέσω βίντεο κλείστηκε για <strong>{date}, ώρα {time}</strong> (διάρκεια: {duration}).<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
+					`<p><a href="{link}">Συνδεθείτε στο ραντεβού σας</a> την ώρα του ραντεβού.</p>` +
+					`<p><a href="{calendarLink}">Προσθήκη στο ημερολόγιο</a> · <a href="{rescheduleLink}">Επιλογή άλλης ώρας</a> · <a href="{cancelLink}">Ακύρωση</a></p>`),
+			},
+		},
+		EventRescheduled: {
+			ChannelSMS: {Text: "{orgName}: Γεια σας {customerName}, το ραντεβού σας μέσω βίντεο μετακινήθηκε για {date}, ώρα {time}. Σύνδεση: {link}"},
+			ChannelEmail: {
+				Subject: "Το ραντεβού σας μέσω βίντεο μετακινήθηκε: {date}",
+				Text:    "Γεια σας {customerName},\n\nτο ραντεβού σας μέσω βίντεο μετακινήθηκε για {date}, ώρα {time} (διάρκεια: {duration}).\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση τη νέα ώρα: {link}\nΕνημέρωση ημερολογίου: {calendarLink}\n",
+				HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>το ραντεβού σας μέσω βίντεο μετακινήθηκε για <strong>{date}, ώρα {time}</strong> (διάρκεια: {duration}).<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
+					`<p><a href="{link}">Συνδεθείτε στο ραντεβού σας</a> τη νέα ώρα.</p><p><a href="{calendarLink}">Ενημέρωση ημερολογίου</a></p>`),
+			},
+		},
+		EventCancelled: {
+			ChannelSMS: {Text: "{orgName}: Γεια σας {customerName}, το ραντεβού σας μέσω βίντεο για {date}, ώρα {time}, ακυρώθηκε."},
+			ChannelEmail: {
+				Subject: "Ακύρωση του ραντεβού σας μέσω βίντεο, {date}",
+				Text:    "Γεια σας {customerName},\n\nτο ραντεβού σας μέσω βίντεο ({orgName}) για {date}, ώρα {time}, ακυρώθηκε.\n\nΑφαίρεση από το ημερολόγιο: {calendarLink}\n",
+				HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>το ραντεβού σας μέσω βίντεο ({orgName}) για <strong>{date}, ώρα {time}</strong>, ακυρώθηκε.</p>` +
+					`<p><a href="{calendarLink}">Αφαίρεση από το ημερολόγιο</a></p>`),
+			},
+		},
+		EventReminder: {
+			ChannelSMS: {Text: "{orgName}: Υπενθύμιση του ραντεβού σας μέσω βίντεο, {date}, ώρα {time}. Σύνδεση: {link}"},
+			ChannelEmail: {
+				Subject: "Υπενθύμιση: ραντεβού μέσω βίντεο, {date}, ώρα {time}",
+				Text:    "Γεια σας {customerName},\n\nσας υπενθυμίζουμε το ραντεβού σας μέσω βίντεο, {date}, ώρα {time}.\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση: {link}\nΆλλη ώρα: {rescheduleLink}\n",
+				HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>σας υπενθυμίζουμε το ραντεβού σας μέσω βίντεο, <strong>{date}, ώρα {time}</strong>.<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
+					`<p><a href="{link}">Συνδεθείτε στο ραντεβού σας</a> · <a href="{rescheduleLink}">Επιλογή άλλης ώρας</a></p>`),
+			},
+		},
+		EventFollowUp: {
+			ChannelSMS: {Text: "{orgName}: Σας ευχαριστούμε για το σημερινό ραντεβού, {customerName}. Ελπίζουμε να σας εξυπηρετήσαμε."},
+			ChannelEmail: {
+				Subject: "Σας ευχαριστούμε για το ραντεβού σας μέσω βίντεο",
+				Text:    "Γεια σας {customerName},\n\nσας ευχαριστούμε για το σημερινό ραντεβού ({agentName}, {orgName}). Ελπίζουμε να σας εξυπηρετήσαμε.\n",
+				HTML:    emailHTML(`<p>Γεια σας {customerName},</p><p>σας ευχαριστούμε για το σημερινό ραντεβού ({agentName}, {orgName}). Ελπίζουμε να σας εξυπηρετήσαμε.</p>`),
+			},
+		},
+	},
 }
 
 // otpWords is the verification message per language: the code sentence (with %s for
