@@ -8,10 +8,10 @@
 // organization is configured.
 //
 // The sandbox is strict on purpose. It speaks the wire format written down in
-// /work/shared/genesys-cloud.md with its own structs (it never imports the client), it
-// applies the real validations, permissions and rate limits, and any request it does not
-// model answers 501 with a Genesys-shaped error body and a log line, so that the client and
-// the sandbox cannot drift apart silently.
+// testdata/genesys-cloud.md (fidelity_test.go pins it there) with its own structs (it
+// never imports the client), it applies the real validations, permissions and rate limits,
+// and any request it does not model answers 501 with a Genesys-shaped error body and a log
+// line, so that the client and the sandbox cannot drift apart silently.
 //
 // Time comes from an injected clock.Clock: routing rings, alert timeouts, scheduled
 // callbacks, token expiry and rate-limit windows all move with it, so tests move a
