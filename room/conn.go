@@ -232,7 +232,7 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 	}()
 
 	reason := "left"
-	for {
+	for reason != "hangup" {
 		_, data, err := conn.Read(cctx)
 		if err != nil {
 			break
@@ -252,9 +252,6 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 			reason = "hangup"
 			r.hangup(cctx, a)
 		}
-		if reason == "hangup" {
-			break
-		}
 	}
 	p.Close("left")
 	<-writerDone
@@ -263,10 +260,11 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 	defer cancelDone()
 
 	wasCurrent, empty := m.Leave()
-	if p.reason == "ended" && reason != "hangup" {
+	switch {
+	case reason == "hangup":
+	case p.reason == "ended":
 		reason = "ended"
-	}
-	if !wasCurrent && reason != "hangup" && p.reason != "ended" {
+	case !wasCurrent:
 		// Replaced. The newer join normally closed this row already; this closes it
 		// when two connections of one side raced and the hub saw them in the other order.
 		reason = "replaced"
