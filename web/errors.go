@@ -78,8 +78,6 @@ func (s *server) problemFor(r *http.Request, err error) problem {
 			p.Type, p.Title = "/problems/too-large", "Request body too large"
 		case http.StatusUnsupportedMediaType:
 			p.Type, p.Title = "/problems/unsupported-media-type", "Unsupported media type"
-		case http.StatusPreconditionRequired:
-			p.Type, p.Title = "/problems/precondition-required", "Precondition required"
 		}
 		if re.field != "" {
 			p.Errors = []rendezvous.FieldProblem{{Field: re.field, Message: re.msg}}
@@ -127,7 +125,7 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.DebugContext(r.Context(), "request refused", "request_id", requestID(r.Context()),
 			"route", r.Pattern, "status", p.Status, "type", p.Type, "fields", fields)
 	}
-	if p.Instance == "" && p.Status != http.StatusInternalServerError {
+	if p.Status != http.StatusInternalServerError {
 		p.Instance = r.URL.Path
 	}
 	switch p.Status {
