@@ -9,7 +9,7 @@ import (
 )
 
 // Peer is one connected browser as the hub sees it. The websocket connection implements
-// it; tests use a channel.
+// it; tests record the messages.
 type Peer interface {
 	// Send queues msg for the browser without blocking; false means the queue is full
 	// and the peer should be dropped.
@@ -53,7 +53,6 @@ func NewHub() *Hub { return &Hub{rooms: make(map[string]*hubRoom)} }
 
 // Message types the hub sends to browsers.
 type welcomeMsg struct {
-	Type  string `json:"type"` // "welcome"
 	Side  Side   `json:"side"`
 	Epoch uint64 `json:"epoch"`
 	// Peer says whether the other side is connected now.
@@ -122,7 +121,7 @@ func (h *Hub) Join(room string, side Side, p Peer, extra map[string]any) (*Membe
 	other := r.members[side.Other()]
 	p.Send(welcomeMsg{Side: side, Epoch: r.epoch, Peer: other != nil, Polite: side == Customer, Extra: extra}.encode())
 	if other != nil {
-		h.send(r, other, mustJSON(peerMsg{Type: "peer", Epoch: r.epoch, Present: true}))
+		h.send(other, mustJSON(peerMsg{Type: "peer", Epoch: r.epoch, Present: true}))
 	}
 	return m, nil
 }
@@ -130,7 +129,7 @@ func (h *Hub) Join(room string, side Side, p Peer, extra map[string]any) (*Membe
 // send delivers msg to m, dropping m when its queue is full: a browser that cannot keep
 // up with signaling is gone in all but name, and its reconnect will start afresh.
 // h.mu must be held.
-func (h *Hub) send(r *hubRoom, m *Member, msg []byte) {
+func (h *Hub) send(m *Member, msg []byte) {
 	if !m.peer.Send(msg) {
 		m.peer.Close("slow")
 	}
@@ -151,7 +150,7 @@ func (m *Member) Relay(epoch uint64, data json.RawMessage) bool {
 	if other == nil {
 		return false
 	}
-	h.send(r, other, mustJSON(signalMsg{Type: "signal", Data: data}))
+	h.send(other, mustJSON(signalMsg{Type: "signal", Data: data}))
 	return true
 }
 
@@ -178,7 +177,7 @@ func (m *Member) Leave() (wasCurrent, empty bool) {
 	delete(r.members, m.side)
 	r.epoch++
 	if other := r.members[m.side.Other()]; other != nil {
-		h.send(r, other, mustJSON(peerMsg{Type: "peer", Epoch: r.epoch, Present: false}))
+		h.send(other, mustJSON(peerMsg{Type: "peer", Epoch: r.epoch, Present: false}))
 		return true, false
 	}
 	delete(h.rooms, m.room)
@@ -216,7 +215,7 @@ func (h *Hub) Kick(room string, side Side, reason string) {
 	m.peer.Send(mustJSON(endedMsg{Type: "ended", Reason: reason}))
 	m.peer.Close("ended")
 	if other := r.members[side.Other()]; other != nil {
-		h.send(r, other, mustJSON(peerMsg{Type: "peer", Epoch: r.epoch, Present: false}))
+		h.send(other, mustJSON(peerMsg{Type: "peer", Epoch: r.epoch, Present: false}))
 	} else {
 		delete(h.rooms, room)
 	}
