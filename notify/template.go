@@ -90,21 +90,21 @@ type variable struct {
 	get  func(v *Vars) string
 }
 
-func variables() []variable {
-	return []variable{
-		{"customerName", "the customer's name", func(v *Vars) string { return v.CustomerName }},
-		{"agentName", "the assigned agent's name", func(v *Vars) string { return v.AgentName }},
-		{"orgName", "the organization's name", func(v *Vars) string { return v.OrgName }},
-		{"title", "the appointment's title", func(v *Vars) string { return v.Title }},
-		{"date", "the start date in the customer's time zone and language", func(v *Vars) string { return v.Date }},
-		{"time", "the start time in the customer's time zone, with the zone shown", func(v *Vars) string { return v.Time }},
-		{"timeZone", "the customer's time zone (IANA name)", func(v *Vars) string { return v.TimeZone }},
-		{"duration", "the planned length", func(v *Vars) string { return v.Duration }},
-		{"link", "the customer's personal appointment link", func(v *Vars) string { return v.Link }},
-		{"rescheduleLink", "the self-service reschedule link", func(v *Vars) string { return v.RescheduleLink }},
-		{"cancelLink", "the self-service cancel link", func(v *Vars) string { return v.CancelLink }},
-		{"calendarLink", "the .ics calendar file", func(v *Vars) string { return v.CalendarLink }},
-	}
+// variables are the placeholders, in the order the settings API lists them; expand
+// looks one up for every placeholder it meets.
+var variables = []variable{
+	{"customerName", "the customer's name", func(v *Vars) string { return v.CustomerName }},
+	{"agentName", "the assigned agent's name", func(v *Vars) string { return v.AgentName }},
+	{"orgName", "the organization's name", func(v *Vars) string { return v.OrgName }},
+	{"title", "the appointment's title", func(v *Vars) string { return v.Title }},
+	{"date", "the start date in the customer's time zone and language", func(v *Vars) string { return v.Date }},
+	{"time", "the start time in the customer's time zone, with the zone shown", func(v *Vars) string { return v.Time }},
+	{"timeZone", "the customer's time zone (IANA name)", func(v *Vars) string { return v.TimeZone }},
+	{"duration", "the planned length", func(v *Vars) string { return v.Duration }},
+	{"link", "the customer's personal appointment link", func(v *Vars) string { return v.Link }},
+	{"rescheduleLink", "the self-service reschedule link", func(v *Vars) string { return v.RescheduleLink }},
+	{"cancelLink", "the self-service cancel link", func(v *Vars) string { return v.CancelLink }},
+	{"calendarLink", "the .ics calendar file", func(v *Vars) string { return v.CalendarLink }},
 }
 
 // Variable describes one placeholder, for the settings API.
@@ -116,14 +116,14 @@ type Variable struct {
 // Variables lists the placeholders templates may use, written {name} in a template.
 func Variables() []Variable {
 	var out []Variable
-	for _, v := range variables() {
+	for _, v := range variables {
 		out = append(out, Variable{Name: v.name, Description: v.doc})
 	}
 	return out
 }
 
 func lookupVariable(name string) (variable, bool) {
-	for _, v := range variables() {
+	for _, v := range variables {
 		if v.name == name {
 			return v, true
 		}
@@ -275,7 +275,7 @@ func Validate(ch Channel, t Template, lang, publicURL string) error {
 
 func knownList() string {
 	var names []string
-	for _, v := range variables() {
+	for _, v := range variables {
 		names = append(names, "{"+v.name+"}")
 	}
 	return strings.Join(names, " ")
