@@ -40,7 +40,7 @@ var wmStatus = map[int]int{
 // wmSession is a guest's web messaging session, identified by the token the guest chose.
 type wmSession struct {
 	key, token, deploymentID string
-	createdAt, expiresAt     time.Time
+	expiresAt                time.Time
 	conns                    map[*wmConn]bool
 	conv                     *conversation // the active conversation, if any
 	rate                     window
@@ -354,7 +354,7 @@ func (s *Sandbox) configureSessionLocked(c *wmConn, f *clientFrame) {
 		sess, resp.ClearedExistingSession = nil, true
 	}
 	if sess == nil {
-		sess = &wmSession{key: key, token: f.Token, deploymentID: c.deploymentID, createdAt: now,
+		sess = &wmSession{key: key, token: f.Token, deploymentID: c.deploymentID,
 			expiresAt: now.Add(s.opts.SessionDuration), conns: map[*wmConn]bool{}}
 		s.sessions[key] = sess
 		sess.expiry = s.afterFunc(s.opts.SessionDuration, func() { s.expireSessionLocked(sess) })
