@@ -130,11 +130,6 @@ type Appointment struct {
 // End is when the appointment is planned to finish.
 func (a *Appointment) End() time.Time { return a.Start.Add(a.Duration) }
 
-// Overlaps reports whether a and b occupy some of the same time.
-func (a *Appointment) Overlaps(b *Appointment) bool {
-	return a.Start.Before(b.End()) && b.Start.Before(a.End())
-}
-
 // Location returns the appointment's time zone, falling back to UTC for a zone that was
 // valid when stored but is unknown to this binary.
 func (a *Appointment) Location() *time.Location {
