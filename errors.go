@@ -56,32 +56,6 @@ func (p *Problems) Add(field, format string, args ...any) {
 	p.list = append(p.list, FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
-// Merge adds every problem of err (a *ValidationError) under the given field prefix; any
-// other non-nil error is recorded against the prefix itself.
-func (p *Problems) Merge(prefix string, err error) {
-	if err == nil {
-		return
-	}
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		for _, fp := range ve.Problems {
-			f := fp.Field
-			switch {
-			case prefix == "":
-			case f == "":
-				f = prefix
-			case strings.HasPrefix(f, "["):
-				f = prefix + f
-			default:
-				f = prefix + "." + f
-			}
-			p.list = append(p.list, FieldProblem{Field: f, Message: fp.Message})
-		}
-		return
-	}
-	p.list = append(p.list, FieldProblem{Field: prefix, Message: err.Error()})
-}
-
 // Empty reports whether no problem was recorded.
 func (p *Problems) Empty() bool { return len(p.list) == 0 }
 
