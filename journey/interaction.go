@@ -30,9 +30,7 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 	drive := false
 	defer func() {
 		if !drive {
-			s.mu.Lock()
-			delete(s.driving, a.ID)
-			s.mu.Unlock()
+			s.undrive(a.ID)
 		}
 	}()
 
@@ -89,11 +87,7 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 				}
 				sess, err = nil, nil // took over another row: dial with its token
 			}
-			defer func() {
-				s.mu.Lock()
-				delete(s.driving, a.ID)
-				s.mu.Unlock()
-			}()
+			defer s.undrive(a.ID)
 			early := make(chan earlySession, 1)
 			early <- earlySession{sess, err}
 			if sess == nil && err == nil {
@@ -135,16 +129,19 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer func() {
-				s.mu.Lock()
-				delete(s.driving, a.ID)
-				s.mu.Unlock()
-			}()
+			defer s.undrive(a.ID)
 			s.drive(a, set, it, string(token), nil)
 		}()
 	}
 	s.wake(a.ID)
 	return Progress(it.Progress), nil
+}
+
+// undrive records that this instance no longer drives appointment id's interaction.
+func (s *Service) undrive(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.driving, id)
 }
 
 // markKnown records that appointment id has its interaction row: rows never go away, so
