@@ -302,11 +302,7 @@ func Admit(a *rendezvous.Appointment, side Side, now time.Time, grace, agentEarl
 	if a.Status.Final() {
 		return ErrClosed
 	}
-	opens := a.Start
-	if side == Agent {
-		opens = a.Start.Add(-agentEarly)
-	}
-	if now.Before(opens) {
+	if now.Before(opensAt(a, side, agentEarly)) {
 		return ErrNotYet
 	}
 	if a.Status != rendezvous.StatusInProgress && !now.Before(a.End().Add(grace)) {
@@ -322,8 +318,14 @@ func (r *Rooms) Check(ctx context.Context, a *rendezvous.Appointment, side Side)
 
 // Opens returns when side may first enter a's room.
 func (r *Rooms) Opens(a *rendezvous.Appointment, side Side) time.Time {
+	return opensAt(a, side, r.o.AgentEarly)
+}
+
+// opensAt is when side may first enter a's room: the start, or agentEarly before it for
+// the agent.
+func opensAt(a *rendezvous.Appointment, side Side, agentEarly time.Duration) time.Time {
 	if side == Agent {
-		return a.Start.Add(-r.o.AgentEarly)
+		return a.Start.Add(-agentEarly)
 	}
 	return a.Start
 }
