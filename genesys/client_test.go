@@ -24,16 +24,14 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 // fakeGenesys is a tiny login + API host for unit tests of the client's HTTP behaviour;
 // the sandbox tests cover the real endpoints.
 type fakeGenesys struct {
-	mu        sync.Mutex
-	tokens    int // tokens issued
-	valid     map[string]bool
-	api       http.HandlerFunc // answers /api/v2/...
-	calls     atomic.Int32
-	expiresIn int
+	mu     sync.Mutex
+	tokens int // tokens issued
+	valid  map[string]bool
+	api    http.HandlerFunc // answers /api/v2/...
 }
 
 func newFake(t *testing.T, api http.HandlerFunc) (*fakeGenesys, *httptest.Server) {
-	f := &fakeGenesys{valid: map[string]bool{}, api: api, expiresIn: 3600}
+	f := &fakeGenesys{valid: map[string]bool{}, api: api}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/oauth/token" {
 			id, secret, ok := r.BasicAuth()
@@ -47,10 +45,9 @@ func newFake(t *testing.T, api http.HandlerFunc) (*fakeGenesys, *httptest.Server
 			f.tokens++
 			tok := fmt.Sprintf("tok-%d", f.tokens)
 			f.valid[tok] = true
-			exp := f.expiresIn
 			f.mu.Unlock()
 			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"access_token":%q,"token_type":"bearer","expires_in":%d}`, tok, exp)
+			fmt.Fprintf(w, `{"access_token":%q,"token_type":"bearer","expires_in":3600}`, tok)
 			return
 		}
 		f.mu.Lock()
@@ -62,7 +59,6 @@ func newFake(t *testing.T, api http.HandlerFunc) (*fakeGenesys, *httptest.Server
 			fmt.Fprint(w, `{"message":"token expired","code":"authentication.required","status":401}`)
 			return
 		}
-		f.calls.Add(1)
 		f.api(w, r)
 	}))
 	t.Cleanup(srv.Close)
@@ -296,8 +292,7 @@ func TestNotImplementedIsNotRetried(t *testing.T) {
 	_, srv := newFake(t, func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotImplemented, "not.implemented", "no")
 	})
-	f := srv
-	c := newClient(f, clock.NewFake(t0), nil)
+	c := newClient(srv, clock.NewFake(t0), nil)
 	_, err := c.User(context.Background(), "u1")
 	if kind, _ := genesys.Classify(err); kind != genesys.KindPermanent {
 		t.Fatalf("kind = %v, want permanent", kind)
