@@ -289,7 +289,7 @@ func (s *Service) Preview(ctx context.Context, orgID string, in PreviewInput) (P
 
 // sampleVars are plausible values for previews: an appointment tomorrow at 14:30 in Berlin.
 func (s *Service) sampleVars(ctx context.Context, orgID, lang string) Vars {
-	loc, err := time.LoadLocation("Europe/Berlin")
+	loc, err := rendezvous.LoadZone("Europe/Berlin")
 	if err != nil {
 		loc = time.UTC
 	}
