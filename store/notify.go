@@ -183,27 +183,6 @@ func (s *Store) NotifyTemplate(ctx context.Context, orgID, event, channel, langu
 	return t, nil
 }
 
-// NotifyTemplates lists the organization's template overrides.
-func (s *Store) NotifyTemplates(ctx context.Context, orgID string) ([]NotifyTemplate, error) {
-	rows, err := s.Read(ctx, `SELECT event, channel, language, subject, text, html, updated_at FROM notify_templates
-		WHERE org_id = ? ORDER BY event, channel, language`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("list templates: %w", err)
-	}
-	defer rows.Close()
-	var out []NotifyTemplate
-	for rows.Next() {
-		var t NotifyTemplate
-		var updated int64
-		if err := rows.Scan(&t.Event, &t.Channel, &t.Language, &t.Subject, &t.Text, &t.HTML, &updated); err != nil {
-			return nil, fmt.Errorf("list templates: %w", err)
-		}
-		t.UpdatedAt = TimeFromDB(updated)
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
-
 // PutNotifyTemplate saves an organization's template override.
 func (s *Store) PutNotifyTemplate(ctx context.Context, orgID string, t NotifyTemplate) error {
 	err := s.InTx(ctx, func(tx *Tx) error {
