@@ -21,7 +21,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,7 +42,6 @@ type Checker struct {
 
 	mu      sync.Mutex
 	schemas map[string]*jsonschema.Schema // by JSON pointer into the document
-	seen    map[string]int                // "METHOD /template STATUS" → count
 }
 
 // New parses doc (an OpenAPI 3.1 document in JSON) and returns a Checker that reports
@@ -64,7 +62,7 @@ func New(t testing.TB, doc []byte) *Checker {
 	if err := c.AddResource(docURL, parsed); err != nil {
 		t.Fatalf("webtest: load OpenAPI document: %v", err)
 	}
-	return &Checker{t: t, doc: m, compiler: c, schemas: map[string]*jsonschema.Schema{}, seen: map[string]int{}}
+	return &Checker{t: t, doc: m, compiler: c, schemas: map[string]*jsonschema.Schema{}}
 }
 
 // Client returns an HTTP client whose every exchange is checked.
@@ -109,19 +107,6 @@ func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// Exercised returns, sorted, the documented operations and statuses that checked
-// exchanges have covered, as "METHOD /path/{template} STATUS".
-func (c *Checker) Exercised() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]string, 0, len(c.seen))
-	for k := range c.seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Check validates one exchange: req with body reqBody, answered by resp with body
 // respBody.
 func (c *Checker) Check(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
@@ -144,10 +129,6 @@ func (c *Checker) Check(req *http.Request, reqBody []byte, resp *http.Response, 
 		c.t.Errorf("webtest: %s: status not documented for %s %s", where, req.Method, tmpl)
 		return
 	}
-	c.mu.Lock()
-	c.seen[req.Method+" "+tmpl+" "+strconv.Itoa(resp.StatusCode)]++
-	c.mu.Unlock()
-
 	respPtr := opPtr + "/responses/" + escape(status)
 	if ref, ok := response["$ref"].(string); ok {
 		respPtr = strings.TrimPrefix(ref, "#")
