@@ -16,11 +16,13 @@ import (
 	"rendezvous"
 )
 
-// EventJobKind is the kind of the job enqueued with every appointment change; its Args
-// are EventArgs. Notifications, webhooks and the Genesys callback channel fan out from it.
+// EventJobKind is the kind of the job enqueued with every appointment change when
+// Options.EventJobKinds is empty; its Args are EventArgs. The service names one kind per
+// area that reacts instead (see Options.EventJobKinds).
 const EventJobKind = "appointment.event"
 
-// EventArgs are the arguments of an EventJobKind job.
+// EventArgs are the arguments of every appointment event job (EventJobKind, or each of
+// Options.EventJobKinds).
 type EventArgs struct {
 	AppointmentID string `json:"appointmentId"`
 	// Event is "created", "rescheduled", "updated", "reassigned", "cancelled", "started",
@@ -420,8 +422,8 @@ func decodeCursor(c string) (int64, string, error) {
 // row on PostgreSQL), refuses a stale ifVersion (when > 0) with ErrStaleVersion, lets
 // change modify it through the domain methods (Apply, Cancel, MarkStarted, ...), checks
 // the agent's other appointments again when the time or the agent changed, bumps the
-// version, saves, and enqueues an EventJobKind job for the event change returns (none for
-// ""). An error from change aborts everything and is returned as is, wrapped.
+// version, saves, and enqueues the event jobs (one per Options.EventJobKinds) for the
+// event change returns (none for ""). An error from change aborts everything and is returned as is, wrapped.
 func (s *Store) UpdateAppointment(ctx context.Context, orgID, id string, ifVersion int, change func(a *rendezvous.Appointment) (event string, err error)) (*rendezvous.Appointment, error) {
 	var out *rendezvous.Appointment
 	err := s.InTx(ctx, func(tx *Tx) error {
