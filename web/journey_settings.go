@@ -36,11 +36,10 @@ func (s *server) handleJourney(h func(*journey.Service) http.Handler) http.Handl
 }
 
 func (s *server) handleSchedulingSettingsGet() http.Handler {
+	if s.Journey == nil {
+		return http.HandlerFunc(s.journeyMissing)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.Journey == nil {
-			s.journeyMissing(w, r)
-			return
-		}
 		set, err := s.Journey.Settings(r.Context(), apiKey(r.Context()).OrgID)
 		if err != nil {
 			s.error(w, r, fmt.Errorf("read scheduling settings: %w", err))
@@ -53,11 +52,10 @@ func (s *server) handleSchedulingSettingsGet() http.Handler {
 // handleSchedulingSettingsPut replaces the scheduling settings. Fields left out of the
 // body keep their current value, so a client may send only what it changes.
 func (s *server) handleSchedulingSettingsPut() http.Handler {
+	if s.Journey == nil {
+		return http.HandlerFunc(s.journeyMissing)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.Journey == nil {
-			s.journeyMissing(w, r)
-			return
-		}
 		org := apiKey(r.Context()).OrgID
 		set, err := s.Journey.Settings(r.Context(), org)
 		if err != nil {
@@ -81,11 +79,10 @@ func (s *server) handleSchedulingSettingsPut() http.Handler {
 // body with its own Content-Type (video/mp4, image/png, ...), or the "file" part of a
 // multipart/form-data body as an HTML form sends it.
 func (s *server) handleSchedulingMediaUpload() http.Handler {
+	if s.Journey == nil {
+		return http.HandlerFunc(s.journeyMissing)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.Journey == nil {
-			s.journeyMissing(w, r)
-			return
-		}
 		r.Body = http.MaxBytesReader(w, r.Body, journey.MaxMediaBytes+1<<20)
 		ct := r.Header.Get("Content-Type")
 		var body io.Reader = r.Body
