@@ -144,11 +144,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	// Queue every reminder, due now, in one transaction.
 	due := time.Now()
 	err = st.InTx(ctx, func(tx *store.Tx) error {
+		p := notify.Planned{Kind: notify.KindReminder, Event: notify.EventReminder, Channel: notify.ChannelSMS, OffsetMinutes: 60, Version: 1, Due: due}
 		for i, id := range ids {
 			d := &store.NotifyDelivery{ID: uuid.NewString(), OrgID: org, AppointmentID: id,
-				DedupeKey: fmt.Sprintf("notify/%s/reminder/reminder/60/sms/0/v1", id), Kind: notify.KindReminder,
-				Event: string(notify.EventReminder), Channel: string(notify.ChannelSMS), OffsetMinutes: 60, Version: 1,
-				DueAt: due, Outcome: notify.OutcomeScheduled}
+				DedupeKey: p.Key(id), Kind: p.Kind, Event: string(p.Event), Channel: string(p.Channel),
+				OffsetMinutes: p.OffsetMinutes, Version: p.Version, DueAt: p.Due, Outcome: notify.OutcomeScheduled}
 			if _, err := tx.InsertNotifyDelivery(ctx, d); err != nil {
 				return err
 			}
