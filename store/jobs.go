@@ -27,7 +27,7 @@ const (
 )
 
 // Job is a unit of work to do later, durably: a notification, a Genesys Cloud call, a
-// webhook delivery. Enqueue it with Tx.Enqueue in the transaction of the change it
+// no-show deadline. Enqueue it with Tx.Enqueue in the transaction of the change it
 // follows; the jobs package runs it.
 type Job struct {
 	// ID is assigned by the store.
