@@ -1,7 +1,7 @@
-// Package secret encrypts the secrets Rendezvous keeps at rest (OAuth client secrets,
-// webhook signing keys, the copy of each customer link token) with AES-256-GCM, so that a
-// database dump alone reveals none of them. The key lives outside the database: in a key
-// file or in the environment.
+// Package secret encrypts the secrets Rendezvous keeps at rest (OAuth client secrets, the
+// copy of each customer link token) with AES-256-GCM, so that a database dump alone
+// reveals none of them. The key lives outside the database: in a key file or in the
+// environment.
 package secret
 
 import (
