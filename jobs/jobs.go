@@ -22,7 +22,7 @@
 // under the lease that claimed the job. On PostgreSQL the queue's own bookkeeping and the
 // handlers' transactions commit asynchronously (no WAL flush wait): under at-least-once
 // delivery a lost one only means the job runs again, and it keeps the queue from tripling
-// the database's fsyncs per booking. The price is that we maintain about 700 lines of
+// the database's fsyncs per booking. The price is that we maintain about 900 lines of
 // queue (this package and store/jobs.go); there is no dashboard, no periodic jobs and no
 // workflow features, which Rendezvous does not need.
 package jobs
