@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -174,12 +175,16 @@ func (s *Sandbox) handleWebMessaging() http.Handler {
 		}
 		s.mu.Lock()
 		dep := s.deployments[depID]
+		var allowed []string
+		if dep != nil {
+			allowed = dep.allowedDomains // SetAllowedDomains replaces the slice, never edits it
+		}
 		s.mu.Unlock()
 		if dep == nil {
 			s.writeAPIError(w, r, notFound("The deployment %s was not found.", depID))
 			return
 		}
-		if origin := r.Header.Get("Origin"); !originAllowed(dep.allowedDomains, origin) {
+		if origin := r.Header.Get("Origin"); !originAllowed(allowed, origin) {
 			s.writeAPIError(w, r, &apiError{status: http.StatusForbidden, code: "origin.not.allowed",
 				message: fmt.Sprintf("The origin %q is not an allowed domain of deployment %s.", origin, depID)})
 			return
@@ -667,6 +672,6 @@ func (s *Sandbox) SetAllowedDomains(deploymentID string, domains ...string) erro
 	if d == nil {
 		return fmt.Errorf("deployment %s: %w", deploymentID, ErrNotFound)
 	}
-	d.allowedDomains = domains
+	d.allowedDomains = slices.Clone(domains)
 	return nil
 }
