@@ -6,8 +6,8 @@
 // It books n appointments on a fresh SQLite (or -database-url) store, lets the job runner
 // process their events, then queues one SMS reminder per appointment, all due now, and
 // runs the real notification service and job runner until every reminder is sent. The
-// sandbox enforces rpm requests per minute per OAuth token and the Genesys client is
-// configured with the same limit. It prints the achieved send rate as a fraction of the
+// sandbox enforces rpm requests per minute per OAuth token and the notification service is
+// given the same limit (Options.RequestsPerMinute), which it paces its sends under. It prints the achieved send rate as a fraction of the
 // limit, the 429 answers received, and how late the last reminder went out.
 package main
 
