@@ -38,10 +38,6 @@ import (
 // Dialects lists the databases every store test runs on.
 func Dialects() []string { return []string{store.SQLite, store.Postgres} }
 
-// Options adjusts the store Open creates. The zero value gives a real clock and a fresh
-// secrets box.
-type Options = store.Options
-
 // Open returns a migrated store on a fresh database of the dialect, closed and dropped
 // when t ends. The store has a random secrets key.
 func Open(t testing.TB, dialect string) *store.Store {
