@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"rendezvous"
@@ -210,7 +209,7 @@ func (s *server) handleAppointmentList() http.Handler {
 		out := appointmentListJSON{Items: make([]appointmentJSON, len(items)), Next: next}
 		base := s.publicURL(r)
 		for i, a := range items {
-			out.Items[i] = s.toAppointmentJSON(a, base)
+			out.Items[i] = toAppointmentJSON(a, base)
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
@@ -411,13 +410,13 @@ func interactionFromJSON(in *interactionJSON) rendezvous.Interaction {
 	return out
 }
 
-func (s *server) toAppointmentJSON(a *rendezvous.Appointment, publicURL string) appointmentJSON {
+func toAppointmentJSON(a *rendezvous.Appointment, publicURL string) appointmentJSON {
 	out := appointmentJSON{
 		ID:              a.ID,
 		Status:          a.Status,
 		Version:         a.Version,
 		Start:           formatTime(a.Start),
-		StartLocal:      a.Start.In(s.zones.location(a.TimeZone)).Format(time.RFC3339),
+		StartLocal:      a.Start.In(zoneOrUTC(a.TimeZone)).Format(time.RFC3339),
 		End:             formatTime(a.End()),
 		DurationMinutes: int(a.Duration / time.Minute),
 		TimeZone:        a.TimeZone,
@@ -472,7 +471,7 @@ func (s *server) publicURL(r *http.Request) string {
 // writeAppointment writes one appointment with its version as the ETag.
 func (s *server) writeAppointment(w http.ResponseWriter, r *http.Request, status int, a *rendezvous.Appointment) {
 	w.Header().Set("ETag", strconv.Quote(strconv.Itoa(a.Version)))
-	writeJSON(w, status, s.toAppointmentJSON(a, s.publicURL(r)))
+	writeJSON(w, status, toAppointmentJSON(a, s.publicURL(r)))
 }
 
 // writeJSON writes v as a JSON response. Responses can carry personal data and customer
@@ -489,22 +488,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(body, '\n'))
 }
 
-// zoneCache keeps loaded time zones: time.LoadLocation reads and parses the zone file on
-// every call, which showed up as a tenth of the CPU time of listing appointments.
-type zoneCache struct {
-	m sync.Map // zone name → *time.Location
-}
-
-// location returns the named zone, or UTC for a zone this binary does not know (it was
-// valid when stored, but the zone database may differ).
-func (c *zoneCache) location(name string) *time.Location {
-	if loc, ok := c.m.Load(name); ok {
-		return loc.(*time.Location)
-	}
-	loc, err := time.LoadLocation(name)
+// zoneOrUTC returns the named zone (rendezvous.LoadZone caches them), or UTC for a zone
+// this binary does not know (it was valid when stored, but the zone database may differ).
+func zoneOrUTC(name string) *time.Location {
+	loc, err := rendezvous.LoadZone(name)
 	if err != nil {
 		return time.UTC
 	}
-	c.m.Store(name, loc)
 	return loc
 }

@@ -78,7 +78,6 @@ type server struct {
 	metrics *httpMetrics
 	limits  *keyLimiters
 	keys    *keyCache
-	zones   zoneCache
 	// idPrefix and idSeq make request ids that are unique across restarts without a
 	// crypto/rand read per request.
 	idPrefix string
