@@ -117,9 +117,6 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 	if err != nil {
 		return err
 	}
-	if ice == nil {
-		ice = []ICEServer{}
-	}
 	conn, err := websocket.Accept(w, req, nil)
 	if err != nil {
 		// Accept has written the response (a bad handshake or a foreign origin).

@@ -143,6 +143,9 @@ func New(o Options) (*Rooms, error) {
 	if o.AgentEarly <= 0 {
 		o.AgentEarly = DefaultAgentEarly
 	}
+	if o.ICEServers == nil {
+		o.ICEServers = []ICEServer{} // the browsers are sent an array, never null
+	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
 	o.InstanceURL = strings.TrimRight(o.InstanceURL, "/")
 	met, err := newMetrics(o.Metrics)

@@ -159,7 +159,7 @@ func (r *Rooms) PutSettings(ctx context.Context, orgID string, s Settings) (Sett
 	return s, at, nil
 }
 
-// ICEServers returns the STUN/TURN servers the browsers of orgID's rooms use.
+// ICEServers returns the STUN/TURN servers the browsers of orgID's rooms use; never nil.
 func (r *Rooms) ICEServers(ctx context.Context, orgID string) ([]ICEServer, error) {
 	s, saved, err := r.Settings(ctx, orgID)
 	if err != nil {

@@ -131,9 +131,6 @@ func (s *server) handleRoomPage(side room.Side) http.Handler {
 				status, d.Message = http.StatusServiceUnavailable, words["unavailable"]
 				break
 			}
-			if ice == nil {
-				ice = []room.ICEServer{}
-			}
 			if side == room.Agent {
 				d.Subtitle = a.Start.In(a.Location()).Format("Mon 2 Jan 2006, 15:04 MST")
 				if a.Title != "" {
