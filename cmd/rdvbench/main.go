@@ -5,9 +5,10 @@
 //	go run ./cmd/rdvbench -db postgres     # the same on PostgreSQL
 //	go run ./cmd/rdvbench -startup         # idle memory and time to ready of the real binary
 //
-// The API runs in this process through web.NewServer on a fresh database, on one HTTP
-// server that also serves the floors: a trivial JSON handler, and a raw 20-row indexed
-// range read through database/sql. Clients drive it over loopback.
+// The service runs in this process, assembled by cmd/internal/wiring as rendezvous serve
+// assembles it, on a fresh database, on one HTTP server that also serves the floors: a
+// trivial JSON handler, and a raw 20-row indexed range read through database/sql. Clients
+// drive it over loopback.
 package main
 
 import (
