@@ -226,7 +226,7 @@ func Classify(err error) (ErrorKind, time.Duration) {
 	var ge *GuestError
 	if errors.As(err, &ge) {
 		switch {
-		case ge.Code == 4029:
+		case ge.Code == GuestCodeTooManyRequests:
 			return KindRetryAfter, ge.RetryAfter
 		case ge.Code >= 5000:
 			return KindTransient, 0

@@ -22,11 +22,8 @@ import (
 const (
 	GuestCodeSessionExpired     = 4006
 	GuestCodeSessionNotFound    = 4007
-	GuestCodeMessageTooLong     = 4011
 	GuestCodeAttributesTooLarge = 4013
-	GuestCodeMissingParameter   = 4020
 	GuestCodeTooManyRequests    = 4029
-	GuestCodeUnexpected         = 5000
 )
 
 // ErrAttributesTooLarge is wrapped when custom attributes exceed the session's
