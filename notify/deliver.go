@@ -290,7 +290,8 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	return s.record(ctx, j, prep, msgID, convID, sendErr)
 }
 
-// send hands one message to Genesys.
+// send hands one message to Genesys (a delivery's, or StartVerification's code, for which
+// only client, ch, cfg, to and msg are set).
 func (s *Service) send(ctx context.Context, p *prepared) (msgID, convID string, err error) {
 	if p.ch == ChannelSMS {
 		r, err := p.client.SendSMS(ctx, genesys.SMSRequest{FromAddress: p.cfg.FromNumber, ToAddress: p.to, TextBody: p.msg.Text, UseExistingActiveConversation: true})

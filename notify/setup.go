@@ -343,14 +343,7 @@ func (s *Service) StartVerification(ctx context.Context, orgID string, ch Channe
 	if err != nil {
 		return ChannelView{}, err
 	}
-	msg := otpText(code, ch, lang)
-	gc := s.client(c.ClientID, sec)
-	if ch == ChannelSMS {
-		_, err = gc.SendSMS(ctx, genesys.SMSRequest{FromAddress: cfg.FromNumber, ToAddress: to, TextBody: msg.Text, UseExistingActiveConversation: true})
-	} else {
-		_, err = gc.SendEmail(ctx, genesys.EmailRequest{FromAddress: genesys.EmailAddress{Email: cfg.fromEmail(), Name: cfg.SenderName},
-			ToAddresses: []genesys.EmailAddress{{Email: to}}, Subject: msg.Subject, TextBody: msg.Text, HTMLBody: msg.HTML})
-	}
+	_, _, err = s.send(ctx, &prepared{client: s.client(c.ClientID, sec), ch: ch, cfg: cfg, to: to, msg: otpText(code, ch, lang)})
 	if err != nil {
 		return ChannelView{}, sendProblem(ch, err)
 	}
