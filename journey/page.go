@@ -166,9 +166,15 @@ func (s *Service) render(w http.ResponseWriter, status int, d pageData) {
 	for _, k := range []string{"connecting", "waiting_agent", "agent_joined", "starting", "days"} {
 		d.Script[k] = d.L[k]
 	}
+	s.writePage(w, status, "page.html", d)
+}
+
+// writePage executes template name with data and writes it with status, or a plain 500
+// when the template fails (nothing of the page has been written then).
+func (s *Service) writePage(w http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
-	if err := s.pages.tmpl.ExecuteTemplate(&buf, "page.html", d); err != nil {
-		s.log.Error("journey: render page", "error", err)
+	if err := s.pages.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		s.log.Error("journey: render page", "template", name, "error", err)
 		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
 		return
 	}

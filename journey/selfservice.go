@@ -177,15 +177,7 @@ func (s *Service) renderSelf(w http.ResponseWriter, status int, d selfData) {
 	// The pages are never framed: a framed confirm button invites click-jacking.
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
-	var buf strings.Builder
-	if err := s.pages.tmpl.ExecuteTemplate(&buf, "selfservice.html", d); err != nil {
-		s.log.Error("journey: render self-service page", "error", err)
-		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write([]byte(buf.String()))
+	s.writePage(w, status, "selfservice.html", d)
 }
 
 // renderClosed writes the page of a link whose appointment can no longer be changed the
