@@ -1,7 +1,7 @@
 // Package storebench measures the raw database baselines the store's performance is judged
 // against: single-row insert transactions and a 20-row indexed range read, done directly
 // with the driver on a table of their own, bypassing the store. The store's Go benchmarks
-// and the API benchmark program both use it, so "raw" means the same thing everywhere.
+// (store/bench_test.go) compare against it.
 //
 // The raw table has the same columns as appointments (a row of the same width, customers
 // and interaction as JSON text), a primary key and the agent-day index: "raw" is the
@@ -15,8 +15,7 @@
 //
 //	raw, _ := storebench.OpenRaw(ctx, "sqlite:///tmp/bench.db")
 //	defer raw.Close(ctx)
-//	res, _ := storebench.Run(ctx, 64, 20000, raw.Insert)
-//	fmt.Println(res.PerSecond())
+//	err := raw.Insert(ctx)
 package storebench
 
 import (
@@ -26,53 +25,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "modernc.org/sqlite" // the "sqlite" driver
 )
-
-// Result is the outcome of Run.
-type Result struct {
-	Ops     int
-	Elapsed time.Duration
-}
-
-// PerSecond is the throughput.
-func (r Result) PerSecond() float64 {
-	if r.Elapsed <= 0 {
-		return 0
-	}
-	return float64(r.Ops) / r.Elapsed.Seconds()
-}
-
-// Run calls op total times from clients goroutines at once and measures the wall time.
-// The first error stops the run and is returned.
-func Run(ctx context.Context, clients, total int, op func(ctx context.Context) error) (Result, error) {
-	var next atomic.Int64
-	var firstErr error
-	var once sync.Once
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(total) {
-				if err := op(ctx); err != nil {
-					once.Do(func() { firstErr = err; cancel() })
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return Result{Ops: total, Elapsed: time.Since(start)}, firstErr
-}
 
 // Raw runs baseline statements on its own table (storebench_raw) in the database of a
 // store URL.
