@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,12 +75,9 @@ func (s *Sandbox) handleConsole() http.Handler {
 			page.UserNames[u.ID] = u.Name
 		}
 		// Newest first: the console is read from the top.
-		for i := len(convs) - 1; i >= 0; i-- {
-			page.Conversations = append(page.Conversations, convs[i])
-		}
-		for i, j := 0, len(page.Outbox)-1; i < j; i, j = i+1, j-1 {
-			page.Outbox[i], page.Outbox[j] = page.Outbox[j], page.Outbox[i]
-		}
+		slices.Reverse(convs)
+		page.Conversations = convs
+		slices.Reverse(page.Outbox)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		if err := consoleTmpl.Execute(w, page); err != nil {
