@@ -240,20 +240,10 @@ func (s *server) handleVideoSettingsPut() http.Handler {
 			s.roomsMissing(w, r)
 			return
 		}
-		var in struct {
-			ICEServers []struct {
-				URLs       []string `json:"urls"`
-				Username   string   `json:"username"`
-				Credential string   `json:"credential"`
-			} `json:"iceServers"`
-		}
-		if _, err := s.decodeJSON(w, r, &in, false); err != nil {
+		var set room.Settings
+		if _, err := s.decodeJSON(w, r, &set, false); err != nil {
 			s.error(w, r, err)
 			return
-		}
-		var set room.Settings
-		for _, srv := range in.ICEServers {
-			set.ICEServers = append(set.ICEServers, room.ICEServer{URLs: srv.URLs, Username: srv.Username, Credential: srv.Credential})
 		}
 		saved, at, err := s.Rooms.PutSettings(r.Context(), apiKey(r.Context()).OrgID, set)
 		if err != nil {
