@@ -312,7 +312,7 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 		return st.(*sql.Stmt), nil
 	}
 	if s.stmts == nil {
-		return nil, errors.New("store closed")
+		return nil, errClosed
 	}
 	st, err := s.read.PrepareContext(ctx, s.rebind(query))
 	if err != nil {
