@@ -151,17 +151,20 @@ func recipientMask(a *rendezvous.Appointment, i int, ch Channel) string {
 	if i < 0 || i >= len(a.Customers) {
 		return ""
 	}
-	c := a.Customers[i]
-	if ch == ChannelSMS {
-		if c.Phone == "" {
-			return ""
-		}
-		return mask(ch, c.Phone)
-	}
-	if c.Email == "" {
+	addr := address(a.Customers[i], ch)
+	if addr == "" {
 		return ""
 	}
-	return mask(ch, c.Email)
+	return mask(ch, addr)
+}
+
+// address is the customer's phone number for SMS or email address for email; "" when
+// they gave none.
+func address(c rendezvous.Customer, ch Channel) string {
+	if ch == ChannelSMS {
+		return c.Phone
+	}
+	return c.Email
 }
 
 // prepared is a delivery ready to hand to Genesys.
@@ -240,10 +243,7 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 		var to, toName string
 		if skip == "" && d.CustomerIndex < len(a.Customers) {
 			c := a.Customers[d.CustomerIndex]
-			to, toName = c.Phone, c.Name
-			if ch == ChannelEmail {
-				to = c.Email
-			}
+			to, toName = address(c, ch), c.Name
 		}
 		switch {
 		case skip != "":

@@ -151,7 +151,7 @@ func PlanEvent(a *rendezvous.Appointment, event string, eventVersion int, s Sett
 	each := func(f func(i int, ch Channel)) {
 		for i, c := range a.Customers {
 			for _, ch := range channels {
-				if (ch == ChannelSMS && c.Phone != "") || (ch == ChannelEmail && c.Email != "") {
+				if address(c, ch) != "" {
 					f(i, ch)
 				}
 			}
