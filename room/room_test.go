@@ -46,6 +46,27 @@ func newEnv(t *testing.T, dialect string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv := httptest.NewServer(signaling(rooms))
+	t.Cleanup(srv.Close)
+	t.Cleanup(rooms.Close)
+
+	a, err := rendezvous.NewAppointment("o1", rendezvous.AppointmentInput{
+		Start: t0.Add(time.Hour), DurationMinutes: 30, TimeZone: "Europe/Athens", AgentUserID: "agent-1",
+		Customers: []rendezvous.Customer{{Name: "C", Email: "c@example.com"}},
+	}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, _, err := st.CreateAppointment(ctx, a, store.Idempotency{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, st: st, clk: clk, rooms: rooms, srv: srv, a: saved, reg: reg}
+}
+
+// signaling serves rooms' signaling endpoints at /room/{side}/{key}/ws, refusing as the
+// web package does: 404 for a bad link, 403 for an unknown side, 409 when not open.
+func signaling(rooms *room.Rooms) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /room/{side}/{key}/ws", func(w http.ResponseWriter, r *http.Request) {
 		side := room.Side(r.PathValue("side"))
@@ -65,22 +86,7 @@ func newEnv(t *testing.T, dialect string) *env {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	t.Cleanup(rooms.Close)
-
-	a, err := rendezvous.NewAppointment("o1", rendezvous.AppointmentInput{
-		Start: t0.Add(time.Hour), DurationMinutes: 30, TimeZone: "Europe/Athens", AgentUserID: "agent-1",
-		Customers: []rendezvous.Customer{{Name: "C", Email: "c@example.com"}},
-	}, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved, _, err := st.CreateAppointment(ctx, a, store.Idempotency{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, st: st, clk: clk, rooms: rooms, srv: srv, a: saved, reg: reg}
+	return mux
 }
 
 // client is one browser's signaling connection.
@@ -188,7 +194,7 @@ func (e *env) waitStatus(want rendezvous.Status) *rendezvous.Appointment {
 	}
 }
 
-// waitSessions polls until the appointment has n closed sessions and returns them all.
+// waitClosedSessions polls until the appointment has n closed sessions and returns them all.
 func (e *env) waitClosedSessions(n int) []store.RoomSession {
 	e.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -690,18 +696,7 @@ func TestSidesOnTwoInstancesMeet(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Cleanup(rooms.Close)
-				mux := http.NewServeMux()
-				mux.HandleFunc("GET /room/{side}/{key}/ws", func(w http.ResponseWriter, r *http.Request) {
-					side := room.Side(r.PathValue("side"))
-					a, err := rooms.Authorize(r.Context(), side, r.PathValue("key"))
-					if err == nil {
-						err = rooms.Serve(w, r, a, side)
-					}
-					if err != nil {
-						http.Error(w, err.Error(), http.StatusConflict)
-					}
-				})
-				h = mux
+				h = signaling(rooms)
 				servers[i], instances[i] = srv, rooms
 			}
 			e.clk.Set(e.a.Start)
