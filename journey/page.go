@@ -105,10 +105,15 @@ func (s *Service) lookup(w http.ResponseWriter, r *http.Request, page bool) (*re
 	}
 	if err != nil {
 		s.log.Error("journey: look up link", "error", err)
-		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+		serverError(w)
 		return nil, false
 	}
 	return a, true
+}
+
+// serverError answers a failure on our side without telling the customer what it was.
+func serverError(w http.ResponseWriter) {
+	http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
 }
 
 func setPageHeaders(w http.ResponseWriter) {
@@ -195,7 +200,7 @@ func (s *Service) PageHandler() http.Handler {
 		set, err := s.Settings(ctx, a.OrgID)
 		if err != nil {
 			s.log.Error("journey: read settings", "org_id", a.OrgID, "error", err)
-			http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+			serverError(w)
 			return
 		}
 		now := s.clock.Now()

@@ -143,7 +143,7 @@ func (s *Service) resolve(w http.ResponseWriter, r *http.Request) (*selfCtx, boo
 	set, err := s.Settings(r.Context(), a.OrgID)
 	if err != nil {
 		s.log.Error("journey: read settings", "org_id", a.OrgID, "error", err)
-		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+		serverError(w)
 		return nil, false
 	}
 	now := s.clock.Now()
@@ -305,7 +305,7 @@ func (s *Service) changeFailed(w http.ResponseWriter, r *http.Request, c *selfCt
 	fresh, ferr := s.st.Appointment(r.Context(), c.a.OrgID, c.a.ID)
 	if ferr != nil {
 		s.log.Error("journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err)
-		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+		serverError(w)
 		return
 	}
 	fresh.LinkToken = c.a.LinkToken
@@ -327,7 +327,7 @@ func (s *Service) changeFailed(w http.ResponseWriter, r *http.Request, c *selfCt
 		notice = c.l.t("selfSlotGone")
 	default:
 		s.log.Error("journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err)
-		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+		serverError(w)
 		return
 	}
 	var d selfData
@@ -345,7 +345,7 @@ func (s *Service) changeFailed(w http.ResponseWriter, r *http.Request, c *selfCt
 		d, err = s.rescheduleForm(r.Context(), c, r)
 		if err != nil {
 			s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", err)
-			http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+			serverError(w)
 			return
 		}
 	}
@@ -381,7 +381,7 @@ func (s *Service) RescheduleHandler() http.Handler {
 		d, err := s.rescheduleForm(r.Context(), c, r)
 		if err != nil {
 			s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", err)
-			http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+			serverError(w)
 			return
 		}
 		d.Notice = notice
@@ -453,7 +453,7 @@ func (s *Service) reschedule(w http.ResponseWriter, r *http.Request, c *selfCtx)
 	if err != nil {
 		d, ferr := s.rescheduleForm(r.Context(), c, r)
 		if ferr != nil {
-			http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+			serverError(w)
 			return
 		}
 		d.Notice = c.l.t("selfPickOne")
@@ -465,7 +465,7 @@ func (s *Service) reschedule(w http.ResponseWriter, r *http.Request, c *selfCtx)
 	slots, err := s.freeSlots(r.Context(), c.a, c.now)
 	if err != nil {
 		s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", err)
-		http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusInternalServerError)
+		serverError(w)
 		return
 	}
 	offered := false
