@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"rendezvous"
 )
@@ -519,13 +520,11 @@ func truncate(s string, n int) string {
 		return s
 	}
 	s = s[:n]
-	for len(s) > 0 && !utf8Valid(s) {
+	for len(s) > 0 && !utf8.ValidString(s) {
 		s = s[:len(s)-1]
 	}
 	return s + "…"
 }
-
-func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\x00") == s }
 
 // PruneJobs deletes jobs that finished (done, failed or cancelled) before the given
 // instant and reports how many. Finished jobs are kept for a while as a record of what was
