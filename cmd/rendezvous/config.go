@@ -49,13 +49,21 @@ type flagSet struct {
 	env    map[string]string // flag name → environment variable
 }
 
+// newFlagSet returns an empty flag set for the command name.
+func newFlagSet(name string, getenv func(string) string) *flagSet {
+	return &flagSet{FlagSet: flag.NewFlagSet("rendezvous "+name, flag.ContinueOnError), getenv: getenv, env: map[string]string{}}
+}
+
+// stringVar registers a string flag backed by the environment variable env.
+func (fs *flagSet) stringVar(p *string, name, env, def, help string) {
+	fs.StringVar(p, name, def, help+" ($"+env+")")
+	fs.env[name] = env
+}
+
 // newFlags returns the flag set of a command with every setting registered on c.
 func newFlags(name string, getenv func(string) string, c *config) *flagSet {
-	fs := &flagSet{FlagSet: flag.NewFlagSet("rendezvous "+name, flag.ContinueOnError), getenv: getenv, env: map[string]string{}}
-	str := func(p *string, flagName, env, def, help string) {
-		fs.StringVar(p, flagName, def, help+" ($"+env+")")
-		fs.env[flagName] = env
-	}
+	fs := newFlagSet(name, getenv)
+	str := fs.stringVar
 	str(&c.addr, "addr", "RENDEZVOUS_ADDR", "127.0.0.1:8080", "address to serve HTTP on")
 	str(&c.data, "data", "RENDEZVOUS_DATA", "./rendezvous-data", "data folder: SQLite database and generated secret key")
 	str(&c.databaseURL, "database-url", "RENDEZVOUS_DATABASE_URL", "", "database: sqlite:///path/file.db or postgres://user@host/db (default sqlite in the data folder)")
