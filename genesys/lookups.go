@@ -13,14 +13,11 @@ import (
 
 // Queue is a routing queue (the fields Rendezvous uses).
 type Queue struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	DivisionRef *struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	} `json:"division,omitempty"`
-	MemberCount int    `json:"memberCount,omitempty"`
-	SelfURI     string `json:"selfUri,omitempty"`
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	DivisionRef *Division `json:"division,omitempty"`
+	MemberCount int       `json:"memberCount,omitempty"`
+	SelfURI     string    `json:"selfUri,omitempty"`
 }
 
 // ErrQueueNotFound is wrapped by QueueByName when no queue has exactly that name; it also
