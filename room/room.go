@@ -48,8 +48,9 @@ type Engine interface {
 
 // Job kinds the room handles. The wiring routes each to the handler of the same name.
 const (
-	// EventJobKind is the room's share of the store's appointment.event fan-out; its
-	// Args are store.EventArgs. Handle it with HandleAppointmentEvent.
+	// EventJobKind is the room's appointment event job, which the store enqueues in
+	// each change's own transaction when named in store.Options.EventJobKinds; its Args
+	// are store.EventArgs. Handle it with HandleAppointmentEvent.
 	EventJobKind = "room.appointment_event"
 	// DeadlineJobKind runs at the end of an appointment plus the grace period; handle it
 	// with HandleDeadline.
