@@ -457,31 +457,40 @@ func (s *Store) finishJob(ctx context.Context, j *Job, wake bool, query string, 
 	return nil
 }
 
-// JobByID returns one job with its state, attempts and last error, for tests and
-// support tools.
-func (s *Store) JobByID(ctx context.Context, id int64) (*Job, error) {
+// jobColumns is what JobByID and Jobs read, in scanJob's order.
+const jobColumns = `id, org_id, kind, args, state, run_at, attempts, max_attempts, last_error,
+	COALESCE(unique_key, ''), created_at`
+
+func scanJob(r rowScanner) (*Job, error) {
 	j := &Job{}
 	var args string
 	var runAt, created int64
-	err := s.read.QueryRowContext(ctx, s.rebind(`SELECT id, org_id, kind, args, state, run_at, attempts,
-		max_attempts, last_error, COALESCE(unique_key, ''), created_at FROM jobs WHERE id = ?`), id).
-		Scan(&j.ID, &j.OrgID, &j.Kind, &args, &j.State, &runAt, &j.Attempt, &j.MaxAttempts, &j.LastError, &j.UniqueKey, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("job %d: %w", id, rendezvous.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("job %d: %w", id, err)
+	if err := r.Scan(&j.ID, &j.OrgID, &j.Kind, &args, &j.State, &runAt, &j.Attempt, &j.MaxAttempts,
+		&j.LastError, &j.UniqueKey, &created); err != nil {
+		return nil, err
 	}
 	j.Args = json.RawMessage(args)
 	j.RunAt, j.CreatedAt = TimeFromDB(runAt), TimeFromDB(created)
 	return j, nil
 }
 
+// JobByID returns one job with its state, attempts and last error, for tests and
+// support tools.
+func (s *Store) JobByID(ctx context.Context, id int64) (*Job, error) {
+	j, err := scanJob(s.read.QueryRowContext(ctx, s.rebind("SELECT "+jobColumns+" FROM jobs WHERE id = ?"), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("job %d: %w", id, rendezvous.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("job %d: %w", id, err)
+	}
+	return j, nil
+}
+
 // Jobs lists an organization's jobs of one kind, oldest first, for tests and support
 // tools. An empty kind lists every kind.
 func (s *Store) Jobs(ctx context.Context, orgID, kind string) ([]*Job, error) {
-	q := `SELECT id, org_id, kind, args, state, run_at, attempts, max_attempts, last_error,
-		COALESCE(unique_key, ''), created_at FROM jobs WHERE org_id = ?`
+	q := "SELECT " + jobColumns + " FROM jobs WHERE org_id = ?"
 	args := []any{orgID}
 	if kind != "" {
 		q += " AND kind = ?"
@@ -494,14 +503,10 @@ func (s *Store) Jobs(ctx context.Context, orgID, kind string) ([]*Job, error) {
 	defer rows.Close()
 	var out []*Job
 	for rows.Next() {
-		j := &Job{}
-		var a string
-		var runAt, created int64
-		if err := rows.Scan(&j.ID, &j.OrgID, &j.Kind, &a, &j.State, &runAt, &j.Attempt, &j.MaxAttempts, &j.LastError, &j.UniqueKey, &created); err != nil {
+		j, err := scanJob(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list jobs: %w", err)
 		}
-		j.Args = json.RawMessage(a)
-		j.RunAt, j.CreatedAt = TimeFromDB(runAt), TimeFromDB(created)
 		out = append(out, j)
 	}
 	return out, rows.Err()
