@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"rendezvous/clock"
@@ -66,7 +65,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Genesys:     c.genesys(),
 		RateLimit:   rateLimit(c.rateLimit),
 		JobWorkers:  c.jobWorkers,
-		Registry:    prometheus.NewRegistry(),
 		ICEServers:  ice,
 		InstanceURL: c.instanceURL,
 	})
