@@ -274,7 +274,7 @@ func TestRetries(t *testing.T) {
 	// 403: the SMS channel uses a client without conversation:message:create.
 	if _, err := e.st.UpdateNotifyChannel(e.ctx, e.org, "sms", func(c *store.NotifyChannel) error {
 		c.ClientID = e.demo.EmailClient.ID
-		sealed, err := mustBox(t, testBox.key).Seal([]byte(e.demo.EmailClient.Secret))
+		sealed, err := e.box.Seal([]byte(e.demo.EmailClient.Secret))
 		c.SecretSealed = sealed
 		return err
 	}); err != nil {

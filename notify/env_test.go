@@ -17,6 +17,7 @@ import (
 	"rendezvous/genesys/sandbox"
 	"rendezvous/jobs"
 	"rendezvous/notify"
+	"rendezvous/secret"
 	"rendezvous/store"
 	"rendezvous/store/storetest"
 )
@@ -30,6 +31,7 @@ type env struct {
 	sb     *sandbox.Sandbox
 	srv    *httptest.Server
 	url    string // store URL, for a second instance
+	box    *secret.Box
 	st     *store.Store
 	svc    *notify.Service
 	demo   sandbox.DemoOrg
@@ -44,7 +46,7 @@ var t0 = time.Date(2026, 3, 6, 9, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T, dialect string) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), clk: clock.NewFake(t0), org: "org1"}
+	e := &env{t: t, ctx: context.Background(), clk: clock.NewFake(t0), org: "org1", box: storetest.NewBox(t)}
 	e.sb = sandbox.New(sandbox.Options{Clock: e.clk})
 	e.srv = httptest.NewServer(e.sb.Handler())
 	t.Cleanup(e.srv.Close)
@@ -57,24 +59,11 @@ func newEnv(t *testing.T, dialect string) *env {
 	return e
 }
 
-var testBox = struct {
-	once sync.Once
-	key  []byte
-}{}
-
 // open (re)opens the store and the service on the env's database, as a restarted process
-// would.
+// would (with the same secrets key).
 func (e *env) open() {
 	e.t.Helper()
-	testBox.once.Do(func() {
-		k, err := secretKey()
-		if err != nil {
-			panic(err)
-		}
-		testBox.key = k
-	})
-	box := mustBox(e.t, testBox.key)
-	st, err := store.Open(e.ctx, e.url, store.Options{Clock: e.clk, Secrets: box})
+	st, err := store.Open(e.ctx, e.url, store.Options{Clock: e.clk, Secrets: e.box})
 	if err != nil {
 		e.t.Fatal(err)
 	}
