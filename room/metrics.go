@@ -6,7 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the room's Prometheus series; the zero value (no registry) records nothing.
+// metrics are the room's Prometheus series. Without a registry they still count, but
+// nothing exposes them.
 type metrics struct {
 	connections *prometheus.GaugeVec
 	joins       *prometheus.CounterVec
