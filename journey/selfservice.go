@@ -304,7 +304,7 @@ func (s *Service) cancelByCustomer(w http.ResponseWriter, r *http.Request, c *se
 func (s *Service) changeFailed(w http.ResponseWriter, r *http.Request, c *selfCtx, err error, action string) {
 	fresh, ferr := s.st.Appointment(r.Context(), c.a.OrgID, c.a.ID)
 	if ferr != nil {
-		s.log.Error("journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err)
+		s.log.Error("journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err, "reread_error", ferr)
 		serverError(w)
 		return
 	}
@@ -453,6 +453,7 @@ func (s *Service) reschedule(w http.ResponseWriter, r *http.Request, c *selfCtx)
 	if err != nil {
 		d, ferr := s.rescheduleForm(r.Context(), c, r)
 		if ferr != nil {
+			s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", ferr)
 			serverError(w)
 			return
 		}
