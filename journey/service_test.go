@@ -111,7 +111,8 @@ func (f *fixture) newService() *Service {
 	return svc
 }
 
-// Mux mounts the service's customer routes the way web/routes.go does.
+// Mux mounts the customer's page, event stream, assets and media the way web/routes.go
+// does (the self-service routes are tested end to end, through the web server).
 func Mux(s *Service) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /a/{token}", s.PageHandler())
