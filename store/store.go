@@ -12,9 +12,11 @@
 // SQLite gets one writer connection (BEGIN IMMEDIATE, so a transaction holds the write lock
 // from its first statement and the overlap check cannot race), driven by one goroutine that
 // commits concurrent transactions as a group (see InTx), and a separate pool of read-only
-// connections; WAL lets readers run while the writer writes. PostgreSQL gets one pool;
-// writes that must not race take a transaction-scoped advisory lock (Tx.Lock), and a
-// booking is sent as one pipelined round trip.
+// connections; WAL lets readers run while the writer writes. PostgreSQL gets one main
+// pool, and a small second one with asynchronous commit for the job queue's bookkeeping
+// and job handlers' transactions (see AsyncCommit); writes that must not race take a
+// transaction-scoped advisory lock (Tx.Lock), and a booking is sent as one pipelined
+// round trip.
 //
 // Other packages add their own tables with their own migration files (numbered in their
 // own range, such as 0100_journey.sql) and their own store files, writing through InTx
@@ -70,7 +72,7 @@ type Options struct {
 // Store is the database of Rendezvous. It is safe for concurrent use.
 type Store struct {
 	dialect string
-	write   *sql.DB // SQLite: one connection; PostgreSQL: the pool
+	write   *sql.DB // SQLite: one connection; PostgreSQL: the main pool
 	read    *sql.DB // SQLite: read-only pool; PostgreSQL: same as write
 	queue   *sql.DB // PostgreSQL: job bookkeeping with asynchronous commit; SQLite: nil
 	log     *slog.Logger
@@ -258,8 +260,8 @@ func (s *Store) Close() error {
 // Dialect returns "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
 
-// DBStats returns the connection statistics of the writer pool (the only pool on
-// PostgreSQL), for metrics.
+// DBStats returns the connection statistics of the writer pool (on PostgreSQL the main
+// pool, without the job queue's small asynchronous-commit pool), for metrics.
 func (s *Store) DBStats() sql.DBStats { return s.write.Stats() }
 
 // Clock returns the store's clock, so code sharing the store agrees on the time.
