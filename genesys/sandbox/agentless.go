@@ -224,8 +224,7 @@ func (s *Sandbox) sendEmail(w http.ResponseWriter, r *http.Request, c caller) er
 	}
 	now := s.clock.Now()
 	if ok, wait := s.emailWindow.take(now, s.opts.EmailsPerMinute, time.Minute); !ok {
-		w.Header().Set("Retry-After", fmt.Sprint(retrySeconds(wait)))
-		return &apiError{status: http.StatusTooManyRequests, code: codeTooManyRequests,
+		return &apiError{status: http.StatusTooManyRequests, code: codeTooManyRequests, retryAfter: wait,
 			message: fmt.Sprintf("Agentless email rate exceeded: [%d] messages for [60] seconds.", s.opts.EmailsPerMinute)}
 	}
 	to := req.ToAddresses[0]

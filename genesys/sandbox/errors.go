@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -60,6 +61,8 @@ type apiError struct {
 	message string
 	field   string // the offending request field, when there is one
 	params  map[string]string
+	// retryAfter, when set, goes out as the Retry-After header (whole seconds, at least 1).
+	retryAfter time.Duration
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.status, e.code, e.message) }
@@ -89,6 +92,9 @@ func (s *Sandbox) writeAPIError(w http.ResponseWriter, r *http.Request, err erro
 		ContextID:         w.Header().Get(correlationHeader),
 		Details:           []errorDetail{},
 		Errors:            []errorBody{},
+	}
+	if ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(ae.retryAfter)))
 	}
 	if body.MessageParams == nil {
 		body.MessageParams = map[string]string{}

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -111,12 +110,12 @@ func (s *Sandbox) withFaults(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		var retryAfter time.Duration
 		if f.Status == http.StatusTooManyRequests || f.Status == http.StatusServiceUnavailable {
-			ra := f.RetryAfter
-			if ra <= 0 {
-				ra = time.Second
+			retryAfter = f.RetryAfter
+			if retryAfter <= 0 {
+				retryAfter = time.Second
 			}
-			w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(ra)))
 		}
 		code := codeServerError
 		switch {
@@ -127,7 +126,7 @@ func (s *Sandbox) withFaults(next http.Handler) http.Handler {
 		case f.Status < 500:
 			code = codeBadRequest
 		}
-		s.writeAPIError(w, r, &apiError{status: f.Status, code: code,
+		s.writeAPIError(w, r, &apiError{status: f.Status, code: code, retryAfter: retryAfter,
 			message: fmt.Sprintf("Injected fault: %d %s.", f.Status, http.StatusText(f.Status))})
 	})
 }

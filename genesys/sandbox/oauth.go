@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -352,7 +351,6 @@ func (s *Sandbox) checkRate(w http.ResponseWriter, c caller) error {
 	if ok {
 		return nil
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(wait)))
-	return &apiError{status: http.StatusTooManyRequests, code: codeTooManyRequests,
+	return &apiError{status: http.StatusTooManyRequests, code: codeTooManyRequests, retryAfter: wait,
 		message: fmt.Sprintf("Rate limit exceeded the maximum. [%d] requests for [60] seconds", s.opts.RequestsPerMinute)}
 }
