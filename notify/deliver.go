@@ -158,6 +158,14 @@ func recipientMask(a *rendezvous.Appointment, i int, ch Channel) string {
 	return mask(ch, addr)
 }
 
+// channelLabel is a channel's name in a skip reason: "SMS" or "email".
+func channelLabel(ch Channel) string {
+	if ch == ChannelSMS {
+		return "SMS"
+	}
+	return "email"
+}
+
 // address is the customer's phone number for SMS or email address for email; "" when
 // they gave none.
 func address(c rendezvous.Customer, ch Channel) string {
@@ -248,11 +256,11 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 		switch {
 		case skip != "":
 		case !chosen.allows(ch):
-			skip = fmt.Sprintf("%s is switched off for this appointment", map[Channel]string{ChannelSMS: "SMS", ChannelEmail: "email"}[ch])
+			skip = fmt.Sprintf("%s is switched off for this appointment", channelLabel(ch))
 		case to == "":
 			skip = fmt.Sprintf("the customer has no %s any more", map[Channel]string{ChannelSMS: "phone number", ChannelEmail: "email address"}[ch])
 		case chErr != nil || chRow.VerifiedAt.IsZero() || gc == nil:
-			skip = fmt.Sprintf("%s is not set up and verified for the organization", map[Channel]string{ChannelSMS: "SMS", ChannelEmail: "email"}[ch])
+			skip = fmt.Sprintf("%s is not set up and verified for the organization", channelLabel(ch))
 		}
 		d.Attempts++
 		if skip != "" {
