@@ -8,11 +8,13 @@
 //     token: "<customer link token>", // or signalingURL: "/room/customer/<token>/ws"
 //     iceServers: [...],           // optional; the server sends the configured ones anyway
 //     lang: "el",                  // optional; defaults to the page's <html lang>
-//     labels: { connected: "..." } // optional overrides of the words shown
+//     labels: { connected: "..." }, // optional overrides of the words shown
+//     confirmHangUp: false         // optional; hanging up asks for confirmation unless false
 //   });
 //
-// mount returns a handle: { state(), stats(), hangUp(), destroy() }. The element gets the
-// attribute data-state with the connection state (see LABELS for the names).
+// mount returns a handle: { state(), stats(), hangUp(), debug(), destroy() }, also set as
+// element.rendezvousRoom. The element gets the attribute data-state with the connection
+// state (see LABELS for the names) and the event "rendezvous-room-ended" when the call ends.
 //
 // Negotiation follows the "perfect negotiation" pattern: both sides may offer at any time;
 // on a collision the polite side (the customer, as the server says) gives way. Whenever the
