@@ -90,8 +90,6 @@ type Options struct {
 	// Defaults are the settings of an organization whose administrator saved none (for the
 	// demo organization: the sandbox's seeded deployment keys).
 	Defaults Settings
-	// DefaultsFor, when set, overrides Defaults per organization.
-	DefaultsFor func(orgID string) Settings
 	// RoomScript is the URL of the room UI script the page loads when the agent joined
 	// (default "/static/room/room.js").
 	RoomScript string
@@ -247,24 +245,17 @@ func (s *Service) cacheSettings(orgID string, set Settings) {
 func (s *Service) loadSettings(ctx context.Context, orgID string) (Settings, error) {
 	body, updated, err := s.st.JourneySettings(ctx, orgID)
 	if errors.Is(err, rendezvous.ErrNotFound) {
-		return s.defaults(orgID), nil
+		return s.o.Defaults, nil
 	}
 	if err != nil {
 		return Settings{}, err
 	}
-	set := s.defaults(orgID)
+	set := s.o.Defaults
 	if err := json.Unmarshal(body, &set); err != nil {
 		return Settings{}, fmt.Errorf("scheduling settings of %s: %w", orgID, err)
 	}
 	set.UpdatedAt = updated
 	return set, nil
-}
-
-func (s *Service) defaults(orgID string) Settings {
-	if s.o.DefaultsFor != nil {
-		return s.o.DefaultsFor(orgID)
-	}
-	return s.o.Defaults
 }
 
 // PutSettings validates and saves the organization's scheduling settings; a
