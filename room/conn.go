@@ -173,17 +173,12 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 					return
 				}
 			case <-p.done:
-				// Flush what was queued before the close (the "ended" message).
-				for {
-					select {
-					case msg := <-p.send:
-						wctx, wcancel := context.WithTimeout(cctx, 2*time.Second)
-						conn.Write(wctx, websocket.MessageText, msg)
-						wcancel()
-						continue
-					default:
-					}
-					break
+				// Flush what was queued before the close (the "ended" message). Only this
+				// goroutine receives from p.send, so what len counts is there to take.
+				for len(p.send) > 0 {
+					wctx, wcancel := context.WithTimeout(cctx, 2*time.Second)
+					conn.Write(wctx, websocket.MessageText, <-p.send)
+					wcancel()
 				}
 				conn.Close(closeCode(p.reason), p.reason)
 				return
