@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,12 +18,7 @@ import (
 func languageCandidates(customer, orgDefault string) []string {
 	var out []string
 	add := func(l string) {
-		for _, x := range out {
-			if x == l {
-				return
-			}
-		}
-		if l != "" {
+		if l != "" && !slices.Contains(out, l) {
 			out = append(out, l)
 		}
 	}
