@@ -3,7 +3,6 @@ package room
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -350,6 +349,3 @@ func (r *Rooms) forward(w http.ResponseWriter, req *http.Request, a *rendezvous.
 	}
 	proxy.ServeHTTP(w, req)
 }
-
-// errNoChange aborts an UpdateAppointment whose change has nothing to do.
-var errNoChange = errors.New("no change")

@@ -15,6 +15,9 @@ type jobArgs struct {
 	AppointmentID string `json:"appointmentId"`
 }
 
+// errNoChange aborts an UpdateAppointment whose change has nothing to do.
+var errNoChange = errors.New("no change")
+
 // update applies change to the appointment through the store; a change returning
 // errNoChange leaves it untouched and is not an error. It reports whether it changed.
 func (r *Rooms) update(ctx context.Context, orgID, id string, change func(a *rendezvous.Appointment) (string, error)) (bool, error) {
