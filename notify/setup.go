@@ -81,12 +81,21 @@ type VerificationView struct {
 	LockedUntil  *time.Time `json:"lockedUntil,omitempty"`
 }
 
+// The Genesys Cloud permissions of the channels' OAuth clients: one to send, one to read
+// what SaveChannel checks the sender against.
+const (
+	permSMSSend      = "conversation:message:create"
+	permSMSNumbers   = "sms:phoneNumber:view"
+	permEmailSend    = "conversation:email:create (or conversation:agentlessEmail:send)"
+	permEmailDomains = "routing:email:outbound:view"
+)
+
 // RequiredPermissions lists the Genesys Cloud permissions a channel's OAuth client needs.
 func RequiredPermissions(ch Channel) []string {
 	if ch == ChannelSMS {
-		return []string{"conversation:message:create", "sms:phoneNumber:view"}
+		return []string{permSMSSend, permSMSNumbers}
 	}
-	return []string{"conversation:email:create (or conversation:agentlessEmail:send)", "routing:email:outbound:view"}
+	return []string{permEmailSend, permEmailDomains}
 }
 
 func (s *Service) view(c store.NotifyChannel) ChannelView {
@@ -232,9 +241,9 @@ func (s *Service) check(ctx context.Context, ch Channel, clientID, clientSecret 
 	var p rendezvous.Problems
 	gc := s.client(clientID, clientSecret)
 	need := genesys.CapabilitySMSNumbers
-	perm := "sms:phoneNumber:view"
+	perm := permSMSNumbers
 	if ch == ChannelEmail {
-		need, perm = genesys.CapabilityEmailDomains, "routing:email:outbound:view"
+		need, perm = genesys.CapabilityEmailDomains, permEmailDomains
 	}
 	res, err := gc.CheckCredentials(ctx, need)
 	var oe *genesys.OAuthError
@@ -368,9 +377,9 @@ func (s *Service) StartVerification(ctx context.Context, orgID string, ch Channe
 func sendProblem(ch Channel, err error) error {
 	var p rendezvous.Problems
 	var ae *genesys.APIError
-	perm := "conversation:message:create"
+	perm := permSMSSend
 	if ch == ChannelEmail {
-		perm = "conversation:email:create (or conversation:agentlessEmail:send)"
+		perm = permEmailSend
 	}
 	switch {
 	case errors.As(err, &ae) && ae.Status == 403:
