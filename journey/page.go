@@ -252,13 +252,7 @@ func (s *Service) PageHandler() http.Handler {
 		default:
 			d.MediaURL = set.WaitingRoomMedia.URL
 		}
-		base := "/a/" + r.PathValue("token")
-		if canReschedule(a, v.Phase) {
-			d.RescheduleURL = base + "/reschedule"
-		}
-		if canCancel(a, v.Phase) {
-			d.CancelURL = base + "/cancel"
-		}
+		d.RescheduleURL, d.CancelURL = selfLinks(a, v.Phase, "/a/"+r.PathValue("token"))
 		switch v.Phase {
 		case PhaseCancelled:
 			d.Title, d.Message = l.t("cancelledTitle"), l.t("selfContactUs")

@@ -163,13 +163,20 @@ func (s *Service) baseData(c *selfCtx, r *http.Request) selfData {
 		Date: c.l.date(start), Time: c.l.clock(start), Zone: c.a.TimeZone,
 		Version: c.a.Version, PageURL: base,
 	}
-	if canReschedule(c.a, c.phase) {
-		d.RescheduleURL = base + "/reschedule"
-	}
-	if canCancel(c.a, c.phase) {
-		d.CancelURL = base + "/cancel"
-	}
+	d.RescheduleURL, d.CancelURL = selfLinks(c.a, c.phase, base)
 	return d
+}
+
+// selfLinks returns the self-service pages under the link base that the customer may use
+// in phase ph, or empty strings.
+func selfLinks(a *rendezvous.Appointment, ph Phase, base string) (reschedule, cancel string) {
+	if canReschedule(a, ph) {
+		reschedule = base + "/reschedule"
+	}
+	if canCancel(a, ph) {
+		cancel = base + "/cancel"
+	}
+	return reschedule, cancel
 }
 
 func (s *Service) renderSelf(w http.ResponseWriter, status int, d selfData) {
