@@ -246,11 +246,9 @@ func (s *Service) PageHandler() http.Handler {
 			OpensDate: l.date(opens), OpensTime: l.clock(opens),
 			Media: set.WaitingRoomMedia, RoomScript: s.o.RoomScript, View: v,
 		}
-		switch {
-		case set.WaitingRoomMedia.UploadID != "":
+		d.MediaURL = set.WaitingRoomMedia.URL
+		if set.WaitingRoomMedia.UploadID != "" {
 			d.MediaURL = "/journey/media/" + set.WaitingRoomMedia.UploadID
-		default:
-			d.MediaURL = set.WaitingRoomMedia.URL
 		}
 		d.RescheduleURL, d.CancelURL = selfLinks(a, v.Phase, "/a/"+r.PathValue("token"))
 		switch v.Phase {
