@@ -236,11 +236,7 @@ func (s *Service) Preview(ctx context.Context, orgID string, in PreviewInput) (P
 	var t Template
 	if in.Template != nil {
 		t = *in.Template
-		unknown := map[string]bool{}
-		for _, part := range []string{t.Subject, t.Text, t.HTML} {
-			expand(part, nil, false, unknown)
-		}
-		if len(unknown) > 0 {
+		if unknown := unknownVariables(t.Subject, t.Text, t.HTML); len(unknown) > 0 {
 			var p rendezvous.Problems
 			p.Add("template", "uses unknown variables %s; the known ones are %s", joinKeys(unknown), knownList())
 			return Preview{}, p.Err()

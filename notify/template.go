@@ -209,6 +209,15 @@ func Render(t Template, vars Vars) (Message, error) {
 	return m, nil
 }
 
+// unknownVariables collects the placeholder names in parts that are not variables.
+func unknownVariables(parts ...string) map[string]bool {
+	unknown := map[string]bool{}
+	for _, part := range parts {
+		expand(part, nil, false, unknown)
+	}
+	return unknown
+}
+
 func joinKeys(m map[string]bool) string {
 	var ks []string
 	for k := range m {
@@ -231,8 +240,7 @@ const (
 func Validate(ch Channel, t Template, lang, publicURL string) error {
 	var p rendezvous.Problems
 	check := func(field, s string, required bool) {
-		unknown := map[string]bool{}
-		expand(s, nil, false, unknown)
+		unknown := unknownVariables(s)
 		switch {
 		case required && strings.TrimSpace(s) == "":
 			p.Add(field, "is required")
