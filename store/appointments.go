@@ -490,15 +490,7 @@ func (s *Store) UpdateAppointment(ctx context.Context, orgID, id string, ifVersi
 // PruneIdempotencyKeys forgets idempotency keys recorded before the given instant (a
 // client retrying after that gets a new appointment) and reports how many.
 func (s *Store) PruneIdempotencyKeys(ctx context.Context, before time.Time) (int, error) {
-	var n int64
-	err := s.InTx(ctx, func(tx *Tx) error {
-		res, err := tx.Exec(ctx, "DELETE FROM idempotency_keys WHERE created_at < ?", TimeToDB(before))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	n, err := s.execCount(ctx, "DELETE FROM idempotency_keys WHERE created_at < ?", TimeToDB(before))
 	if err != nil {
 		return 0, fmt.Errorf("prune idempotency keys: %w", err)
 	}

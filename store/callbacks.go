@@ -92,23 +92,15 @@ func (s *Store) PutJourneyCallback(ctx context.Context, c Callback) error {
 // the create, so two runs of the same job never create two callbacks.
 func (s *Store) ClaimJourneyCallback(ctx context.Context, c Callback) (bool, error) {
 	now := s.clock.Now().UTC()
-	var n int64
-	err := s.InTx(ctx, func(tx *Tx) error {
-		res, err := tx.Exec(ctx, `INSERT INTO journey_callbacks (appointment_id, org_id, state, conversation_id,
-			callback_id, queue_id, agent_user_id, scheduled_at, attempts, last_error, updated_at)
-			VALUES (?, ?, ?, '', '', ?, ?, ?, 1, '', ?)
-			ON CONFLICT (appointment_id) DO UPDATE SET state = excluded.state, conversation_id = '',
-			callback_id = '', queue_id = excluded.queue_id, agent_user_id = excluded.agent_user_id,
-			scheduled_at = excluded.scheduled_at, attempts = journey_callbacks.attempts + 1,
-			updated_at = excluded.updated_at
-			WHERE journey_callbacks.state IN ('failed', 'deferred')`,
-			c.AppointmentID, c.OrgID, CallbackCreating, c.QueueID, c.AgentUserID, TimeToDB(c.ScheduledAt), TimeToDB(now))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	n, err := s.execCount(ctx, `INSERT INTO journey_callbacks (appointment_id, org_id, state, conversation_id,
+		callback_id, queue_id, agent_user_id, scheduled_at, attempts, last_error, updated_at)
+		VALUES (?, ?, ?, '', '', ?, ?, ?, 1, '', ?)
+		ON CONFLICT (appointment_id) DO UPDATE SET state = excluded.state, conversation_id = '',
+		callback_id = '', queue_id = excluded.queue_id, agent_user_id = excluded.agent_user_id,
+		scheduled_at = excluded.scheduled_at, attempts = journey_callbacks.attempts + 1,
+		updated_at = excluded.updated_at
+		WHERE journey_callbacks.state IN ('failed', 'deferred')`,
+		c.AppointmentID, c.OrgID, CallbackCreating, c.QueueID, c.AgentUserID, TimeToDB(c.ScheduledAt), TimeToDB(now))
 	if err != nil {
 		return false, fmt.Errorf("claim callback of %s: %w", c.AppointmentID, err)
 	}

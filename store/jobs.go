@@ -435,14 +435,7 @@ func (s *Store) finishJob(ctx context.Context, j *Job, wake bool, query string, 
 			n, err = res.RowsAffected()
 		}
 	} else {
-		err = s.InTx(ctx, func(tx *Tx) error {
-			res, err := tx.Exec(ctx, query, args...)
-			if err != nil {
-				return err
-			}
-			n, err = res.RowsAffected()
-			return err
-		})
+		n, err = s.execCount(ctx, query, args...)
 	}
 	if err != nil {
 		return fmt.Errorf("record job %d: %w", j.ID, err)
@@ -535,16 +528,8 @@ func truncate(s string, n int) string {
 // instant and reports how many. Finished jobs are kept for a while as a record of what was
 // attempted; run this periodically (for example daily, keeping 30 days).
 func (s *Store) PruneJobs(ctx context.Context, finishedBefore time.Time) (int, error) {
-	var n int64
-	err := s.InTx(ctx, func(tx *Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM jobs WHERE state IN ('done', 'failed', 'cancelled')
-			AND finished_at > 0 AND finished_at < ?`, TimeToDB(finishedBefore))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	n, err := s.execCount(ctx, `DELETE FROM jobs WHERE state IN ('done', 'failed', 'cancelled')
+		AND finished_at > 0 AND finished_at < ?`, TimeToDB(finishedBefore))
 	if err != nil {
 		return 0, fmt.Errorf("prune jobs: %w", err)
 	}

@@ -283,6 +283,21 @@ func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	return tx.tx.QueryRowContext(ctx, tx.s.rebind(query), args...)
 }
 
+// execCount runs one statement in a write transaction of its own and reports how many
+// rows it changed.
+func (s *Store) execCount(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := s.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.Exec(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
 // Dialect returns "sqlite" or "postgres", for the rare query that must differ.
 func (tx *Tx) Dialect() string { return tx.s.dialect }
 
