@@ -185,8 +185,9 @@ func (k ErrorKind) String() string {
 
 // Classify sorts an error returned by this package into the kind a durable job queue acts
 // on, with the wait Genesys asked for when the kind is KindRetryAfter (zero otherwise, or
-// when Genesys sent no Retry-After). Errors this package did not produce are transient,
-// except context cancellation of a send that had left, which is ambiguous.
+// when Genesys sent no Retry-After). A queue lookup that found no such queue is permanent.
+// Errors this package did not produce are transient, except context cancellation of a send
+// that had left, which is ambiguous.
 func Classify(err error) (ErrorKind, time.Duration) {
 	if err == nil {
 		return KindNone, 0
@@ -234,7 +235,9 @@ func Classify(err error) (ErrorKind, time.Duration) {
 			return KindPermanent, 0
 		}
 	}
-	if errors.Is(err, ErrAttributesTooLarge) || errors.Is(err, ErrInvalidRequest) {
+	// An answer that the thing looked up does not exist (a queue name no queue has) will
+	// not change by asking again.
+	if errors.Is(err, ErrAttributesTooLarge) || errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrQueueNotFound) {
 		return KindPermanent, 0
 	}
 	if errors.Is(err, ErrGuestDisconnected) {

@@ -207,6 +207,12 @@ func TestSandboxQueuesAndUsers(t *testing.T) {
 	if _, err := c.QueueByName(ctx, "Appointment"); !errors.Is(err, genesys.ErrQueueNotFound) || !errors.Is(err, rendezvous.ErrNotFound) {
 		t.Fatalf("partial name: %v", err)
 	}
+	// No such queue is final: a job looking it up must not retry for ever.
+	if _, err := c.QueueByName(ctx, "No Such Queue"); !errors.Is(err, genesys.ErrQueueNotFound) {
+		t.Fatalf("unknown queue: %v", err)
+	} else if k, _ := genesys.Classify(err); k != genesys.KindPermanent {
+		t.Fatalf("Classify(unknown queue) = %v, want permanent", k)
+	}
 	agent := e.demo.Agents[0]
 	u, err := c.User(ctx, agent.ID)
 	if err != nil || u.Name != agent.Name || u.Email != agent.Email {
