@@ -32,8 +32,9 @@ func callbackWorld(t *testing.T, dialect string) *world {
 		t.Fatal(err)
 	}
 	r := jobs.NewRunner(w.st, jobs.RunnerOptions{Clock: w.clk, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	// The wiring fans appointment.event out to journey.appointment_event; the journey's
-	// share is all this test needs, so it handles the store's event directly.
+	// This store enqueues the default appointment.event job (the wiring has it enqueue
+	// journey.appointment_event among others); the journey's handler is all this test
+	// needs, so it handles that job directly.
 	r.Handle(store.EventJobKind, w.j.HandleAppointmentEvent)
 	r.Handle(journey.CallbackJobKind, w.j.HandleCallbackSync)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -87,8 +87,8 @@ func (e *env) seed() {
 	}
 }
 
-// start runs a job runner like the wiring does: the store's appointment event goes
-// straight to the notification handler (the wiring's fan-out gives it its own job).
+// start runs a job runner like the wiring does, except that this test's store enqueues
+// the default appointment.event job, which goes straight to the notification handler.
 func (e *env) start() {
 	e.t.Helper()
 	r := jobs.NewRunner(e.st, jobs.RunnerOptions{Clock: e.clk, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Workers: 4, BaseBackoff: 2 * time.Second, MaxBackoff: time.Minute})

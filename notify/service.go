@@ -25,8 +25,8 @@ import (
 
 // Job kinds this package handles.
 const (
-	// EventJobKind is this package's share of the store's appointment event job (same
-	// Args: store.EventArgs); the wiring fans appointment.event out to it.
+	// EventJobKind is this package's appointment event job (Args: store.EventArgs), which
+	// the store enqueues with every appointment change (wiring.EventJobKinds).
 	EventJobKind = "notify.appointment_event"
 	// SendJobKind sends one delivery (Args: {"deliveryId"}).
 	SendJobKind = "notify.send"
