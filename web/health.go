@@ -27,7 +27,7 @@ func (s *server) handleReadyz() http.Handler {
 		if err := s.Store.Ready(ctx); err != nil {
 			s.log.WarnContext(ctx, "not ready", "error", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte("not ready: " + err.Error() + "\n"))
+			w.Write([]byte("not ready\n")) // the cause is in the log, not for any caller to read
 			return
 		}
 		w.Write([]byte("ready\n"))
