@@ -32,7 +32,7 @@ func (realClock) Now() time.Time { return time.Now() }
 
 func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
-// Fake is a clock that only moves when told to. Its zero value is not usable: call NewFake.
+// Fake is a clock that only moves when told to. Create one with NewFake, which sets the starting instant.
 type Fake struct {
 	mu     sync.Mutex
 	now    time.Time

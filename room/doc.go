@@ -45,7 +45,7 @@
 //     created or rescheduled (EventJobKind) and withdrawn when it is cancelled.
 //
 // Every connection is a store.RoomSession with its join and leave times and a heartbeat,
-// so a session left open by a crashed instance stops counting after a few minutes.
+// so a session left open by a crashed instance stops counting once its heartbeat is staleAfter old (four ping intervals, about 100 s).
 //
 // # External engines
 //
