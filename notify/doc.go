@@ -5,9 +5,9 @@
 // reminders before the start, follow-ups after the end), durable delivery with a delivery
 // log, and the appointment's .ics calendar file.
 //
-// Everything that sends goes through the durable job queue. The store enqueues, in the
-// transaction of every appointment change, one event job per area that reacts, this
-// package's EventJobKind among them (wiring.EventJobKinds); its handler (HandleAppointmentEvent) records the
+// Everything that sends goes through the durable job queue. The store enqueues an event
+// job in the transaction of every appointment change (store.EventJobKind), and the service
+// hands this package its share of it: HandleAppointmentEvent records the
 // planned deliveries and enqueues one SendJobKind job per delivery, due when the message
 // is due, in one transaction. So a rolled-back booking sends nothing and a committed one
 // is never lost.

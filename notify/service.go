@@ -25,8 +25,9 @@ import (
 
 // Job kinds this package handles.
 const (
-	// EventJobKind is this package's appointment event job (Args: store.EventArgs), which
-	// the store enqueues with every appointment change (wiring.EventJobKinds).
+	// EventJobKind is this package's own appointment event job (Args: store.EventArgs),
+	// enqueued when an appointment's channel choices change; the store's event job for
+	// every appointment change reaches HandleAppointmentEvent too (see the package doc).
 	EventJobKind = "notify.appointment_event"
 	// SendJobKind sends one delivery (Args: {"deliveryId"}).
 	SendJobKind = "notify.send"

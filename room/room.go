@@ -48,9 +48,10 @@ type Engine interface {
 
 // Job kinds the room handles. The wiring routes each to the handler of the same name.
 const (
-	// EventJobKind is the room's appointment event job, which the store enqueues in
-	// each change's own transaction when named in store.Options.EventJobKinds; its Args
-	// are store.EventArgs. Handle it with HandleAppointmentEvent.
+	// EventJobKind is the room's own appointment event job (Args: store.EventArgs),
+	// from when each area had one per change. The service now hands the room its share of
+	// the store's single event job (store.EventJobKind); either way the handler is
+	// HandleAppointmentEvent.
 	EventJobKind = "room.appointment_event"
 	// DeadlineJobKind runs at the end of an appointment plus the grace period; handle it
 	// with HandleDeadline.

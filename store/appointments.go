@@ -16,13 +16,11 @@ import (
 	"rendezvous"
 )
 
-// EventJobKind is the kind of the job enqueued with every appointment change when
-// Options.EventJobKinds is empty; its Args are EventArgs. The service names one kind per
-// area that reacts instead (see Options.EventJobKinds).
+// EventJobKind is the kind of the job enqueued in the transaction of every appointment
+// change; its Args are EventArgs.
 const EventJobKind = "appointment.event"
 
-// EventArgs are the arguments of every appointment event job (EventJobKind, or each of
-// Options.EventJobKinds).
+// EventArgs are the arguments of an appointment event job (EventJobKind).
 type EventArgs struct {
 	AppointmentID string `json:"appointmentId"`
 	// Event is "created", "rescheduled", "updated", "reassigned", "cancelled", "started",

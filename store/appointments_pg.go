@@ -15,7 +15,7 @@ import (
 
 // createPostgresSQL does a whole booking in one statement: read the idempotency key and
 // the agent's clashing appointment, and only if there is neither insert the appointment,
-// the key and the "created" event jobs (one per kind in Options.EventJobKinds). It runs after the advisory locks in the same
+// the key and the "created" event job. It runs after the advisory locks in the same
 // pipeline, so its snapshot already includes anything a competing booking committed.
 const createPostgresSQL = `WITH existing AS (
 	SELECT request_hash, appointment_id FROM idempotency_keys WHERE org_id = $1 AND key = $2 AND $2 <> ''
@@ -37,8 +37,8 @@ const createPostgresSQL = `WITH existing AS (
 ), job AS (
 	INSERT INTO jobs (org_id, kind, args, state, run_at, attempts, max_attempts, last_error,
 		unique_key, lease_until, created_at, finished_at)
-	SELECT $1, kind, $20, 'pending', $21::bigint, 0, $22::int, '', NULL, 0, $21::bigint, 0
-	FROM ins, unnest($19::text[]) AS kind
+	SELECT $1, $19, $20, 'pending', $21::bigint, 0, $22::int, '', NULL, 0, $21::bigint, 0
+	FROM ins
 )
 SELECT (SELECT id FROM ins), (SELECT request_hash FROM existing), (SELECT appointment_id FROM existing), (SELECT id FROM clash)`
 
@@ -66,7 +66,7 @@ func (s *Store) createPostgres(ctx context.Context, saved *rendezvous.Appointmen
 		saved.OrgID, idem.Key, saved.AgentUserID, TimeToDB(lower), TimeToDB(saved.End()), TimeToDB(saved.Start),
 		saved.ID, string(saved.Status), saved.TimeZone, saved.Title, saved.Notes, customers, interaction,
 		sealed, saved.NotificationsEnabled, TimeToDB(saved.CreatedAt), rendezvous.HashLinkToken(saved.LinkToken),
-		idem.RequestHash, s.eventKinds, string(args), TimeToDB(now), DefaultMaxAttempts,
+		idem.RequestHash, EventJobKind, string(args), TimeToDB(now), DefaultMaxAttempts,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(&insID, &exHash, &exID, &clashID) })
 
 	conn, err := s.write.Conn(ctx)

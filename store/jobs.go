@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -254,13 +254,18 @@ func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*J
 	return jobs, nil
 }
 
-// claimSQL leases up to n due jobs; its arguments are the lease token, the lease's end,
-// now and n. lock is appended to the inner SELECT.
-func claimSQL(lock string) string {
+// claimSQL leases up to n due jobs; its arguments are the lease token, the lease's end
+// and now. lock is appended to the inner SELECT.
+//
+// n is written into the statement rather than passed: PostgreSQL plans a prepared
+// statement with a parameter as its LIMIT for a tenth of the table, so it never settles
+// on a cached plan and planned the claim afresh every time, which cost twice as much as
+// running it. The runner asks for a handful of distinct n, so there are few statements.
+func claimSQL(lock string, n int) string {
 	return `UPDATE jobs SET state = 'running', attempts = attempts + 1,
 			lease_token = ?, lease_until = ?
 			WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?
-				ORDER BY run_at, id LIMIT ?` + lock + `)
+				ORDER BY run_at, id LIMIT ` + strconv.Itoa(n) + lock + `)
 			RETURNING id, org_id, kind, args, run_at, attempts, max_attempts, last_error,
 				COALESCE(unique_key, '') AS unique_key, created_at`
 }
@@ -272,7 +277,7 @@ func (s *Store) claimDue(ctx context.Context, query func(ctx context.Context, q 
 	if s.dialect == Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := query(ctx, claimSQL(lock), token, TimeToDB(now.Add(lease)), TimeToDB(now), n)
+	rows, err := query(ctx, claimSQL(lock, n), token, TimeToDB(now.Add(lease)), TimeToDB(now))
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
@@ -298,20 +303,22 @@ func (s *Store) claimDue(ctx context.Context, query func(ctx context.Context, q 
 
 // completeAndClaimPostgres completes one job and claims up to n due ones in one statement;
 // the claim's snapshot predates the completion, and the completed job is running, not
-// pending, so it cannot be claimed again.
-const completeAndClaimPostgres = `WITH done AS (
+// pending, so it cannot be claimed again. n is written in, as in claimSQL.
+func completeAndClaimPostgres(n int) string {
+	return `WITH done AS (
 	UPDATE jobs SET state = 'done', finished_at = $1, lease_token = NULL
 	WHERE id = $2 AND lease_token = $3 RETURNING id
 ), claimed AS (
 	UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = $4, lease_until = $5
 	WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $6
-		ORDER BY run_at, id LIMIT $7 FOR UPDATE SKIP LOCKED)
+		ORDER BY run_at, id LIMIT ` + strconv.Itoa(n) + ` FOR UPDATE SKIP LOCKED)
 	RETURNING id, org_id, kind, args, run_at, attempts, max_attempts, last_error,
 		COALESCE(unique_key, '') AS unique_key, created_at
 )
 SELECT (SELECT COUNT(*) FROM done), c.id, c.org_id, c.kind, c.args, c.run_at, c.attempts,
 	c.max_attempts, c.last_error, c.unique_key, c.created_at
 FROM (SELECT 1) AS one LEFT JOIN claimed AS c ON true`
+}
 
 // CompleteJobAndClaim records that a claimed job succeeded, like CompleteJob, and in the
 // same round trip (on SQLite, the same write transaction) claims up to n due jobs for
@@ -331,8 +338,8 @@ func (s *Store) CompleteJobAndClaim(ctx context.Context, j *Job, n int, lease ti
 	var jobs []*Job
 	var done int64
 	if s.queue != nil {
-		rows, err := s.queue.QueryContext(ctx, completeAndClaimPostgres, TimeToDB(now), j.ID, j.leaseToken,
-			token, TimeToDB(now.Add(lease)), TimeToDB(now), n)
+		rows, err := s.queue.QueryContext(ctx, completeAndClaimPostgres(n), TimeToDB(now), j.ID, j.leaseToken,
+			token, TimeToDB(now.Add(lease)), TimeToDB(now))
 		if err != nil {
 			return nil, fmt.Errorf("record job %d: %w", j.ID, err)
 		}
@@ -536,31 +543,10 @@ func (s *Store) PruneJobs(ctx context.Context, finishedBefore time.Time) (int, e
 	return int(n), nil
 }
 
-// enqueueEvent enqueues an appointment event as one job of each kind in
-// Options.EventJobKinds, in one statement: a booking's transaction holds the agent's lock
-// (and on SQLite the single writer), so each round trip saved there is saved for every
-// booking queued behind it.
+// enqueueEvent enqueues the event job of an appointment change (EventJobKind).
 func (tx *Tx) enqueueEvent(ctx context.Context, orgID string, ev EventArgs) error {
-	args, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("enqueue event: %w", err)
-	}
-	kinds := tx.s.eventKinds
-	now := TimeToDB(tx.s.clock.Now())
-	var q strings.Builder
-	q.WriteString(`INSERT INTO jobs (org_id, kind, args, state, run_at, attempts, max_attempts,
-		last_error, unique_key, lease_until, created_at, finished_at) VALUES `)
-	vals := make([]any, 0, 5*len(kinds))
-	for i, kind := range kinds {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, 'pending', ?, 0, ?, '', NULL, 0, ?, 0)")
-		vals = append(vals, orgID, kind, string(args), now, DefaultMaxAttempts, now)
-	}
-	if _, err := tx.Exec(ctx, q.String(), vals...); err != nil {
+	if err := tx.Enqueue(ctx, Job{OrgID: orgID, Kind: EventJobKind, Args: ev}); err != nil {
 		return fmt.Errorf("enqueue event %s: %w", ev.Event, err)
 	}
-	tx.enqueued = true
 	return nil
 }

@@ -1,16 +1,12 @@
 package store_test
 
 import (
-	"context"
 	"errors"
-	"slices"
 	"testing"
 	"time"
 
 	"rendezvous"
-	"rendezvous/clock"
 	"rendezvous/store"
-	"rendezvous/store/storetest"
 )
 
 func TestEnqueueInRolledBackTransactionLeavesNothing(t *testing.T) {
@@ -205,44 +201,6 @@ func TestPruning(t *testing.T) {
 			t.Fatal("pruning removed an appointment")
 		}
 	})
-}
-
-func TestEventJobKindsAreEnqueuedWithTheChange(t *testing.T) {
-	for _, d := range storetest.Dialects() {
-		t.Run(d, func(t *testing.T) {
-			t.Parallel()
-			kinds := []string{"a.event", "b.event", "c.event"}
-			fc := clock.NewFake(t0)
-			st := storetest.OpenWith(t, d, store.Options{Clock: fc, EventJobKinds: kinds})
-			e := &env{st: st, clock: fc, ctx: context.Background()}
-			if err := st.EnsureOrg(e.ctx, rendezvous.Org{ID: "org-a", Name: "A"}); err != nil {
-				t.Fatal(err)
-			}
-			a := e.create(t, "org-a", "agent-1", t0.Add(time.Hour), 30)
-			if _, err := st.UpdateAppointment(e.ctx, "org-a", a.ID, 0, func(a *rendezvous.Appointment) (string, error) {
-				a.Title = "changed"
-				return "updated", nil
-			}); err != nil {
-				t.Fatal(err)
-			}
-			all, err := st.Jobs(e.ctx, "org-a", "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, j := range all {
-				var ev store.EventArgs
-				if err := j.Decode(&ev); err != nil || ev.AppointmentID != a.ID {
-					t.Fatalf("job %s args %s: %v", j.Kind, j.Args, err)
-				}
-				got = append(got, j.Kind+"/"+ev.Event)
-			}
-			want := []string{"a.event/created", "b.event/created", "c.event/created", "a.event/updated", "b.event/updated", "c.event/updated"}
-			if !slices.Equal(got, want) {
-				t.Fatalf("jobs = %v, want %v", got, want)
-			}
-		})
-	}
 }
 
 func TestCompleteJobAndClaim(t *testing.T) {

@@ -61,12 +61,6 @@ type Options struct {
 	Secrets *secret.Box
 	// SkipMigrate leaves the schema alone at Open; Ready then reports pending migrations.
 	SkipMigrate bool
-	// EventJobKinds are the job kinds enqueued, one job each with EventArgs, in the
-	// transaction of every appointment change. The default is the single EventJobKind.
-	// The service sets one kind per area that reacts (journey, room, notifications) so
-	// each retries on its own without a fan-out job in between: that hop cost a claim, a
-	// transaction and a completion per change, competing with the bookings themselves.
-	EventJobKinds []string
 }
 
 // Store is the database of Rendezvous. It is safe for concurrent use.
@@ -79,8 +73,6 @@ type Store struct {
 	clock   clock.Clock
 	secrets *secret.Box
 	decoded *decodeCache
-	// eventKinds is Options.EventJobKinds, never empty.
-	eventKinds []string
 
 	mu        sync.Mutex
 	onJobs    []func()
@@ -105,16 +97,12 @@ type Store struct {
 // "postgres://..." and "postgresql://...".
 func Open(ctx context.Context, databaseURL string, o Options) (*Store, error) {
 	s := &Store{log: o.Logger, clock: o.Clock, secrets: o.Secrets, stmts: map[string]*sql.Stmt{}, decoded: newDecodeCache(),
-		eventKinds: append([]string(nil), o.EventJobKinds...),
-		wstmts:     map[string]*sql.Stmt{}, toPrepare: map[string]bool{}, closed: make(chan struct{})}
+		wstmts: map[string]*sql.Stmt{}, toPrepare: map[string]bool{}, closed: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.clock == nil {
 		s.clock = clock.Real()
-	}
-	if len(s.eventKinds) == 0 {
-		s.eventKinds = []string{EventJobKind}
 	}
 	var err error
 	switch {

@@ -186,8 +186,7 @@ func (c *config) openStore(ctx context.Context, log *slog.Logger, clk clock.Cloc
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, err := store.Open(ctx, u, store.Options{Logger: log, Clock: clk, Secrets: box, SkipMigrate: skipMigrate,
-		EventJobKinds: wiring.EventJobKinds})
+	st, err := store.Open(ctx, u, store.Options{Logger: log, Clock: clk, Secrets: box, SkipMigrate: skipMigrate})
 	if err != nil {
 		return nil, nil, err
 	}
