@@ -51,6 +51,13 @@ type RunnerOptions struct {
 	Logger *slog.Logger // default: discard
 	// Workers is how many jobs run at once in this process (default 4).
 	Workers int
+	// Busy, when set, reports that the process's interactive work (API requests) needs
+	// the cores. While it does, at most BusyWorkers jobs (default 1) run at a time: the
+	// queue takes the burst and works through it as the requests allow, instead of
+	// taking an equal share of the cores from the requests. Workers resume in full as
+	// soon as Busy reports false.
+	Busy        func() bool
+	BusyWorkers int
 	// PollInterval is how often the runner looks for due jobs enqueued by other
 	// processes (default 2s). Jobs enqueued through the same Store, and jobs scheduled
 	// for later, do not wait for it.
@@ -74,6 +81,7 @@ type Runner struct {
 	handlers map[string]Handler
 	wake     chan struct{}
 	inflight atomic.Int64
+	busy     atomic.Bool // Busy said so when last asked
 }
 
 // NewRunner returns a runner over st and registers it to be woken after every commit on
@@ -88,6 +96,10 @@ func NewRunner(st *store.Store, o RunnerOptions) *Runner {
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
+	if o.BusyWorkers <= 0 {
+		o.BusyWorkers = 1
+	}
+	o.BusyWorkers = min(o.BusyWorkers, o.Workers)
 	if o.PollInterval <= 0 {
 		o.PollInterval = 2 * time.Second
 	}
@@ -127,7 +139,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		free := int64(r.o.Workers) - r.inflight.Load()
+		free := int64(r.workers()) - r.inflight.Load()
 		claimed := 0
 		var claimErr error
 		if free > 0 {
@@ -187,6 +199,18 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
+// workers is how many jobs may run at once now: Workers, or BusyWorkers while Busy.
+func (r *Runner) workers() int {
+	if r.o.Busy != nil && r.o.Busy() {
+		r.busy.Store(true)
+		return r.o.BusyWorkers
+	}
+	if r.busy.Swap(false) {
+		r.Wake() // the loop may start the workers it held back
+	}
+	return r.o.Workers
+}
+
 // nextWait is how long to sleep: until the earliest pending job is due, at most the poll
 // interval; the full interval after a failed claim so a database outage is not hammered.
 func (r *Runner) nextWait(ctx context.Context, failed bool) time.Duration {
@@ -225,7 +249,8 @@ func (r *Runner) run(ctx context.Context, j *store.Job) []*store.Job {
 	err := safeCall(hctx, h, j)
 	cancel()
 	if err == nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.inflight.Load() > int64(r.workers()) {
+			// Stopping, or more workers run than may now: this one stops here.
 			if err := r.st.CompleteJob(bk, j); err != nil {
 				log.Error("record job done", "error", err)
 			}

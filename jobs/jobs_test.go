@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,12 @@ type env struct {
 // that polls only once an hour, so anything that runs sooner was woken.
 func start(t *testing.T, d string, register func(r *jobs.Runner)) *env {
 	t.Helper()
+	return startWith(t, d, jobs.RunnerOptions{}, register)
+}
+
+// startWith is start with the runner options o, which take start's where they are zero.
+func startWith(t *testing.T, d string, o jobs.RunnerOptions, register func(r *jobs.Runner)) *env {
+	t.Helper()
 	fc := clock.NewFake(t0)
 	u := storetest.URL(t, d)
 	st, err := store.Open(context.Background(), u, store.Options{Clock: fc})
@@ -39,7 +46,10 @@ func start(t *testing.T, d string, register func(r *jobs.Runner)) *env {
 	if err := st.EnsureOrg(context.Background(), rendezvous.Org{ID: "org-a"}); err != nil {
 		t.Fatal(err)
 	}
-	r := jobs.NewRunner(st, jobs.RunnerOptions{PollInterval: time.Hour, BaseBackoff: time.Minute, MaxBackoff: time.Hour})
+	o.PollInterval = cmp.Or(o.PollInterval, time.Hour)
+	o.BaseBackoff = cmp.Or(o.BaseBackoff, time.Minute)
+	o.MaxBackoff = cmp.Or(o.MaxBackoff, time.Hour)
+	r := jobs.NewRunner(st, o)
 	register(r)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

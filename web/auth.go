@@ -27,6 +27,10 @@ func apiKey(ctx context.Context) rendezvous.APIKey {
 // store call is scoped to) is then available through apiKey(r.Context()).
 func (s *server) api(scope string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.APIInFlight != nil {
+			s.APIInFlight.Add(1)
+			defer s.APIInFlight.Add(-1)
+		}
 		secret, ok := bearer(r)
 		if !ok {
 			s.error(w, r, fmt.Errorf("send the API key as Authorization: Bearer <key>: %w", rendezvous.ErrUnauthenticated))

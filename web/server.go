@@ -67,6 +67,10 @@ type Deps struct {
 	// Sandbox is the base URL of the built-in Genesys Cloud sandbox when it stands in for
 	// a real organization, linked from the home page; "" otherwise.
 	Sandbox string
+	// APIInFlight, when set, counts the REST API requests being served (not the pages,
+	// WebSockets and waiting rooms, which last minutes), so that the job runner can yield
+	// to them (jobs.RunnerOptions.Busy).
+	APIInFlight *atomic.Int64
 }
 
 // server holds the wired dependencies; its methods are the handlers.

@@ -14,8 +14,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -224,7 +226,13 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		}
 	}
 
-	s.Runner = jobs.NewRunner(o.Store, jobs.RunnerOptions{Clock: o.Clock, Logger: log.With("component", "jobs"), Workers: o.JobWorkers})
+	// Background work yields to API requests once they could keep every core busy: a
+	// burst of bookings then gets the cores and its events are worked through after,
+	// instead of each job worker taking a client's share (see jobs.RunnerOptions.Busy).
+	apiInFlight := &atomic.Int64{}
+	busy := func() bool { return apiInFlight.Load() >= int64(runtime.GOMAXPROCS(0)) }
+	s.Runner = jobs.NewRunner(o.Store, jobs.RunnerOptions{Clock: o.Clock, Logger: log.With("component", "jobs"),
+		Workers: o.JobWorkers, Busy: busy})
 	s.registerJobs()
 
 	s.Handler = web.NewServer(web.Deps{
@@ -238,6 +246,8 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Rooms:     s.rooms,
 		Notify:    s.notify,
 		Sandbox:   s.SandboxURL,
+
+		APIInFlight: apiInFlight,
 	})
 	return s, nil
 }
