@@ -133,41 +133,42 @@ func (s *Store) ClaimJourneyInteraction(ctx context.Context, orgID, appointmentI
 	var it JourneyInteraction
 	won := false
 	err := s.InTx(ctx, func(tx *Tx) error {
+		won = false
+		now := tx.Now()
+		// The first open of an appointment creates the row: one statement, which returns
+		// it, and that is the open that starts the interaction, so it is kept short.
+		var err error
+		it, err = scanJourneyInteraction(tx.QueryRow(ctx, `INSERT INTO journey_interactions (`+journeyInteractionCols+`)
+			VALUES (?, ?, 'connecting', ?, ?, ?, ?, 1, '', ?, 0, 0, ?) ON CONFLICT (appointment_id) DO NOTHING
+			RETURNING `+journeyInteractionCols,
+			appointmentID, orgID, deploymentID, sealedToken, owner, TimeToDB(now.Add(lease)), TimeToDB(now), TimeToDB(now)))
+		if err == nil {
+			won = true
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// The row exists: take its lease over if it expired (or is ours) before the agent
+		// joined. The update only applies to the lease as read, so of two instances
+		// taking over at once one wins.
 		if err := tx.Lock(ctx, "journey_interaction/"+appointmentID); err != nil {
 			return err
 		}
-		now := tx.Now()
-		var err error
 		it, err = scanJourneyInteraction(tx.QueryRow(ctx, "SELECT "+journeyInteractionCols+" FROM journey_interactions WHERE appointment_id = ?", appointmentID))
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			res, err := tx.Exec(ctx, `INSERT INTO journey_interactions (`+journeyInteractionCols+`)
-				VALUES (?, ?, 'connecting', ?, ?, ?, ?, 1, '', ?, 0, 0, ?) ON CONFLICT (appointment_id) DO NOTHING`,
-				appointmentID, orgID, deploymentID, sealedToken, owner, TimeToDB(now.Add(lease)), TimeToDB(now), TimeToDB(now))
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			won = n == 1
-		case err != nil:
+		if err != nil || it.Progress == "agent_joined" || (it.LeaseOwner != owner && it.LeaseUntil.After(now)) {
 			return err
-		case it.Progress != "agent_joined" && (it.LeaseOwner == owner || !it.LeaseUntil.After(now)):
-			res, err := tx.Exec(ctx, `UPDATE journey_interactions SET lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
-				WHERE appointment_id = ? AND lease_until = ?`,
-				owner, TimeToDB(now.Add(lease)), TimeToDB(now), appointmentID, TimeToDB(it.LeaseUntil))
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			won = n == 1
 		}
-		it, err = scanJourneyInteraction(tx.QueryRow(ctx, "SELECT "+journeyInteractionCols+" FROM journey_interactions WHERE appointment_id = ?", appointmentID))
+		taken, err := scanJourneyInteraction(tx.QueryRow(ctx, `UPDATE journey_interactions SET lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+			WHERE appointment_id = ? AND lease_until = ? RETURNING `+journeyInteractionCols,
+			owner, TimeToDB(now.Add(lease)), TimeToDB(now), appointmentID, TimeToDB(it.LeaseUntil)))
+		switch {
+		case err == nil:
+			it, won = taken, true
+			return nil
+		case errors.Is(err, sql.ErrNoRows):
+			it, err = scanJourneyInteraction(tx.QueryRow(ctx, "SELECT "+journeyInteractionCols+" FROM journey_interactions WHERE appointment_id = ?", appointmentID))
+		}
 		return err
 	})
 	if err != nil {

@@ -86,6 +86,21 @@ func (s *Sandbox) Conversations() []Conversation {
 	return out
 }
 
+// ConversationCount counts the routed conversations of a media type ("message" or
+// "callback"; "" counts all). Unlike Conversations it copies nothing, so a WaitFor
+// condition built on it holds the sandbox up for no longer than a count takes.
+func (s *Sandbox) ConversationCount(mediaType string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.convs {
+		if mediaType == "" || c.media == mediaType {
+			n++
+		}
+	}
+	return n
+}
+
 // Conversation returns one conversation.
 func (s *Sandbox) Conversation(id string) (Conversation, bool) {
 	s.mu.Lock()

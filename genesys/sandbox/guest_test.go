@@ -201,6 +201,9 @@ func TestGuestSessionAndConversation(t *testing.T) {
 	if n := len(e.sb.Conversations()); n != 2 {
 		t.Fatalf("%d conversations", n)
 	}
+	if m, c, all := e.sb.ConversationCount("message"), e.sb.ConversationCount("callback"), e.sb.ConversationCount(""); m != 2 || c != 0 || all != 2 {
+		t.Fatalf("counted %d message, %d callback, %d in all; want 2, 0, 2", m, c, all)
+	}
 }
 
 func TestGuestQueueRoutingByName(t *testing.T) {
