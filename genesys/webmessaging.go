@@ -94,6 +94,9 @@ type GuestConfig struct {
 	MaxReconnectAttempts int
 	// RequestTimeout bounds the wait for the answer to a frame; 0 means 15 s.
 	RequestTimeout time.Duration
+	// Sockets, when set, supplies a socket opened ahead of time for the session's first
+	// connection and opens the next one (see GuestSockets). Resumes dial their own.
+	Sockets *GuestSockets
 }
 
 // SessionInfo is the body of the SessionResponse to configureSession.
@@ -301,23 +304,84 @@ func DialGuest(ctx context.Context, cfg GuestConfig) (*GuestSession, error) {
 		cfg.MaxReconnectAttempts = 8
 	}
 	cfg.RequestTimeout = cmp0(cfg.RequestTimeout, 15*time.Second)
-	sctx, cancel := context.WithCancel(context.Background())
-	s := &GuestSession{
+	s := newGuestSession(cfg)
+	var spare *websocket.Conn
+	if cfg.Sockets != nil {
+		spare = cfg.Sockets.take(s.socketKey())
+	}
+	if err := s.connect(ctx, spare); err != nil {
+		var ge *GuestError
+		if spare == nil || errors.As(err, &ge) || ctx.Err() != nil {
+			s.cancel()
+			return nil, err
+		}
+		// The spare had gone stale (Genesys closed it): start over on a socket of our
+		// own, in a new session. Closing the failed one ends its resume before that could
+		// configure the token on a socket of its own.
+		s.Close()
+		s.log.Info("spare web messaging socket unusable; dialling", "err", err)
+		s = newGuestSession(cfg)
+		if err := s.connect(ctx, nil); err != nil {
+			s.cancel()
+			return nil, err
+		}
+	}
+	if cfg.Sockets != nil {
+		s.refillSockets()
+	}
+	s.scheduleEcho()
+	return s, nil
+}
+
+func newGuestSession(cfg GuestConfig) *GuestSession {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &GuestSession{
 		cfg:    cfg,
 		token:  cfg.Token,
 		clock:  cfg.Clock,
 		log:    cfg.Logger.With("component", "genesys_webmessaging", "deployment_id", cfg.DeploymentID),
-		ctx:    sctx,
+		ctx:    ctx,
 		cancel: cancel,
 		reqSem: make(chan struct{}, 1),
 		events: make(chan GuestEvent, 256),
 	}
-	if err := s.connect(ctx); err != nil {
-		cancel()
-		return nil, err
+}
+
+// endpoint is the socket URL of the session and the handshake headers.
+func (s *GuestSession) endpoint() (string, http.Header, error) {
+	u, err := url.Parse(s.cfg.URL)
+	if err != nil {
+		return "", nil, fmt.Errorf("genesys: web messaging url: %w", err)
 	}
-	s.scheduleEcho()
-	return s, nil
+	q := u.Query()
+	q.Set("deploymentId", s.cfg.DeploymentID)
+	q.Set("application", s.cfg.Application)
+	u.RawQuery = q.Encode()
+	h := http.Header{}
+	if s.cfg.Origin != "" {
+		h.Set("Origin", s.cfg.Origin)
+	}
+	return u.String(), h, nil
+}
+
+// socketKey names the session's endpoint in cfg.Sockets: sockets are interchangeable
+// when their URL (with the deployment) and Origin are.
+func (s *GuestSession) socketKey() string {
+	u, _, _ := s.endpoint()
+	return u + "\x00" + s.cfg.Origin
+}
+
+// refillSockets has cfg.Sockets open the next socket for the session's endpoint.
+func (s *GuestSession) refillSockets() {
+	u, h, err := s.endpoint()
+	if err != nil {
+		return
+	}
+	client := s.cfg.HTTPClient
+	s.cfg.Sockets.refill(s.socketKey(), func(ctx context.Context) (*websocket.Conn, error) {
+		conn, _, err := dialSocket(ctx, client, u, h)
+		return conn, err
+	}, s.cfg.RequestTimeout)
 }
 
 // Token returns the guest token; store it to resume this session later with DialGuest.
@@ -371,29 +435,23 @@ func (s *GuestSession) finish(ev *GuestEvent) {
 }
 
 // connect opens a socket and configures the session on it.
-func (s *GuestSession) connect(ctx context.Context) error {
-	u, err := url.Parse(s.cfg.URL)
-	if err != nil {
-		return fmt.Errorf("genesys: web messaging url: %w", err)
-	}
-	q := u.Query()
-	q.Set("deploymentId", s.cfg.DeploymentID)
-	q.Set("application", s.cfg.Application)
-	u.RawQuery = q.Encode()
-	h := http.Header{}
-	if s.cfg.Origin != "" {
-		h.Set("Origin", s.cfg.Origin)
-	}
-	dctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-	defer cancel()
-	conn, resp, err := websocket.Dial(dctx, u.String(), &websocket.DialOptions{HTTPClient: s.cfg.HTTPClient, HTTPHeader: h})
-	if err != nil {
-		if resp != nil {
-			return fmt.Errorf("genesys: web messaging connect: handshake status %d: %w", resp.StatusCode, err)
+func (s *GuestSession) connect(ctx context.Context, conn *websocket.Conn) error {
+	if conn == nil {
+		u, h, err := s.endpoint()
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("genesys: web messaging connect: %w", err)
+		dctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+		defer cancel()
+		c, resp, err := dialSocket(dctx, s.cfg.HTTPClient, u, h)
+		if err != nil {
+			if resp != nil {
+				return fmt.Errorf("genesys: web messaging connect: handshake status %d: %w", resp.StatusCode, err)
+			}
+			return fmt.Errorf("genesys: web messaging connect: %w", err)
+		}
+		conn = c
 	}
-	conn.SetReadLimit(1 << 20)
 	// Hold the request slot from the moment the socket is installed until the session is
 	// configured, so that no message leaves on an unconfigured socket.
 	select {
@@ -597,7 +655,7 @@ func (s *GuestSession) reconnectLoop() {
 			}
 			wait = min(wait*2, time.Minute)
 		}
-		err := s.connect(s.ctx)
+		err := s.connect(s.ctx, nil)
 		if err == nil {
 			s.resumed()
 			return
@@ -624,7 +682,7 @@ func (s *GuestSession) Resume(ctx context.Context) error {
 		return ErrGuestClosed
 	}
 	s.mu.Unlock()
-	if err := s.connect(ctx); err != nil {
+	if err := s.connect(ctx, nil); err != nil {
 		return err
 	}
 	if !s.resumed() {

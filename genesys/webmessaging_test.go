@@ -22,7 +22,9 @@ import (
 type fakeMessenger struct {
 	mu         sync.Mutex
 	frames     []map[string]any // every client frame, in order
+	frameConn  []int            // the index in conns of the socket each frame came on
 	conns      []*websocket.Conn
+	gone       map[int]bool // sockets whose client went away
 	sessions   map[string]bool
 	rateLimits int // answer this many onMessage frames with 4029
 	origin     string
@@ -46,8 +48,17 @@ func (m *fakeMessenger) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	m.mu.Lock()
 	m.conns = append(m.conns, conn)
+	idx := len(m.conns) - 1
 	m.origin = r.Header.Get("Origin")
 	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		if m.gone == nil {
+			m.gone = map[int]bool{}
+		}
+		m.gone[idx] = true
+		m.mu.Unlock()
+	}()
 	ctx := context.Background()
 	send := func(v any) {
 		b, _ := json.Marshal(v)
@@ -62,6 +73,7 @@ func (m *fakeMessenger) serve(w http.ResponseWriter, r *http.Request) {
 		json.Unmarshal(data, &f)
 		m.mu.Lock()
 		m.frames = append(m.frames, f)
+		m.frameConn = append(m.frameConn, idx)
 		limited := false
 		if f["action"] == "onMessage" && m.rateLimits > 0 {
 			m.rateLimits--
@@ -248,4 +260,124 @@ func TestGuestResumesSameTokenAfterDrop(t *testing.T) {
 	if again.Info().NewSession {
 		t.Fatal("re-attached session reported as new")
 	}
+}
+
+// configuredOn returns the index of the socket that configured token's session, or -1.
+func (m *fakeMessenger) configuredOn(token string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, f := range m.frames {
+		if f["action"] == "configureSession" && f["token"] == token {
+			return m.frameConn[i]
+		}
+	}
+	return -1
+}
+
+// waitFor polls cond on the messenger's state for up to 5 seconds.
+func (m *fakeMessenger) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m.mu.Lock()
+		ok := cond()
+		m.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5 s", what)
+		}
+		time.Sleep(time.Millisecond) // another goroutine's socket, not the fake clock
+	}
+}
+
+func TestGuestSocketsSkipTheHandshake(t *testing.T) {
+	m, srv := newMessenger(t)
+	sockets := &genesys.GuestSockets{}
+	t.Cleanup(sockets.Close)
+	dial := func(token string) *genesys.GuestSession {
+		t.Helper()
+		s, err := genesys.DialGuest(context.Background(), genesys.GuestConfig{
+			URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1", DeploymentID: "dep-1", Token: token,
+			Origin: "https://rendezvous.example", Clock: clock.NewFake(t0), EchoInterval: -1, Sockets: sockets,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+
+	// The first session dials its own socket and has the next one opened behind it.
+	dial("guest-1")
+	m.waitFor(t, "a spare socket", func() bool { return len(m.conns) == 2 })
+	if on := m.configuredOn("guest-1"); on != 0 {
+		t.Fatalf("first session configured on socket %d, want 0", on)
+	}
+	// The next one starts on that spare, with no handshake of its own.
+	second := dial("guest-2")
+	if on := m.configuredOn("guest-2"); on != 1 {
+		t.Fatalf("second session configured on socket %d, want the spare (1)", on)
+	}
+	if err := second.SendText(context.Background(), "hello", nil); err != nil {
+		t.Fatal(err)
+	}
+	m.waitFor(t, "the next spare", func() bool { return len(m.conns) == 3 })
+
+	// Genesys closed the spare meanwhile: the session dials its own and works.
+	m.mu.Lock()
+	m.conns[2].CloseNow()
+	m.mu.Unlock()
+	third := dial("guest-3")
+	if on := m.configuredOn("guest-3"); on <= 2 {
+		t.Fatalf("third session configured on socket %d, want a new one after the closed spare", on)
+	}
+	if err := third.SendText(context.Background(), "still fine", nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// Close hangs the spare up.
+	m.waitFor(t, "a spare after the third session", func() bool { return len(m.conns) == 5 })
+	sockets.Close()
+	m.waitFor(t, "every spare closed", func() bool {
+		for i := range m.conns {
+			if m.configuredOnLocked(i) == "" && !m.gone[i] {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// configuredOnLocked returns the token configured on socket i, "" for none; m.mu is held.
+func (m *fakeMessenger) configuredOnLocked(i int) string {
+	for j, f := range m.frames {
+		if m.frameConn[j] == i && f["action"] == "configureSession" {
+			tok, _ := f["token"].(string)
+			return tok
+		}
+	}
+	return ""
+}
+
+func TestGuestSocketsDropASpareThatWaitedTooLong(t *testing.T) {
+	m, srv := newMessenger(t)
+	sockets := &genesys.GuestSockets{MaxIdle: time.Nanosecond}
+	t.Cleanup(sockets.Close)
+	cfg := genesys.GuestConfig{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1", DeploymentID: "dep-1",
+		Clock: clock.NewFake(t0), EchoInterval: -1, Sockets: sockets}
+	for _, tok := range []string{"guest-a", "guest-b"} {
+		cfg.Token = tok
+		s, err := genesys.DialGuest(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		m.waitFor(t, "a spare socket", func() bool { return len(m.conns) >= 2 })
+	}
+	if on := m.configuredOn("guest-b"); on == 1 {
+		t.Fatal("a spare older than MaxIdle was used")
+	}
+	m.waitFor(t, "the stale spare closed", func() bool { return m.gone[1] })
 }

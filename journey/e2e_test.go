@@ -88,10 +88,13 @@ func newWorld(t testing.TB, dialect string, opts ...worldOption) *world {
 		h.ServeHTTP(rw, r)
 	}))
 	t.Cleanup(w.srv.Close)
+	// Sockets opened ahead, as the service has them (cmd/internal/wiring).
+	sockets := &genesys.GuestSockets{}
+	t.Cleanup(sockets.Close)
 	jo := journey.Options{
 		Store:     st,
 		PublicURL: w.srv.URL,
-		Guest:     journey.WebMessaging{URL: w.wsURL, Origin: w.srv.URL},
+		Guest:     journey.WebMessaging{URL: w.wsURL, Origin: w.srv.URL, Sockets: sockets},
 		Queues:    journey.GenesysQueues{Client: gc},
 		Defaults:  journey.DefaultSettings(demo.AgentDeploymentID, demo.QueueDeploymentID, demo.PlainQueue.Name),
 		PollEvery: 20 * time.Millisecond,

@@ -27,6 +27,10 @@ type WebMessaging struct {
 	Logger *slog.Logger
 	// MinSendInterval spaces messages of one session (0: the client's default, 500 ms).
 	MinSendInterval time.Duration
+	// Sockets, when set, keeps a socket open ahead of the next interaction, so that a
+	// customer arriving at the start waits for no connection handshake (see
+	// genesys.GuestSockets). Its owner closes it.
+	Sockets *genesys.GuestSockets
 }
 
 // Open dials the guest session for token, resuming it when Genesys still knows it.
@@ -34,6 +38,7 @@ func (m WebMessaging) Open(ctx context.Context, deploymentID, token string) (Gue
 	s, err := genesys.DialGuest(ctx, genesys.GuestConfig{
 		URL: m.URL, DeploymentID: deploymentID, Token: token, Origin: m.Origin,
 		HTTPClient: m.HTTPClient, Clock: m.Clock, Logger: m.Logger, MinSendInterval: m.MinSendInterval,
+		Sockets: m.Sockets,
 	})
 	if err != nil {
 		return nil, err

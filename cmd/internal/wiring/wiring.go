@@ -111,6 +111,7 @@ type Service struct {
 	SandboxURL string
 
 	journey   *journey.Service
+	sockets   *genesys.GuestSockets // web messaging sockets opened ahead for the journey
 	rooms     *room.Rooms
 	notify    *notify.Service
 	sandbox   *sandbox.Sandbox
@@ -125,6 +126,7 @@ func (s *Service) close() {
 	if s.journey != nil {
 		s.journey.Close()
 	}
+	s.sockets.Close()
 	if s.rooms != nil {
 		s.rooms.Close()
 	}
@@ -136,7 +138,7 @@ func (s *Service) close() {
 // New builds the service. With no Genesys Cloud organization configured it starts the
 // built-in sandbox on o.Genesys.SandboxAddr, served until ctx ends and tracked by wg.
 func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
-	s := &Service{}
+	s := &Service{sockets: &genesys.GuestSockets{}}
 	log := o.Logger
 	var endpoints genesys.Endpoints
 	clientID, clientSecret := o.Genesys.ClientID, o.Genesys.ClientSecret
@@ -198,7 +200,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	s.rooms = rooms
 	j, err = journey.New(journey.Options{
 		Store: o.Store, Clock: o.Clock, Logger: log.With("component", "journey"), PublicURL: o.PublicURL,
-		Guest:     journey.WebMessaging{URL: endpoints.WebMessaging, Origin: o.PublicURL},
+		Guest:     journey.WebMessaging{URL: endpoints.WebMessaging, Origin: o.PublicURL, Sockets: s.sockets},
 		Queues:    queues,
 		Callbacks: callbacks,
 		RoomLinks: rooms,
