@@ -266,6 +266,7 @@ type GuestSession struct {
 	info         SessionInfo
 	lastSend     time.Time
 	ended        bool
+	configured   bool // a socket has been configured: only then does a drop resume
 	reconnecting bool
 	events       chan GuestEvent // set once in DialGuest, closed by finish
 	eventsDone   bool
@@ -488,6 +489,7 @@ func (s *GuestSession) connect(ctx context.Context, conn *websocket.Conn) error 
 	}
 	s.mu.Lock()
 	s.info = info
+	s.configured = true
 	s.mu.Unlock()
 	s.log.Info("web messaging session configured", "new_session", info.NewSession, "read_only", info.ReadOnly)
 	return nil
@@ -621,7 +623,9 @@ func (s *GuestSession) dropped(gen int, cause error) {
 	w := s.waiter
 	s.waiter = nil
 	s.conn = nil
-	start := !s.reconnecting && s.cfg.MaxReconnectAttempts > 0
+	// Before the first configuration DialGuest is still deciding (and may start over on
+	// another socket): nothing to resume yet.
+	start := !s.reconnecting && s.cfg.MaxReconnectAttempts > 0 && s.configured
 	if start {
 		s.reconnecting = true
 	}

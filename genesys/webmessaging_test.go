@@ -339,6 +339,11 @@ func TestGuestSocketsSkipTheHandshake(t *testing.T) {
 
 	// Close hangs the spare up.
 	m.waitFor(t, "a spare after the third session", func() bool { return len(m.conns) == 5 })
+	m.mu.Lock()
+	if tok := m.configuredOnLocked(4); tok != "" {
+		t.Errorf("the last socket carries %q, want the unused spare", tok)
+	}
+	m.mu.Unlock()
 	sockets.Close()
 	m.waitFor(t, "every spare closed", func() bool {
 		for i := range m.conns {

@@ -267,11 +267,12 @@ func TestCallFromJoinToHangUp(t *testing.T) {
 				t.Errorf("customer got %v", got)
 			}
 
-			// The metrics count both connections and the two relayed messages.
+			// The metrics count both connections and the two relayed messages (the sender
+			// counts a message once it is handed over, so a moment after the peer may read it).
 			if n := metricSum(t, e.reg, "rendezvous_room_connections"); n != 2 {
 				t.Errorf("connections gauge %v, want 2", n)
 			}
-			if n := metricSum(t, e.reg, "rendezvous_room_signals_relayed_total"); n != 2 {
+			if n := waitMetric(t, e.reg, "rendezvous_room_signals_relayed_total", 2); n != 2 {
 				t.Errorf("relayed %v messages, want 2", n)
 			}
 
@@ -679,6 +680,19 @@ func metricSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// waitMetric waits up to 5 seconds for the metric to reach want and returns its value.
+func waitMetric(t *testing.T, reg *prometheus.Registry, name string, want float64) float64 {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := metricSum(t, reg, name)
+		if n == want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(time.Millisecond) // another goroutine's counter, not the fake clock
+	}
 }
 
 // TestSidesOnTwoInstancesMeet runs two instances on one database: the agent reaches one,
