@@ -290,14 +290,7 @@ func (s *Store) checkOverlap(ctx context.Context, tx *Tx, a *rendezvous.Appointm
 // Appointment returns one appointment of the organization; ErrNotFound also when the id
 // belongs to another organization.
 func (s *Store) Appointment(ctx context.Context, orgID, id string) (*rendezvous.Appointment, error) {
-	st, err := s.prepared(ctx, "SELECT "+appointmentColumns+" FROM appointments WHERE org_id = ? AND id = ?")
-	if err != nil {
-		return nil, fmt.Errorf("appointment %s: %w", id, err)
-	}
-	a, err := s.scanAppointment(st.QueryRowContext(ctx, orgID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("appointment %s: %w", id, rendezvous.ErrNotFound)
-	}
+	a, err := s.appointmentWhere(ctx, "org_id = ? AND id = ?", orgID, id)
 	if err != nil {
 		return nil, fmt.Errorf("appointment %s: %w", id, err)
 	}
@@ -310,19 +303,30 @@ func (s *Store) AppointmentByLinkToken(ctx context.Context, token string) (*rend
 	if token == "" {
 		return nil, fmt.Errorf("appointment by link: %w", rendezvous.ErrNotFound)
 	}
-	st, err := s.prepared(ctx, "SELECT "+appointmentColumns+" FROM appointments WHERE link_hash = ?")
-	if err != nil {
-		return nil, fmt.Errorf("appointment by link: %w", err)
-	}
-	a, err := s.scanAppointment(st.QueryRowContext(ctx, rendezvous.HashLinkToken(token)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("appointment by link: %w", rendezvous.ErrNotFound)
-	}
+	a, err := s.appointmentWhere(ctx, "link_hash = ?", rendezvous.HashLinkToken(token))
 	if err != nil {
 		return nil, fmt.Errorf("appointment by link: %w", err)
 	}
 	// The caller proved knowledge of the token; hand it back even without a secrets box.
 	a.LinkToken = token
+	return a, nil
+}
+
+// appointmentWhere reads the one appointment matching where, or ErrNotFound. It goes
+// through readRows, as lists do: pgx itself on PostgreSQL, borrowed column bytes on SQLite.
+func (s *Store) appointmentWhere(ctx context.Context, where string, args ...any) (*rendezvous.Appointment, error) {
+	var a *rendezvous.Appointment
+	err := s.readRows(ctx, "SELECT "+appointmentColumns+" FROM appointments WHERE "+where, args, func(r rowScanner) error {
+		var err error
+		a, err = s.scanAppointment(r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return nil, rendezvous.ErrNotFound
+	}
 	return a, nil
 }
 
