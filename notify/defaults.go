@@ -3,6 +3,7 @@ package notify
 import (
 	"fmt"
 	"html"
+	"time"
 )
 
 // DefaultLanguage is the language used when no template matches the customer's.
@@ -174,11 +175,12 @@ var defaultTemplates = map[string]templateSet{
 }
 
 // otpWords is the verification message per language: the code sentence (with %s for
-// the code), the email subject prefix and the email's closing instruction.
+// the code and %d for its lifetime in minutes, OTPLifetime), the email subject prefix and
+// the email's closing instruction.
 var otpWords = map[string][3]string{
-	"en": {"Your Rendezvous verification code is %s. It expires in 10 minutes.", "Rendezvous verification code", "Enter it in Rendezvous's email settings to finish the setup."},
-	"de": {"Ihr Rendezvous-Bestätigungscode lautet %s. Er ist 10 Minuten gültig.", "Rendezvous-Bestätigungscode", "Geben Sie ihn in den E-Mail-Einstellungen von Rendezvous ein, um die Einrichtung abzuschließen."},
-	"el": {"Ο κωδικός επαλήθευσης Rendezvous είναι %s. Ισχύει για 10 λεπτά.", "Κωδικός επαλήθευσης Rendezvous", "Πληκτρολογήστε τον στις ρυθμίσεις email του Rendezvous για να ολοκληρωθεί η ρύθμιση."},
+	"en": {"Your Rendezvous verification code is %s. It expires in %d minutes.", "Rendezvous verification code", "Enter it in Rendezvous's email settings to finish the setup."},
+	"de": {"Ihr Rendezvous-Bestätigungscode lautet %s. Er ist %d Minuten gültig.", "Rendezvous-Bestätigungscode", "Geben Sie ihn in den E-Mail-Einstellungen von Rendezvous ein, um die Einrichtung abzuschließen."},
+	"el": {"Ο κωδικός επαλήθευσης Rendezvous είναι %s. Ισχύει για %d λεπτά.", "Κωδικός επαλήθευσης Rendezvous", "Πληκτρολογήστε τον στις ρυθμίσεις email του Rendezvous για να ολοκληρωθεί η ρύθμιση."},
 }
 
 // otpText is the verification message in the administrator's language (a BCP 47 tag;
@@ -189,13 +191,14 @@ func otpText(code string, ch Channel, lang string) Message {
 	if !ok {
 		w = otpWords[DefaultLanguage]
 	}
-	text := fmt.Sprintf(w[0], code)
+	minutes := int(OTPLifetime / time.Minute)
+	text := fmt.Sprintf(w[0], code, minutes)
 	if ch == ChannelSMS {
 		return Message{Text: text}
 	}
 	return Message{
 		Subject: w[1] + " " + code,
 		Text:    text + "\n\n" + w[2] + "\n",
-		HTML:    emailHTML("<p>" + fmt.Sprintf(html.EscapeString(w[0]), "<strong>"+code+"</strong>") + "</p><p>" + html.EscapeString(w[2]) + "</p>"),
+		HTML:    emailHTML("<p>" + fmt.Sprintf(html.EscapeString(w[0]), "<strong>"+code+"</strong>", minutes) + "</p><p>" + html.EscapeString(w[2]) + "</p>"),
 	}
 }

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,11 @@ func TestVerificationMessageLanguage(t *testing.T) {
 		}
 		if !strings.Contains(mail.Subject, "123456") || !strings.Contains(mail.HTML, "<strong>123456</strong>") {
 			t.Errorf("%q: email %+v", lang, mail)
+		}
+		// The lifetime it states is the one the code has.
+		minutes := strconv.Itoa(int(OTPLifetime / time.Minute))
+		if !strings.Contains(sms.Text, " "+minutes+" ") || !strings.Contains(mail.HTML, " "+minutes+" ") || strings.Contains(sms.Text, "%!") {
+			t.Errorf("%q: %q does not say the code lasts %s minutes", lang, sms.Text, minutes)
 		}
 	}
 }
