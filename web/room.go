@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"rendezvous"
+	"rendezvous/notify"
 	"rendezvous/room"
 )
 
@@ -132,7 +133,8 @@ func (s *server) handleRoomPage(side room.Side) http.Handler {
 				break
 			}
 			if side == room.Agent {
-				d.Subtitle = a.Start.In(a.Location()).Format("Mon 2 Jan 2006, 15:04 MST")
+				start := a.Start.In(a.Location())
+				d.Subtitle = notify.FormatDate(start, lang) + ", " + notify.FormatTime(start, lang)
 				if a.Title != "" {
 					d.Subtitle = a.Title + " · " + d.Subtitle
 				}
@@ -142,7 +144,7 @@ func (s *server) handleRoomPage(side room.Side) http.Handler {
 			status, d.Message = http.StatusNotFound, words["unknown"]
 		case errors.Is(err, room.ErrNotYet):
 			opens := s.Rooms.Opens(a, side).In(a.Location())
-			status, d.Message = http.StatusConflict, fmt.Sprintf(words["notYet"], opens.Format("15:04 (MST)"))
+			status, d.Message = http.StatusConflict, fmt.Sprintf(words["notYet"], notify.FormatTime(opens, lang))
 		case errors.Is(err, room.ErrClosed):
 			status, d.Message = http.StatusGone, words["closed"]
 		default:

@@ -96,8 +96,20 @@ func TestRoomPages(t *testing.T) {
 	if !strings.Contains(body, wantSignal) || !strings.Contains(body, `"role":"agent"`) || !strings.Contains(body, "/static/room/room.js") {
 		t.Errorf("agent page lacks its room config (%s):\n%s", wantSignal, body)
 	}
-	if !strings.Contains(body, "Mon 4 May 2026, 13:00 EEST") {
+	if !strings.Contains(body, "Monday, May 4, 2026, 1:00 PM (EEST, Europe/Athens)") {
 		t.Errorf("agent page does not say which appointment:\n%s", body)
+	}
+	// In the agent's language, as the browser asks for it.
+	req, _ := http.NewRequest("GET", e.srv.URL+agentPath, nil)
+	req.Header.Set("Accept-Language", "de-DE,de;q=0.9,en;q=0.5")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "Montag, 4. Mai 2026, 13:00 Uhr") || !strings.Contains(string(b), `lang="de"`) {
+		t.Errorf("agent page in German:\n%s", b)
 	}
 
 	e.clock.Set(e.a.Start)
