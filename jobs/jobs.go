@@ -181,8 +181,13 @@ func (r *Runner) Run(ctx context.Context) error {
 			continue // perhaps more are due
 		}
 		var t clock.Timer
-		if free > 0 {
+		switch {
+		case free > 0:
 			t = r.clock.AfterFunc(r.nextWait(ctx, claimErr != nil), r.Wake)
+		case r.busy.Load():
+			// Held back for the requests: look again soon, in case they are over while
+			// the one running job still takes its time.
+			t = r.clock.AfterFunc(busyRecheck, r.Wake)
 		}
 		// With every worker busy there is no timer: a finishing worker wakes the loop.
 		select {
@@ -198,6 +203,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// busyRecheck is how often a runner held back by Busy asks again while its jobs run.
+const busyRecheck = 100 * time.Millisecond
 
 // workers is how many jobs may run at once now: Workers, or BusyWorkers while Busy.
 func (r *Runner) workers() int {
