@@ -334,6 +334,7 @@ func DialGuest(ctx context.Context, cfg GuestConfig) (*GuestSession, error) {
 	return s, nil
 }
 
+// newGuestSession is a session of cfg (defaults applied), not yet connected.
 func newGuestSession(cfg GuestConfig) *GuestSession {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &GuestSession{
@@ -435,7 +436,7 @@ func (s *GuestSession) finish(ev *GuestEvent) {
 	}
 }
 
-// connect opens a socket and configures the session on it.
+// connect configures the session on conn, or on a socket it opens when conn is nil.
 func (s *GuestSession) connect(ctx context.Context, conn *websocket.Conn) error {
 	if conn == nil {
 		u, h, err := s.endpoint()

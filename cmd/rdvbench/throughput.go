@@ -431,9 +431,10 @@ func benchThroughput(ctx context.Context, o options, out io.Writer) error {
 		}
 		return nil
 	}
-	// Bookings leave events for the job runner, which works through them while later
-	// bookings are made, as in production. Before each floor round the backlog is let
-	// finish, so that the floor does not share the CPU with it.
+	// Bookings leave events for the job runner, which works through them as in
+	// production: one at a time while the requests keep the cores busy, in full after.
+	// Before each floor round the backlog is let finish, so that the floor does not share
+	// the CPU with it.
 	insert, create, err := alternate(ctx, n,
 		measurement{"raw insert transaction", c, func(ctx context.Context, i int) error {
 			return raw.insert(ctx, fmt.Sprintf("row-%08d", i), fmt.Sprintf("agent-%d", i), day.UnixMicro(), payload(i))
