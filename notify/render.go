@@ -291,9 +291,7 @@ func (s *Service) sampleVars(ctx context.Context, orgID, lang string) Vars {
 		TimeZone: loc.String(), Title: "Video consultation", AgentUserID: "",
 		Customers: []rendezvous.Customer{{Name: "Alex Example", Language: lang}}, LinkToken: "SAMPLE-link-token"}
 	v := s.vars(ctx, a, 0, lang)
-	if v.AgentName == "your agent" || v.AgentName == "Ihrem Ansprechpartner" {
-		v.AgentName = "Sam Agent"
-	}
+	v.AgentName = "Sam Agent" // the sample has no agent to look up; show a name in every language
 	return v
 }
 

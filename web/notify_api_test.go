@@ -122,6 +122,13 @@ func TestNotificationSettingsAPI(t *testing.T) {
 	r = e.do("POST", "/api/v1/settings/templates/preview", map[string]any{"event": "reminder", "channel": "email", "language": "en",
 		"template": map[string]any{"subject": "Hi {customerName}", "text": "t", "html": "<p>{customerName}</p>"}})
 	wantStatus(t, r, 200)
+	// The sample names an agent in every language, Greek too.
+	r = e.do("POST", "/api/v1/settings/templates/preview", map[string]any{"event": "created", "channel": "sms", "language": "el",
+		"template": map[string]any{"text": "{agentName}"}})
+	wantStatus(t, r, 200)
+	if m := r.json(t); m["text"] != "Sam Agent" {
+		t.Fatalf("Greek preview names %q", m["text"])
+	}
 	wantProblem(t, e.do("POST", "/api/v1/settings/templates/preview", map[string]any{"event": "party", "channel": "sms", "language": "en"}), 422, "event")
 	wantStatus(t, e.do("DELETE", "/api/v1/settings/templates/created/sms/de", nil), 204)
 	wantProblem(t, e.do("GET", "/api/v1/settings/templates/party/sms/de", nil), 404)
