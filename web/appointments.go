@@ -115,7 +115,7 @@ func (s *server) handleAppointmentCreate() http.Handler {
 			return
 		}
 		var in appointmentCreateJSON
-		if _, err := s.decodeJSON(w, r, &in, false); err != nil {
+		if err := s.decodeJSON(w, r, &in, false); err != nil {
 			s.error(w, r, err)
 			return
 		}
@@ -257,7 +257,7 @@ func (s *server) handleAppointmentPatch() http.Handler {
 			return
 		}
 		var in appointmentPatchJSON
-		if _, err := s.decodeJSON(w, r, &in, false); err != nil {
+		if err := s.decodeJSON(w, r, &in, false); err != nil {
 			s.error(w, r, err)
 			return
 		}
@@ -312,7 +312,7 @@ func (s *server) handleAppointmentCancel() http.Handler {
 			return
 		}
 		var in cancelJSON
-		if _, err := s.decodeJSON(w, r, &in, true); err != nil {
+		if err := s.decodeJSON(w, r, &in, true); err != nil {
 			s.error(w, r, err)
 			return
 		}

@@ -19,13 +19,11 @@ import (
 // JSON, a body over s.maxBody bytes, malformed JSON, fields dst does not have, values
 // of the wrong JSON type, and trailing data. An empty body is allowed only when
 // allowEmpty (dst is then left as it is).
-//
-// It returns the body as read, for hashing idempotency keys.
-func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any, allowEmpty bool) ([]byte, error) {
+func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any, allowEmpty bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, &requestError{status: http.StatusUnsupportedMediaType,
+			return &requestError{status: http.StatusUnsupportedMediaType,
 				msg: fmt.Sprintf("Content-Type %q is not supported; send application/json", ct)}
 		}
 	}
@@ -33,16 +31,16 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any, all
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, &requestError{status: http.StatusRequestEntityTooLarge,
+			return &requestError{status: http.StatusRequestEntityTooLarge,
 				msg: fmt.Sprintf("request body is larger than the limit of %d bytes", mbe.Limit)}
 		}
-		return nil, badRequest("", "could not read the request body: %v", err)
+		return badRequest("", "could not read the request body: %v", err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if allowEmpty {
-			return body, nil
+			return nil
 		}
-		return nil, badRequest("", "request body is empty; send a JSON object")
+		return badRequest("", "request body is empty; send a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -52,18 +50,18 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any, all
 			// encoding/json names the leaf ("fax") or a path without indexes
 			// ("customers.name"); find the full path, as validation errors write it.
 			if e := locate(body, reflect.TypeOf(dst)); e != nil {
-				return nil, e
+				return e
 			}
 		}
-		return nil, describeJSONError(err, body)
+		return describeJSONError(err, body)
 	}
 	if dec.More() {
-		return nil, badRequest("", "request body holds more than one JSON value")
+		return badRequest("", "request body holds more than one JSON value")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, badRequest("", "request body has data after the JSON object")
+		return badRequest("", "request body has data after the JSON object")
 	}
-	return body, nil
+	return nil
 }
 
 // describeJSONError turns encoding/json's errors into messages that name the field and,

@@ -62,7 +62,7 @@ func (s *server) handleSchedulingSettingsPut() http.Handler {
 			s.error(w, r, fmt.Errorf("read scheduling settings: %w", err))
 			return
 		}
-		if _, err := s.decodeJSON(w, r, &set, false); err != nil {
+		if err := s.decodeJSON(w, r, &set, false); err != nil {
 			s.error(w, r, err)
 			return
 		}

@@ -59,7 +59,7 @@ func (s *server) handleNotificationSettingsPut() http.Handler {
 			s.error(w, r, fmt.Errorf("read notification settings: %w", err))
 			return
 		}
-		if _, err := s.decodeJSON(w, r, &set, false); err != nil {
+		if err := s.decodeJSON(w, r, &set, false); err != nil {
 			s.error(w, r, err)
 			return
 		}
@@ -97,7 +97,7 @@ func (s *server) handleNotificationChannelPut() http.Handler {
 			return
 		}
 		var in notify.ChannelInput
-		if _, err := s.decodeJSON(w, r, &in, false); err != nil {
+		if err := s.decodeJSON(w, r, &in, false); err != nil {
 			s.error(w, r, err)
 			return
 		}
@@ -128,7 +128,7 @@ func (s *server) handleNotificationVerificationStart() http.Handler {
 			return
 		}
 		var in verificationStartJSON
-		if _, err := s.decodeJSON(w, r, &in, false); err != nil {
+		if err := s.decodeJSON(w, r, &in, false); err != nil {
 			s.error(w, r, err)
 			return
 		}
@@ -149,7 +149,7 @@ func (s *server) handleNotificationVerificationConfirm() http.Handler {
 			return
 		}
 		var in verificationConfirmJSON
-		if _, err := s.decodeJSON(w, r, &in, false); err != nil {
+		if err := s.decodeJSON(w, r, &in, false); err != nil {
 			s.error(w, r, err)
 			return
 		}
@@ -199,7 +199,7 @@ func (s *server) handleNotificationTemplatePut() http.Handler {
 			return
 		}
 		var t notify.Template
-		if _, err := s.decodeJSON(w, r, &t, false); err != nil {
+		if err := s.decodeJSON(w, r, &t, false); err != nil {
 			s.error(w, r, err)
 			return
 		}
@@ -232,7 +232,7 @@ func (s *server) handleNotificationTemplateDelete() http.Handler {
 func (s *server) handleNotificationTemplatePreview() http.Handler {
 	return s.withNotify(func(w http.ResponseWriter, r *http.Request, n *notify.Service, org string) {
 		var in notify.PreviewInput
-		if _, err := s.decodeJSON(w, r, &in, false); err != nil {
+		if err := s.decodeJSON(w, r, &in, false); err != nil {
 			s.error(w, r, err)
 			return
 		}
@@ -326,7 +326,7 @@ func (s *server) handleAppointmentNotificationChannelsPut() http.Handler {
 			s.error(w, r, fmt.Errorf("channel choices: %w", err))
 			return
 		}
-		if _, err := s.decodeJSON(w, r, &c, false); err != nil {
+		if err := s.decodeJSON(w, r, &c, false); err != nil {
 			s.error(w, r, err)
 			return
 		}

@@ -243,7 +243,7 @@ func (s *server) handleVideoSettingsPut() http.Handler {
 			return
 		}
 		var set room.Settings
-		if _, err := s.decodeJSON(w, r, &set, false); err != nil {
+		if err := s.decodeJSON(w, r, &set, false); err != nil {
 			s.error(w, r, err)
 			return
 		}
