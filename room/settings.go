@@ -96,36 +96,36 @@ func (s Settings) Redacted() Settings {
 	return out
 }
 
-// Settings returns the organization's saved settings, or the service's defaults (with
-// saved=false) when it saved none.
-func (r *Rooms) Settings(ctx context.Context, orgID string) (s Settings, saved bool, err error) {
-	body, _, err := r.st.RoomSettings(ctx, orgID)
+// Settings returns the organization's saved settings and when they were saved, or the
+// service's defaults and the zero time when it saved none.
+func (r *Rooms) Settings(ctx context.Context, orgID string) (s Settings, savedAt time.Time, err error) {
+	body, at, err := r.st.RoomSettings(ctx, orgID)
 	if errors.Is(err, rendezvous.ErrNotFound) {
-		return Settings{ICEServers: r.o.ICEServers}, false, nil
+		return Settings{ICEServers: r.o.ICEServers}, time.Time{}, nil
 	}
 	if err != nil {
-		return Settings{}, false, err
+		return Settings{}, time.Time{}, err
 	}
 	if box := r.st.Secrets(); box != nil {
 		if body, err = box.Open(body); err != nil {
-			return Settings{}, false, fmt.Errorf("open room settings of %s: %w", orgID, err)
+			return Settings{}, time.Time{}, fmt.Errorf("open room settings of %s: %w", orgID, err)
 		}
 	}
 	if err := json.Unmarshal(body, &s); err != nil {
-		return Settings{}, false, fmt.Errorf("decode room settings of %s: %w", orgID, err)
+		return Settings{}, time.Time{}, fmt.Errorf("decode room settings of %s: %w", orgID, err)
 	}
-	return s, true, nil
+	return s, at, nil
 }
 
 // PutSettings validates and saves an organization's settings. A TURN server given with
 // an empty credential keeps the credential saved for the same URLs and username, so an
 // administrator can edit the list without retyping secrets the API never shows.
 func (r *Rooms) PutSettings(ctx context.Context, orgID string, s Settings) (Settings, time.Time, error) {
-	old, saved, err := r.Settings(ctx, orgID)
+	old, savedAt, err := r.Settings(ctx, orgID)
 	if err != nil {
 		return Settings{}, time.Time{}, err
 	}
-	if saved {
+	if !savedAt.IsZero() {
 		for i, srv := range s.ICEServers {
 			if srv.Credential != "" {
 				continue
@@ -161,11 +161,11 @@ func (r *Rooms) PutSettings(ctx context.Context, orgID string, s Settings) (Sett
 
 // ICEServers returns the STUN/TURN servers the browsers of orgID's rooms use; never nil.
 func (r *Rooms) ICEServers(ctx context.Context, orgID string) ([]ICEServer, error) {
-	s, saved, err := r.Settings(ctx, orgID)
+	s, savedAt, err := r.Settings(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
-	if !saved || len(s.ICEServers) == 0 {
+	if savedAt.IsZero() || len(s.ICEServers) == 0 {
 		return r.o.ICEServers, nil
 	}
 	return s.ICEServers, nil

@@ -225,12 +225,12 @@ func (s *server) handleVideoSettingsGet() http.Handler {
 			s.roomsMissing(w, r)
 			return
 		}
-		set, saved, err := s.Rooms.Settings(r.Context(), apiKey(r.Context()).OrgID)
+		set, savedAt, err := s.Rooms.Settings(r.Context(), apiKey(r.Context()).OrgID)
 		if err != nil {
 			s.error(w, r, fmt.Errorf("read video settings: %w", err))
 			return
 		}
-		writeJSON(w, http.StatusOK, toVideoSettingsJSON(set, saved, time.Time{}))
+		writeJSON(w, http.StatusOK, toVideoSettingsJSON(set, !savedAt.IsZero(), savedAt))
 	})
 }
 

@@ -180,7 +180,7 @@ func TestVideoSettingsAPI(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			e := newRoomEnv(t, d, "en")
 			code, got := e.do("GET", "/api/v1/settings/video", "")
-			if code != http.StatusOK || got["default"] != true {
+			if code != http.StatusOK || got["default"] != true || got["updatedAt"] != nil {
 				t.Fatalf("GET before any PUT: %d %v", code, got)
 			}
 
@@ -207,10 +207,15 @@ func TestVideoSettingsAPI(t *testing.T) {
 				t.Fatalf("PUT: %d %v", code, got)
 			}
 			// The credential is never shown again, only its hint.
+			putAt := got["updatedAt"]
 			code, got = e.do("GET", "/api/v1/settings/video", "")
 			turn := got["iceServers"].([]any)[1].(map[string]any)
 			if code != http.StatusOK || turn["credential"] != nil || turn["credentialHint"] != "••••pass" {
 				t.Fatalf("GET: %d %v", code, got)
+			}
+			// It says when they were saved, as the PUT did.
+			if putAt == nil || got["updatedAt"] != putAt {
+				t.Errorf("GET updatedAt %v, PUT said %v", got["updatedAt"], putAt)
 			}
 			// Editing without retyping the credential keeps it; the browsers get it.
 			if code, got := e.do("PUT", "/api/v1/settings/video", `{"iceServers":[{"urls":["turn:turn.example.com:3478?transport=udp"],"username":"rdv"}]}`); code != http.StatusOK {
