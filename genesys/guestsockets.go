@@ -97,6 +97,13 @@ func (p *GuestSockets) fill(key string, dial func(context.Context) (*websocket.C
 	p.spares[key] = spareSocket{conn: conn, at: time.Now()}
 }
 
+// Spares reports how many sockets are open and waiting for a session.
+func (p *GuestSockets) Spares() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.spares)
+}
+
 // Close closes the spare sockets and waits for those being opened.
 func (p *GuestSockets) Close() {
 	p.mu.Lock()

@@ -311,7 +311,7 @@ func TestGuestSocketsSkipTheHandshake(t *testing.T) {
 
 	// The first session dials its own socket and has the next one opened behind it.
 	dial("guest-1")
-	m.waitFor(t, "a spare socket", func() bool { return len(m.conns) == 2 })
+	waitSpare(t, sockets)
 	if on := m.configuredOn("guest-1"); on != 0 {
 		t.Fatalf("first session configured on socket %d, want 0", on)
 	}
@@ -323,7 +323,7 @@ func TestGuestSocketsSkipTheHandshake(t *testing.T) {
 	if err := second.SendText(context.Background(), "hello", nil); err != nil {
 		t.Fatal(err)
 	}
-	m.waitFor(t, "the next spare", func() bool { return len(m.conns) == 3 })
+	waitSpare(t, sockets)
 
 	// Genesys closed the spare meanwhile: the session dials its own and works.
 	m.mu.Lock()
@@ -338,13 +338,11 @@ func TestGuestSocketsSkipTheHandshake(t *testing.T) {
 	}
 
 	// Close hangs the spare up.
-	m.waitFor(t, "a spare after the third session", func() bool { return len(m.conns) == 5 })
-	m.mu.Lock()
-	if tok := m.configuredOnLocked(4); tok != "" {
-		t.Errorf("the last socket carries %q, want the unused spare", tok)
-	}
-	m.mu.Unlock()
+	waitSpare(t, sockets)
 	sockets.Close()
+	if n := sockets.Spares(); n != 0 {
+		t.Fatalf("%d spares after Close", n)
+	}
 	m.waitFor(t, "every spare closed", func() bool {
 		for i := range m.conns {
 			if m.configuredOnLocked(i) == "" && !m.gone[i] {
@@ -353,6 +351,18 @@ func TestGuestSocketsSkipTheHandshake(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// waitSpare waits up to 5 seconds for a spare socket to be ready.
+func waitSpare(t *testing.T, p *genesys.GuestSockets) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Spares() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no spare socket within 5 s")
+		}
+		time.Sleep(time.Millisecond) // the socket is dialled by another goroutine
+	}
 }
 
 // configuredOnLocked returns the token configured on socket i, "" for none; m.mu is held.
@@ -379,7 +389,7 @@ func TestGuestSocketsDropASpareThatWaitedTooLong(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		m.waitFor(t, "a spare socket", func() bool { return len(m.conns) >= 2 })
+		waitSpare(t, sockets)
 	}
 	if on := m.configuredOn("guest-b"); on == 1 {
 		t.Fatal("a spare older than MaxIdle was used")
