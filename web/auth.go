@@ -125,6 +125,17 @@ func newKeyCache(ttl time.Duration) *keyCache {
 	return &keyCache{ttl: ttl, m: map[[sha256.Size]byte]cachedKey{}}
 }
 
+// forget drops the key with this id, so that a revocation takes effect here at once.
+func (c *keyCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, e := range c.m {
+		if e.key.ID == id {
+			delete(c.m, h)
+		}
+	}
+}
+
 // lookup returns the key for secret, from the cache while fresh, else from load.
 func (c *keyCache) lookup(ctx context.Context, secret string, now time.Time, load func(context.Context, string) (rendezvous.APIKey, error)) (rendezvous.APIKey, error) {
 	if c.ttl <= 0 {

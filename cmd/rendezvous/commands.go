@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"rendezvous"
 	"rendezvous/clock"
@@ -39,15 +42,25 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 // apikey runs "apikey create": it creates an API key and prints it alone on the last
 // line of standard output, so scripts can take it with tail -n 1.
 func apikey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: rendezvous apikey create -name NAME [-org ORG] [-scopes a,b]")
+	const usage = "usage: rendezvous apikey create -name NAME [-org ORG] [-scopes a,b] | list [-org ORG] | revoke -id ID [-org ORG]"
+	if len(args) == 0 {
+		return errors.New(usage)
 	}
 	var c config
-	fs := newFlags("apikey create", getenv, &c)
-	name := fs.String("name", "", "name of the key, to recognise it later (required)")
-	org := fs.String("org", "demo", "organization id the key belongs to")
-	scopes := fs.String("scopes", rendezvous.ScopeAppointmentsRead+","+rendezvous.ScopeAppointmentsWrite,
-		"comma-separated scopes: "+strings.Join(rendezvous.AllScopes(), ", "))
+	fs := newFlags("apikey "+args[0], getenv, &c)
+	org := fs.String("org", "demo", "organization id the keys belong to")
+	var name, scopes, id *string
+	switch args[0] {
+	case "create":
+		name = fs.String("name", "", "name of the key, to recognise it later (required)")
+		scopes = fs.String("scopes", rendezvous.ScopeAppointmentsRead+","+rendezvous.ScopeAppointmentsWrite,
+			"comma-separated scopes: "+strings.Join(rendezvous.AllScopes(), ", "))
+	case "list":
+	case "revoke":
+		id = fs.String("id", "", "id of the key to revoke, as apikey list shows it (required)")
+	default:
+		return errors.New(usage)
+	}
 	if err := fs.parse(args[1:], stdout, stderr); err != nil {
 		return err
 	}
@@ -62,6 +75,28 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer st.Close()
 	if _, err := st.Org(ctx, *org); err != nil {
 		return fmt.Errorf("organization %q: %w", *org, err)
+	}
+	switch args[0] {
+	case "list":
+		keys, err := st.APIKeys(ctx, *org)
+		if err != nil {
+			return fmt.Errorf("list API keys: %w", err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED")
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, ","), k.CreatedAt.UTC().Format(time.RFC3339))
+		}
+		return tw.Flush()
+	case "revoke":
+		if *id == "" {
+			return errors.New("apikey revoke: -id is required (apikey list shows the ids)")
+		}
+		if err := st.RevokeAPIKey(ctx, *org, *id); err != nil {
+			return fmt.Errorf("revoke API key: %w", err)
+		}
+		fmt.Fprintf(stdout, "Revoked API key %s in organization %s; running instances refuse it within 10 seconds.\n", *id, *org)
+		return nil
 	}
 	var list []string
 	for _, s := range strings.Split(*scopes, ",") {

@@ -4,6 +4,7 @@
 //	rendezvous [serve]                      serve HTTP (the default)
 //	rendezvous migrate                      apply database migrations and exit
 //	rendezvous apikey create -name NAME     create an API key; prints it on the last line
+//	rendezvous apikey list | revoke -id ID  list the API keys, or revoke one
 //	rendezvous sandbox                      run only the Genesys Cloud sandbox
 //
 // With no configuration it serves on 127.0.0.1:8080 with an embedded SQLite database in
@@ -70,6 +71,10 @@ Usage:
   rendezvous migrate [flags]        apply database migrations and exit
   rendezvous apikey create -name NAME [-org ORG] [-scopes a,b] [flags]
                                     create an API key; the key alone is the last line of output
+  rendezvous apikey list [-org ORG] [flags]
+                                    list the organization's API keys (never their secrets)
+  rendezvous apikey revoke -id ID [-org ORG] [flags]
+                                    revoke an API key
   rendezvous sandbox [-addr ADDR]   run only the built-in Genesys Cloud sandbox
 
 With no settings, serve listens on 127.0.0.1:8080, keeps an embedded SQLite database in

@@ -367,6 +367,49 @@ func TestMigrateThenServeReadsExistingDatabase(t *testing.T) {
 	}
 }
 
+func TestAPIKeyListAndRevoke(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"apikey", "create", "-name", "reporting", "-scopes", "appointments:read"}, testEnv(dir), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	secret := lines[len(lines)-1]
+
+	out.Reset()
+	if err := run(ctx, []string{"apikey", "list"}, testEnv(dir), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(rows) != 2 || !strings.HasPrefix(rows[0], "ID") || !strings.Contains(rows[1], "reporting") ||
+		!strings.Contains(rows[1], "appointments:read") || strings.Contains(out.String(), secret) {
+		t.Fatalf("apikey list printed:\n%s", out.String())
+	}
+	id := strings.Fields(rows[1])[0]
+
+	out.Reset()
+	if err := run(ctx, []string{"apikey", "revoke", "-id", id}, testEnv(dir), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"apikey", "list"}, testEnv(dir), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), id) {
+		t.Errorf("revoked key still listed:\n%s", out.String())
+	}
+	if err := run(ctx, []string{"apikey", "revoke", "-id", id}, testEnv(dir), &out, io.Discard); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("revoking twice: %v", err)
+	}
+	if err := run(ctx, []string{"apikey", "revoke"}, testEnv(dir), &out, io.Discard); err == nil || !strings.Contains(err.Error(), "-id") {
+		t.Errorf("revoke without -id: %v", err)
+	}
+	if err := run(ctx, []string{"apikey", "rotate"}, testEnv(dir), &out, io.Discard); err == nil || !strings.Contains(err.Error(), "usage") {
+		t.Errorf("unknown apikey command: %v", err)
+	}
+}
+
 // waitOutbox polls the sandbox's outbox until an SMS to phone and an email to email, both
 // carrying link, have been accepted.
 func waitOutbox(t *testing.T, client *http.Client, sandboxURL, phone, email, link string) {
