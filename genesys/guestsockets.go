@@ -16,25 +16,50 @@ import (
 // opens a session the moment a customer arrives at an appointment's start, and the
 // agent is alerted only after it, so those round trips are the customer's wait.
 //
-// A socket carries nothing until a session configures it; a spare that Genesys closed
-// in the meantime, or one older than MaxIdle, is dropped and the session dials its own.
+// A socket carries nothing until a session configures it. A spare is replaced by a fresh
+// one once it is MaxIdle old, for KeepFor after the endpoint's last session, and then let
+// go; one that Genesys closed in the meantime is dropped and the session dials its own.
 // Share one GuestSockets between sessions (GuestConfig.Sockets) and Close it at
 // shutdown. The zero value is ready to use.
+//
+// Times here are real time, not an injected clock: how long a socket stays usable is the
+// network's affair.
 type GuestSockets struct {
-	// MaxIdle is how long a spare socket is trusted; 0 means 30 s. An older one is closed
-	// instead of used.
+	// MaxIdle is how long a spare socket is trusted; 0 means 30 s.
 	MaxIdle time.Duration
+	// KeepFor is how long after an endpoint's last session its spare is kept fresh; 0
+	// means an hour. A contact center books appointments minutes apart: the spare should
+	// outlast the gaps of a working day, not a quiet night.
+	KeepFor time.Duration
 
-	mu      sync.Mutex
-	spares  map[string]spareSocket
-	filling map[string]bool
-	closed  bool
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	spares   map[string]spareSocket
+	filling  map[string]bool
+	lastUsed map[string]time.Time
+	closed   bool
+	wg       sync.WaitGroup
 }
 
 type spareSocket struct {
 	conn *websocket.Conn
-	at   time.Time // real time: how long a socket stays open is the network's affair
+	at   time.Time
+}
+
+// dialFunc opens a socket to one endpoint.
+type dialFunc func(context.Context) (*websocket.Conn, error)
+
+func (p *GuestSockets) maxIdle() time.Duration {
+	if p.MaxIdle > 0 {
+		return p.MaxIdle
+	}
+	return 30 * time.Second
+}
+
+func (p *GuestSockets) keepFor() time.Duration {
+	if p.KeepFor > 0 {
+		return p.KeepFor
+	}
+	return time.Hour
 }
 
 // take hands out the spare socket of key, if there is a fresh one; nil means the session
@@ -42,17 +67,17 @@ type spareSocket struct {
 func (p *GuestSockets) take(key string) *websocket.Conn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	sp, ok := p.spares[key]
-	delete(p.spares, key)
-	maxIdle := p.MaxIdle
-	if maxIdle <= 0 {
-		maxIdle = 30 * time.Second
+	if p.lastUsed == nil {
+		p.lastUsed = map[string]time.Time{}
 	}
+	p.lastUsed[key] = time.Now()
+	sp, ok := p.spares[key]
 	if !ok {
 		return nil
 	}
-	if time.Since(sp.at) > maxIdle {
-		sp.conn.CloseNow()
+	delete(p.spares, key)
+	if time.Since(sp.at) > p.maxIdle() {
+		sp.conn.CloseNow() // its renewal is late (a busy machine): not worth the risk
 		return nil
 	}
 	return sp.conn
@@ -61,10 +86,18 @@ func (p *GuestSockets) take(key string) *websocket.Conn {
 // refill starts opening the next spare socket of key, unless one is ready or on its way.
 // A session calls it once configured, so that the spare's handshake does not compete
 // with its own.
-func (p *GuestSockets) refill(key string, dial func(context.Context) (*websocket.Conn, error), timeout time.Duration) {
+func (p *GuestSockets) refill(key string, dial dialFunc, timeout time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.spares[key]; ok || p.closed || p.filling[key] {
+	if _, ok := p.spares[key]; ok {
+		return
+	}
+	p.fillLocked(key, dial, timeout)
+}
+
+// fillLocked starts opening the spare of key unless one is on its way; p.mu is held.
+func (p *GuestSockets) fillLocked(key string, dial dialFunc, timeout time.Duration) {
+	if p.closed || p.filling[key] {
 		return
 	}
 	if p.filling == nil {
@@ -75,8 +108,8 @@ func (p *GuestSockets) refill(key string, dial func(context.Context) (*websocket
 	go p.fill(key, dial, timeout)
 }
 
-// fill opens the spare socket of key.
-func (p *GuestSockets) fill(key string, dial func(context.Context) (*websocket.Conn, error), timeout time.Duration) {
+// fill opens the spare socket of key and has it renewed when it is MaxIdle old.
+func (p *GuestSockets) fill(key string, dial dialFunc, timeout time.Duration) {
 	defer p.wg.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	conn, err := dial(ctx)
@@ -95,6 +128,23 @@ func (p *GuestSockets) fill(key string, dial func(context.Context) (*websocket.C
 		p.spares = map[string]spareSocket{}
 	}
 	p.spares[key] = spareSocket{conn: conn, at: time.Now()}
+	time.AfterFunc(p.maxIdle(), func() { p.renew(key, conn, dial, timeout) })
+}
+
+// renew replaces the spare conn of key, now MaxIdle old, with a fresh one while the
+// endpoint was used within KeepFor; after that it lets the spare go.
+func (p *GuestSockets) renew(key string, conn *websocket.Conn, dial dialFunc, timeout time.Duration) {
+	p.mu.Lock()
+	if sp, ok := p.spares[key]; !ok || sp.conn != conn {
+		p.mu.Unlock()
+		return // taken by a session, or closed with the rest
+	}
+	delete(p.spares, key)
+	if time.Since(p.lastUsed[key]) < p.keepFor() {
+		p.fillLocked(key, dial, timeout)
+	}
+	p.mu.Unlock()
+	conn.Close(websocket.StatusNormalClosure, "") // the closing handshake may take a moment
 }
 
 // Spares reports how many sockets are open and waiting for a session.
@@ -112,7 +162,7 @@ func (p *GuestSockets) Close() {
 	p.spares = nil
 	p.mu.Unlock()
 	for _, sp := range spares {
-		sp.conn.Close(websocket.StatusNormalClosure, "")
+		p.wg.Go(func() { sp.conn.Close(websocket.StatusNormalClosure, "") })
 	}
 	p.wg.Wait()
 }

@@ -324,6 +324,8 @@ func TestGuestSocketsSkipTheHandshake(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitSpare(t, sockets)
+	// The server records a socket just after the client has it.
+	m.waitFor(t, "the spare on the server", func() bool { return len(m.conns) == 3 })
 
 	// Genesys closed the spare meanwhile: the session dials its own and works.
 	m.mu.Lock()
@@ -395,4 +397,46 @@ func TestGuestSocketsDropASpareThatWaitedTooLong(t *testing.T) {
 		t.Fatal("a spare older than MaxIdle was used")
 	}
 	m.waitFor(t, "the stale spare closed", func() bool { return m.gone[1] })
+}
+
+func TestGuestSocketsRenewSparesThenLetThemGo(t *testing.T) {
+	m, srv := newMessenger(t)
+	sockets := &genesys.GuestSockets{MaxIdle: 20 * time.Millisecond, KeepFor: 300 * time.Millisecond}
+	t.Cleanup(sockets.Close)
+	used := time.Now()
+	s, err := genesys.DialGuest(context.Background(), genesys.GuestConfig{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1",
+		DeploymentID: "dep-1", Token: "guest-r", Clock: clock.NewFake(t0), EchoInterval: -1, Sockets: sockets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	waitSpare(t, sockets)
+
+	// While the endpoint was used lately, an aging spare is replaced by a fresh one and
+	// closed.
+	m.waitFor(t, "renewed spares", func() bool { return len(m.conns) >= 4 && m.gone[1] && m.gone[2] })
+
+	// Once it has not been used for KeepFor, the spare is let go: nothing stays open but
+	// the session's own socket.
+	time.Sleep(time.Until(used.Add(500 * time.Millisecond))) // real time: past KeepFor and the last renewal
+	m.waitFor(t, "the spares let go", func() bool {
+		for i := 1; i < len(m.conns); i++ {
+			if !m.gone[i] {
+				return false
+			}
+		}
+		return true
+	})
+	if n := sockets.Spares(); n != 0 {
+		t.Fatalf("%d spares kept after KeepFor", n)
+	}
+	m.mu.Lock()
+	opened := len(m.conns)
+	m.mu.Unlock()
+	time.Sleep(100 * time.Millisecond) // real time: would more spares be opened?
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.conns) != opened || m.gone[0] {
+		t.Fatalf("after KeepFor: %d sockets opened (was %d), session's own gone: %v", len(m.conns), opened, m.gone[0])
+	}
 }
