@@ -203,6 +203,23 @@ func (s *Store) JobQueueDepth(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// JobQueueLag returns how long the job that has been due the longest has waited: zero
+// when no pending job is due. It is the queue's health in one number: depth says how much
+// is waiting, lag how late it is.
+func (s *Store) JobQueueLag(ctx context.Context) (time.Duration, error) {
+	now := s.clock.Now()
+	var oldest sql.NullInt64
+	err := s.read.QueryRowContext(ctx, s.rebind(`SELECT MIN(run_at) FROM jobs WHERE state = 'pending' AND run_at <= ?`),
+		TimeToDB(now)).Scan(&oldest)
+	if err != nil {
+		return 0, fmt.Errorf("job queue lag: %w", err)
+	}
+	if !oldest.Valid {
+		return 0, nil
+	}
+	return max(now.Sub(TimeFromDB(oldest.Int64)), 0), nil
+}
+
 // ClaimJobs leases up to n due jobs for lease and marks them running, attempt counted.
 // A job is never handed to two claimers while its lease holds: on PostgreSQL the claim
 // skips rows another claimer has locked (FOR UPDATE SKIP LOCKED); on SQLite the single

@@ -107,6 +107,11 @@ func TestClaimLeaseAndQueueDepth(t *testing.T) {
 		if n, err := e.st.JobQueueDepth(e.ctx); err != nil || n != 2 {
 			t.Fatalf("depth = %d, %v; want 2 (the future job does not count)", n, err)
 		}
+		e.clock.Advance(90 * time.Second)
+		if lag, err := e.st.JobQueueLag(e.ctx); err != nil || lag != 90*time.Second {
+			t.Fatalf("lag = %v, %v; want the 90 s the oldest due job has waited", lag, err)
+		}
+		e.clock.Set(t0)
 		next, ok, err := e.st.NextJobAt(e.ctx)
 		if err != nil || !ok || !next.Equal(t0) {
 			t.Fatalf("NextJobAt = %v %v %v", next, ok, err)
@@ -141,6 +146,9 @@ func TestClaimLeaseAndQueueDepth(t *testing.T) {
 		}
 		if n, _ := e.st.JobQueueDepth(e.ctx); n != 0 {
 			t.Fatalf("depth = %d, want 0", n)
+		}
+		if lag, err := e.st.JobQueueLag(e.ctx); err != nil || lag != 0 {
+			t.Fatalf("lag = %v, %v; want 0 with nothing due (the future job waits for its time)", lag, err)
 		}
 	})
 }

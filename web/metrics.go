@@ -61,11 +61,12 @@ var (
 	dbIdleDesc     = prometheus.NewDesc("rendezvous_db_idle_connections", "Idle database connections (writer pool).", nil, nil)
 	dbWaitDesc     = prometheus.NewDesc("rendezvous_db_wait_total", "Times a caller waited for a database connection.", nil, nil)
 	dbWaitSecsDesc = prometheus.NewDesc("rendezvous_db_wait_seconds_total", "Time spent waiting for database connections.", nil, nil)
-	jobDepthDesc   = prometheus.NewDesc("rendezvous_job_queue_depth", "Jobs waiting to run, due or not.", nil, nil)
+	jobDepthDesc   = prometheus.NewDesc("rendezvous_job_queue_depth", "Jobs due or running (jobs scheduled for later do not count).", nil, nil)
+	jobLagDesc     = prometheus.NewDesc("rendezvous_job_queue_lag_seconds", "How long the job due the longest has waited to start; 0 when none is waiting.", nil, nil)
 )
 
 func (c dbCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dbOpenDesc, dbInUseDesc, dbIdleDesc, dbWaitDesc, dbWaitSecsDesc, jobDepthDesc} {
+	for _, d := range []*prometheus.Desc{dbOpenDesc, dbInUseDesc, dbIdleDesc, dbWaitDesc, dbWaitSecsDesc, jobDepthDesc, jobLagDesc} {
 		ch <- d
 	}
 }
@@ -85,6 +86,11 @@ func (c dbCollector) Collect(ch chan<- prometheus.Metric) {
 		// Leave the gauge out rather than report a false zero; the error shows up as
 		// a scrape error in Prometheus.
 		ch <- prometheus.NewInvalidMetric(jobDepthDesc, err)
+	}
+	if lag, err := c.st.JobQueueLag(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(jobLagDesc, prometheus.GaugeValue, lag.Seconds())
+	} else {
+		ch <- prometheus.NewInvalidMetric(jobLagDesc, err)
 	}
 }
 

@@ -270,6 +270,9 @@ func TestEndToEnd(t *testing.T) {
 		if path == "/metrics" && !strings.Contains(string(b), `rendezvous_http_requests_total{route="POST /api/v1/appointments",status="201"} 2`) {
 			t.Errorf("/metrics lacks the booking count:\n%s", b)
 		}
+		if path == "/metrics" && (!strings.Contains(string(b), "rendezvous_job_queue_depth ") || !strings.Contains(string(b), "rendezvous_job_queue_lag_seconds ")) {
+			t.Errorf("/metrics lacks the job queue's depth or lag:\n%s", b)
+		}
 	}
 
 	// No phone number, email or key in the logs.
