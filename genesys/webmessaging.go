@@ -307,8 +307,8 @@ func DialGuest(ctx context.Context, cfg GuestConfig) (*GuestSession, error) {
 	cfg.RequestTimeout = cmp0(cfg.RequestTimeout, 15*time.Second)
 	s := newGuestSession(cfg)
 	var spare *websocket.Conn
-	if cfg.Sockets != nil {
-		spare = cfg.Sockets.take(s.socketKey())
+	if u, _, err := s.endpoint(); err == nil && cfg.Sockets != nil {
+		spare = cfg.Sockets.take(s.socketKey(u))
 	}
 	if err := s.connect(ctx, spare); err != nil {
 		var ge *GuestError
@@ -366,12 +366,9 @@ func (s *GuestSession) endpoint() (string, http.Header, error) {
 	return u.String(), h, nil
 }
 
-// socketKey names the session's endpoint in cfg.Sockets: sockets are interchangeable
-// when their URL (with the deployment) and Origin are.
-func (s *GuestSession) socketKey() string {
-	u, _, _ := s.endpoint()
-	return u + "\x00" + s.cfg.Origin
-}
+// socketKey names the endpoint u of the session in cfg.Sockets: sockets are
+// interchangeable when their URL (with the deployment) and Origin are.
+func (s *GuestSession) socketKey(u string) string { return u + "\x00" + s.cfg.Origin }
 
 // refillSockets has cfg.Sockets open the next socket for the session's endpoint.
 func (s *GuestSession) refillSockets() {
@@ -380,7 +377,7 @@ func (s *GuestSession) refillSockets() {
 		return
 	}
 	client := s.cfg.HTTPClient
-	s.cfg.Sockets.refill(s.socketKey(), func(ctx context.Context) (*websocket.Conn, error) {
+	s.cfg.Sockets.refill(s.socketKey(u), func(ctx context.Context) (*websocket.Conn, error) {
 		conn, _, err := dialSocket(ctx, client, u, h)
 		return conn, err
 	}, s.cfg.RequestTimeout)

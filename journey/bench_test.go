@@ -259,8 +259,8 @@ func BenchmarkPresenceJoin(b *testing.B) {
 	w := newWorld(b, store.SQLite)
 	ctx := context.Background()
 	demo := sandbox.Demo
-	// The sandbox evaluates the wait's condition on every change it makes, under its lock:
-	// a count, not a copy of every conversation, so the wait does not slow the join.
+	// The wait's condition runs on every change the sandbox makes and takes the sandbox's
+	// lock: a count, not a copy of every conversation, so the wait does not slow the join.
 	count := func() int { return w.sb.ConversationCount("message") }
 	waitCount := func(want int) {
 		c, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -424,9 +424,8 @@ func decodeCursor(c string) (int64, string, error) {
 // row on PostgreSQL), refuses a stale ifVersion (when > 0) with ErrStaleVersion, lets
 // change modify it through the domain methods (Apply, Cancel, MarkStarted, ...), checks
 // the agent's other appointments again when the time or the agent changed, bumps the
-// version, saves, and enqueues the event jobs (one per Options.EventJobKinds) for the
-// event change returns (none for ""). An error from change aborts everything and is
-// returned as is, wrapped.
+// version, saves, and enqueues the event job (EventJobKind) for the event change returns
+// (none for ""). An error from change aborts everything and is returned as is, wrapped.
 func (s *Store) UpdateAppointment(ctx context.Context, orgID, id string, ifVersion int, change func(a *rendezvous.Appointment) (event string, err error)) (*rendezvous.Appointment, error) {
 	var out *rendezvous.Appointment
 	err := s.InTx(ctx, func(tx *Tx) error {

@@ -261,8 +261,9 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 // turn (jobs.All). Their shares only write to the database and are idempotent; anything
 // that can be slow or fail for long, such as a message to Genesys Cloud, is a job of its
 // own that a share enqueues, so one area's trouble never holds back another's. A job per
-// area instead tripled the queue's work per booking: three rows to insert, claim and
-// complete, which on PostgreSQL cost a third of the booking rate.
+// area instead tripled the queue's work per booking (three rows to insert, claim and
+// complete): PostgreSQL bookings reached 0.26–0.36 of raw inserts with it, 0.37–0.39 without
+// (BENCHMARKS.md).
 func (s *Service) registerJobs() {
 	r := s.Runner
 	r.Handle(store.EventJobKind, jobs.All(s.journey.HandleAppointmentEvent, s.rooms.HandleAppointmentEvent,
