@@ -165,18 +165,18 @@ type hours struct {
 
 // Plan is a compiled, valid schedule. It is immutable and safe for concurrent use.
 type Plan struct {
-	schedule     Schedule
-	queue        hours
-	slot, step   time.Duration
-	before       time.Duration
-	after        time.Duration
-	notice       time.Duration
-	horizon      time.Duration
-	capacity     int
-	agents       []string
-	agentIndex   map[string]int
-	agentHours   []*hours // nil: the queue's hours
-	hasOwnHours  bool
+	schedule    Schedule
+	queue       hours
+	slot, step  time.Duration
+	before      time.Duration
+	after       time.Duration
+	notice      time.Duration
+	horizon     time.Duration
+	capacity    int
+	agents      []string
+	agentIndex  map[string]int
+	agentHours  []*hours // nil: the queue's hours
+	hasOwnHours bool
 }
 
 // Schedule returns the schedule the plan was compiled from.
