@@ -51,6 +51,37 @@ type Callbacks interface {
 	Queue(ctx context.Context, id string) (genesys.Queue, error)
 }
 
+// callbacksFor returns the organization's callbacks client; when it has none, one whose
+// every call fails with the reason (rendezvous.ErrNotConnected, which the job records as
+// a refusal), so the sync's steps need no second error path.
+func (s *Service) callbacksFor(ctx context.Context, orgID string) Callbacks {
+	c, err := s.callbacks(ctx, orgID)
+	if err == nil && c == nil {
+		err = rendezvous.NotConnectedError(orgID, "no Genesys Cloud client for callbacks")
+	}
+	if err != nil {
+		return failingCallbacks{err}
+	}
+	return c
+}
+
+// failingCallbacks answers every call with err.
+type failingCallbacks struct{ err error }
+
+func (f failingCallbacks) CreateCallback(context.Context, genesys.CallbackRequest) (genesys.CallbackResponse, error) {
+	return genesys.CallbackResponse{}, f.err
+}
+func (f failingCallbacks) RescheduleCallback(context.Context, genesys.CallbackUpdate) error {
+	return f.err
+}
+func (f failingCallbacks) CancelCallback(context.Context, string) error { return f.err }
+func (f failingCallbacks) QueueByName(context.Context, string) (genesys.Queue, error) {
+	return genesys.Queue{}, f.err
+}
+func (f failingCallbacks) Queue(context.Context, string) (genesys.Queue, error) {
+	return genesys.Queue{}, f.err
+}
+
 // callbackEvents are the appointment events that can change a callback.
 var callbackEvents = map[string]bool{
 	"created": true, "rescheduled": true, "reassigned": true, "updated": true, "cancelled": true,
@@ -60,7 +91,7 @@ var callbackEvents = map[string]bool{
 // organization uses the callbacks channel, or when the appointment already has a callback
 // (so that one made before a change of channel is still moved or disconnected).
 func (s *Service) enqueueCallbackSync(ctx context.Context, orgID string, ev EventArgs) error {
-	if s.o.Callbacks == nil || !callbackEvents[ev.Event] {
+	if !s.hasCallbacks() || !callbackEvents[ev.Event] {
 		return nil
 	}
 	set, err := s.Settings(ctx, orgID)
@@ -87,7 +118,7 @@ func (s *Service) HandleCallbackSync(ctx context.Context, j *store.Job) error {
 	if err := j.Decode(&args); err != nil {
 		return jobs.Permanent(fmt.Errorf("journey: decode callback job: %w", err))
 	}
-	if s.o.Callbacks == nil {
+	if !s.hasCallbacks() {
 		return jobs.Permanent(errors.New("journey: no Genesys Cloud client for callbacks"))
 	}
 	a, err := s.st.Appointment(ctx, j.OrgID, args.AppointmentID)
@@ -97,8 +128,9 @@ func (s *Service) HandleCallbackSync(ctx context.Context, j *store.Job) error {
 	if err != nil {
 		return err
 	}
-	// Two passes at most: a create that raced a reschedule is corrected by the second.
-	for range 2 {
+	// Three passes at most: a create that raced a reschedule is corrected by the next
+	// ones, which for a callback with no agent are two (disconnect, create again).
+	for range 3 {
 		again, err := s.syncCallback(ctx, a)
 		if err != nil || !again {
 			return err
@@ -122,7 +154,7 @@ func (s *Service) syncCallback(ctx context.Context, a *rendezvous.Appointment) (
 
 	if a.Status != rendezvous.StatusScheduled {
 		if a.Status == rendezvous.StatusCancelled && exists && cb.State == store.CallbackScheduled {
-			if err := s.o.Callbacks.CancelCallback(ctx, cb.ConversationID); err != nil {
+			if err := s.callbacksFor(ctx, a.OrgID).CancelCallback(ctx, cb.ConversationID); err != nil {
 				return false, s.callbackFailed(ctx, log, cb, "cancel", err)
 			}
 			cb.State, cb.LastError = store.CallbackCancelled, ""
@@ -155,13 +187,13 @@ func (s *Service) syncCallback(ctx context.Context, a *rendezvous.Appointment) (
 	if cb.ScheduledAt.Equal(a.Start) && cb.AgentUserID == a.AgentUserID {
 		return false, nil
 	}
-	q, err := s.o.Callbacks.Queue(ctx, cb.QueueID)
+	q, err := s.callbacksFor(ctx, a.OrgID).Queue(ctx, cb.QueueID)
 	if err != nil {
 		return false, s.callbackFailed(ctx, log, cb, "look up queue", err)
 	}
 	if a.Start.Sub(now) > callbackHorizon(q, a.AgentUserID != "") {
 		// Genesys refuses a time that far ahead: disconnect now, create again later.
-		if err := s.o.Callbacks.CancelCallback(ctx, cb.ConversationID); err != nil {
+		if err := s.callbacksFor(ctx, a.OrgID).CancelCallback(ctx, cb.ConversationID); err != nil {
 			return false, s.callbackFailed(ctx, log, cb, "cancel", err)
 		}
 		cb.State, cb.LastError = store.CallbackDeferred, ""
@@ -174,14 +206,14 @@ func (s *Service) syncCallback(ctx context.Context, a *rendezvous.Appointment) (
 		// PatchCallbackRequest requires an agent: a callback with none before or after the
 		// change cannot be moved. Disconnect it and create it again ("deferred": Genesys
 		// holds nothing for it), in the next pass.
-		if err := s.o.Callbacks.CancelCallback(ctx, cb.ConversationID); err != nil {
+		if err := s.callbacksFor(ctx, a.OrgID).CancelCallback(ctx, cb.ConversationID); err != nil {
 			return false, s.callbackFailed(ctx, log, cb, "cancel", err)
 		}
 		log.Info("journey: scheduled callback disconnected to be created again", "conversation_id", cb.ConversationID)
 		cb.State, cb.LastError = store.CallbackDeferred, ""
 		return true, s.st.PutJourneyCallback(ctx, cb)
 	}
-	err = s.o.Callbacks.RescheduleCallback(ctx, genesys.CallbackUpdate{
+	err = s.callbacksFor(ctx, a.OrgID).RescheduleCallback(ctx, genesys.CallbackUpdate{
 		ConversationID: cb.ConversationID, AgentID: a.AgentUserID, QueueID: cb.QueueID,
 		CallbackScheduledTime: genesys.FormatTime(a.Start),
 	})
@@ -240,7 +272,7 @@ func (s *Service) createCallback(ctx context.Context, log *slog.Logger, a *rende
 	if queueName == "" {
 		return fail("no queue: set a default queue in the scheduling settings")
 	}
-	q, err := s.o.Callbacks.QueueByName(ctx, queueName)
+	q, err := s.callbacksFor(ctx, a.OrgID).QueueByName(ctx, queueName)
 	if err != nil {
 		if k, _ := genesys.Classify(err); k == genesys.KindPermanent {
 			return fail(fmt.Sprintf("queue %q: %v", queueName, err))
@@ -268,7 +300,7 @@ func (s *Service) createCallback(ctx context.Context, log *slog.Logger, a *rende
 		rd.ScoredAgents = []genesys.AgentScore{{Agent: genesys.AddressableEntityRef{ID: a.AgentUserID}, Score: 100}}
 		rd.RoutingFlags = []string{genesys.RoutingFlagAgentOwned}
 	}
-	resp, err := s.o.Callbacks.CreateCallback(ctx, genesys.CallbackRequest{
+	resp, err := s.callbacksFor(ctx, a.OrgID).CreateCallback(ctx, genesys.CallbackRequest{
 		RoutingData:           rd,
 		CallbackNumbers:       []string{phone},
 		CallbackUserName:      name,

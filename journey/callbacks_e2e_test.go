@@ -229,6 +229,10 @@ func TestCallbacksWithoutAgentAndOwnedHorizon(t *testing.T) {
 	if first.Callback.AgentOwned {
 		t.Fatalf("a callback with no agent is agent-owned: %+v", first.Callback)
 	}
+	waitStore(t, func() bool {
+		r, err := w.st.JourneyCallback(ctx, "demo", id)
+		return err == nil && r.State == store.CallbackScheduled
+	})
 
 	moved := start.Add(2 * time.Hour)
 	w.api("PATCH", "/api/v1/appointments/"+id, map[string]any{"start": moved.Format(time.RFC3339)}, http.StatusOK)

@@ -72,7 +72,7 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 		won   bool
 	}
 	var decided chan claimed
-	if errors.Is(lookErr, rendezvous.ErrNotFound) && s.o.Guest != nil {
+	if errors.Is(lookErr, rendezvous.ErrNotFound) && s.hasGuest() {
 		// One goroutine dials now and, once the claim is decided, either drives the
 		// interaction with the session it opened or closes it: no hand-over between
 		// goroutines on the way to the presence join.
@@ -80,7 +80,11 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			sess, err := s.o.Guest.Open(s.ctx, deployment, offered)
+			var sess GuestSession
+			guest, err := s.guest(s.ctx, a.OrgID)
+			if err == nil {
+				sess, err = guest.Open(s.ctx, deployment, offered)
+			}
 			c := <-decided
 			if !c.won || c.token != offered {
 				if sess != nil {
@@ -199,8 +203,12 @@ func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.Journe
 		s.st.ReleaseJourneyLease(bg, a.ID, s.owner)
 		s.wake(a.ID)
 	}
-	if s.o.Guest == nil {
-		fail("open", errors.New("no Genesys web messaging client configured"))
+	guest, err := s.guest(ctx, a.OrgID)
+	if err == nil && guest == nil {
+		err = errors.New("no Genesys web messaging client configured")
+	}
+	if err != nil {
+		fail("open", err)
 		return
 	}
 
@@ -229,13 +237,12 @@ func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.Journe
 	defer func() { cancel(); <-renewDone }()
 
 	var sess GuestSession
-	var err error
 	if early != nil {
 		r := <-early
 		sess, err = r.sess, r.err
 	}
 	if sess == nil {
-		sess, err = s.o.Guest.Open(ctx, it.DeploymentID, token)
+		sess, err = guest.Open(ctx, it.DeploymentID, token)
 	}
 	if err != nil {
 		fail("open", err)
@@ -427,7 +434,7 @@ var endsInteraction = map[string]bool{"completed": true, "no_show": true, "cance
 // enqueueInteractionEnd enqueues the InteractionEndJobKind job of an appointment that has
 // a web messaging interaction.
 func (s *Service) enqueueInteractionEnd(ctx context.Context, orgID, appointmentID string) error {
-	if s.o.Guest == nil {
+	if !s.hasGuest() {
 		return nil
 	}
 	if _, err := s.st.JourneyInteractionOf(ctx, appointmentID); errors.Is(err, rendezvous.ErrNotFound) {
@@ -449,7 +456,7 @@ func (s *Service) HandleInteractionEnd(ctx context.Context, j *store.Job) error 
 	if err := j.Decode(&args); err != nil {
 		return jobs.Permanent(fmt.Errorf("journey: decode interaction end job: %w", err))
 	}
-	if s.o.Guest == nil {
+	if !s.hasGuest() {
 		return nil
 	}
 	it, err := s.st.JourneyInteractionOf(ctx, args.AppointmentID)
@@ -467,7 +474,11 @@ func (s *Service) HandleInteractionEnd(ctx context.Context, j *store.Job) error 
 		return jobs.Permanent(fmt.Errorf("journey: open guest token of %s: %w", args.AppointmentID, err))
 	}
 	log := s.log.With("appointment_id", args.AppointmentID)
-	sess, err := s.o.Guest.Open(ctx, it.DeploymentID, string(token))
+	guest, err := s.guest(ctx, j.OrgID)
+	if err != nil || guest == nil {
+		return jobs.Permanent(fmt.Errorf("journey: no web messaging client for %s to end the interaction: %w", j.OrgID, err))
+	}
+	sess, err := guest.Open(ctx, it.DeploymentID, string(token))
 	if err != nil {
 		return fmt.Errorf("journey: resume the guest session to end it: %w", err)
 	}
