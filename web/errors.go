@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"rendezvous"
+	"rendezvous/store"
 )
 
 // problem is an RFC 9457 problem details document. Type URIs are relative to the server
@@ -99,6 +100,15 @@ func (s *server) problemFor(r *http.Request, err error) problem {
 			return problem{Type: k.typ, Title: k.title, Status: k.status, Detail: err.Error()}
 		}
 	}
+	if errors.Is(err, errDraining) {
+		return problem{Type: "/problems/unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable,
+			Detail: "This instance is shutting down and started nothing for this request; send it again."}
+	}
+	if why, ok := store.Unavailable(err); ok {
+		return problem{Type: "/problems/unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable,
+			Detail:        fmt.Sprintf("Nothing was saved: %s. Send the request again in a few seconds.", why),
+			CorrelationID: requestID(r.Context())}
+	}
 	return problem{
 		Type:          "/problems/internal",
 		Title:         "Internal error",
@@ -131,6 +141,8 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 	switch p.Status {
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rendezvous"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", strconv.Itoa(unavailableRetryAfter))
 	case http.StatusTooManyRequests:
 		var rl *retryAfterError
 		secs := 1
@@ -141,6 +153,13 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	writeProblem(w, p)
 }
+
+// errDraining refuses a request that arrives while the process shuts down.
+var errDraining = errors.New("shutting down")
+
+// unavailableRetryAfter is the Retry-After, in seconds, of a 503: long enough for a
+// restarted instance or a database failover, short enough not to lose the client.
+const unavailableRetryAfter = 5
 
 // retryAfterError is a rate-limit refusal that knows when to come back.
 type retryAfterError struct {
