@@ -103,7 +103,7 @@ type Runner struct {
 	handlers map[string]Handler
 	wake     chan struct{}
 	normal   *lane
-	critical *lane // nil without Critical kinds
+	critical *lane       // nil without Critical kinds
 	busy     atomic.Bool // Busy said so when last asked
 
 	// running holds the jobs whose leases this runner renews, by job id.
@@ -614,7 +614,9 @@ type deferError struct {
 	note string
 }
 
-func (e *deferError) Error() string { return fmt.Sprintf("deferred to %s: %s", e.at.Format(time.RFC3339), e.note) }
+func (e *deferError) Error() string {
+	return fmt.Sprintf("deferred to %s: %s", e.at.Format(time.RFC3339), e.note)
+}
 
 // Defer returns an error that gives the job back to run at the given instant without
 // counting an attempt, for a handler that cannot go yet (its rate limit's next slot, a

@@ -200,7 +200,9 @@ func TestLostClaimAnswerGivesTheJobsBack(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer other.Close()
-		if err := other.InTx(e.ctx, func(tx *store.Tx) error { return tx.Enqueue(e.ctx, store.Job{OrgID: "org-a", Kind: "x", RunAt: t0.Add(time.Minute)}) }); err != nil {
+		if err := other.InTx(e.ctx, func(tx *store.Tx) error {
+			return tx.Enqueue(e.ctx, store.Job{OrgID: "org-a", Kind: "x", RunAt: t0.Add(time.Minute)})
+		}); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(time.Minute)

@@ -116,11 +116,11 @@ type Service struct {
 	// SandboxURL is the built-in sandbox's base URL, or "" with a real organization.
 	SandboxURL string
 
-	journey   *journey.Service
-	sockets   *genesys.GuestSockets // web messaging sockets opened ahead for the journey
-	rooms     *room.Rooms
-	notify    *notify.Service
-	sandbox   *sandbox.Sandbox
+	journey      *journey.Service
+	sockets      *genesys.GuestSockets // web messaging sockets opened ahead for the journey
+	rooms        *room.Rooms
+	notify       *notify.Service
+	sandbox      *sandbox.Sandbox
 	closeOnce    sync.Once
 	sessionsOnce sync.Once
 }
