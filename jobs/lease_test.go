@@ -185,36 +185,34 @@ func TestCriticalKindsHaveTheirOwnLane(t *testing.T) {
 
 // TestLostClaimAnswerGivesTheJobsBack claims under a known token and gives the claim back
 // as a runner does when the claim's answer was lost: the jobs are due again, with the
-// attempt not spent.
+// attempt not spent. (No runner runs here, so nothing else claims the job.)
 func TestLostClaimAnswerGivesTheJobsBack(t *testing.T) {
 	eachDialect(t, func(t *testing.T, d string) {
-		e := startWith(t, d, jobs.RunnerOptions{}, func(r *jobs.Runner) {})
-		// No handler is registered for "x", but the runner is idle until woken: claim
-		// first, enqueueing through a transaction that wakes it only after.
+		ctx := context.Background()
+		st, err := store.Open(ctx, storetest.URL(t, d), store.Options{Clock: clock.NewFake(t0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if err := st.EnsureOrg(ctx, rendezvous.Org{ID: "org-a"}); err != nil {
+			t.Fatal(err)
+		}
 		tok, err := store.NewLeaseToken()
 		if err != nil {
 			t.Fatal(err)
 		}
-		other, err := store.Open(e.ctx, e.url, store.Options{Clock: e.clock})
-		if err != nil {
+		if err := st.InTx(ctx, func(tx *store.Tx) error { return tx.Enqueue(ctx, store.Job{OrgID: "org-a", Kind: "x"}) }); err != nil {
 			t.Fatal(err)
 		}
-		defer other.Close()
-		if err := other.InTx(e.ctx, func(tx *store.Tx) error {
-			return tx.Enqueue(e.ctx, store.Job{OrgID: "org-a", Kind: "x", RunAt: t0.Add(time.Minute)})
-		}); err != nil {
-			t.Fatal(err)
-		}
-		e.clock.Advance(time.Minute)
-		got, err := other.ClaimDue(e.ctx, store.Claim{N: 5, Lease: time.Hour, Token: tok, Kinds: []string{"x"}})
+		got, err := st.ClaimDue(ctx, store.Claim{N: 5, Lease: time.Hour, Token: tok, Kinds: []string{"x"}})
 		if err != nil || len(got) != 1 {
 			t.Fatalf("claim: %d, %v", len(got), err)
 		}
-		n, err := other.ReleaseClaim(e.ctx, tok)
+		n, err := st.ReleaseClaim(ctx, tok)
 		if err != nil || n != 1 {
 			t.Fatalf("release: %d, %v", n, err)
 		}
-		j, _ := other.JobByID(e.ctx, got[0].ID)
+		j, _ := st.JobByID(ctx, got[0].ID)
 		if j.State != store.JobPending || j.Attempt != 0 {
 			t.Errorf("released job: %s, attempt %d", j.State, j.Attempt)
 		}
