@@ -269,7 +269,10 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	}
 
 	// The send slot is taken last, when nothing but the send itself is left to do.
-	gc := s.client(chRow.ClientID, sec)
+	gc, err := s.client(ctx, j.OrgID, chRow.ClientID, sec)
+	if err != nil {
+		return sendFailed(err)
+	}
 	res, wait, later := gc.pacer.take(now, d.ID, d.Kind == KindReminder)
 	if !later.IsZero() {
 		return jobs.Defer(later, "waiting for the OAuth client's rate limit")
@@ -277,6 +280,19 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	if err := s.wait(ctx, wait); err != nil {
 		gc.pacer.release(res, s.clock.Now())
 		return fmt.Errorf("wait for a send slot: %w", err)
+	}
+	sendCtx := ctx
+	if gc.shared {
+		// The pace shared with the other instances has the last word; a slot further
+		// away than a second defers the job to it.
+		if sendCtx, err = gc.TakeSlot(ctx, "send"); err != nil {
+			gc.pacer.release(res, s.clock.Now())
+			var pe *genesys.PacedError
+			if errors.As(err, &pe) {
+				return jobs.Defer(s.clock.Now().Add(pe.Wait), "waiting for the OAuth client's rate limit shared by every instance")
+			}
+			return sendFailed(fmt.Errorf("wait for a send slot: %w", err))
+		}
 	}
 	var prep *prepared
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
@@ -321,7 +337,7 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	}
 	var retriedMu sync.Mutex
 	var retried []genesys.Retried
-	sctx := genesys.WithRetryObserver(ctx, func(r genesys.Retried) {
+	sctx := genesys.WithRetryObserver(sendCtx, func(r genesys.Retried) {
 		retriedMu.Lock()
 		retried = append(retried, r)
 		retriedMu.Unlock()

@@ -64,6 +64,8 @@ var kinds = []kind{
 	{rendezvous.ErrStaleVersion, http.StatusPreconditionFailed, "/problems/stale-version", "Stale version"},
 	{rendezvous.ErrConflict, http.StatusConflict, "/problems/conflict", "Conflict"},
 	{rendezvous.ErrRateLimited, http.StatusTooManyRequests, "/problems/rate-limited", "Too many requests"},
+	{rendezvous.ErrNotConnected, http.StatusConflict, "/problems/not-connected", "Genesys Cloud not connected"},
+	{rendezvous.ErrUnavailable, http.StatusServiceUnavailable, "/problems/unavailable", "Temporarily unavailable"},
 }
 
 // problemFor turns err into problem details. It keeps the messages shown to callers apart from the wrapped causes: the
@@ -142,6 +144,8 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rendezvous"`)
 	case http.StatusServiceUnavailable:
+		// Genesys Cloud or the database did not answer, or this instance is stopping:
+		// a short wait is the honest estimate.
 		w.Header().Set("Retry-After", strconv.Itoa(unavailableRetryAfter))
 	case http.StatusTooManyRequests:
 		var rl *retryAfterError

@@ -83,6 +83,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		InstanceURL: c.instanceURL,
 		Instance:    instance,
 		Draining:    draining.Load,
+
+		GenesysRequestsPerMinute: c.genesysRPM,
 	})
 	if err != nil {
 		ln.Close()
