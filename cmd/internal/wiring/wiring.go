@@ -316,6 +316,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 // time, and reminders. They have reserved workers (jobs.RunnerOptions.Critical), so a
 // backlog of confirmations never holds them up.
 var CriticalJobKinds = []string{room.DeadlineJobKind, room.EmptyJobKind, journey.CallbackJobKind, notify.ReminderJobKind}
+
 // sandboxDefault is the demo organization's connection to the sandbox at url, and its
 // scheduling defaults: the sandbox's seeded Messenger deployments.
 func sandboxDefault(url string) (*connections.Default, journey.Settings) {
