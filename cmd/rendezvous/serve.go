@@ -16,6 +16,7 @@ import (
 
 	"rendezvous/clock"
 	"rendezvous/cmd/internal/wiring"
+	"rendezvous/linkguard"
 	"rendezvous/room"
 )
 
@@ -60,16 +61,35 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("-ice-servers: %w", err)
 	}
+	proxies, err := linkguard.ParseTrustedProxies(c.trustedProxies)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	var opsLn net.Listener
+	if c.opsAddr != "" {
+		if opsLn, err = net.Listen("tcp", c.opsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on -ops-addr %s: %w", c.opsAddr, err)
+		}
+	}
 	svc, err := wiring.New(ctx, &wg, wiring.Options{
 		Store: st, Key: key, Clock: clk, Logger: log, PublicURL: publicURL,
-		Genesys:     c.genesys(),
-		RateLimit:   rateLimit(c.rateLimit),
-		JobWorkers:  c.jobWorkers,
-		ICEServers:  ice,
-		InstanceURL: c.instanceURL,
+		Genesys:        c.genesys(),
+		RateLimit:      rateLimit(c.rateLimit),
+		JobWorkers:     c.jobWorkers,
+		ICEServers:     ice,
+		InstanceURL:    c.instanceURL,
+		TrustedProxies: proxies,
+		AllowedHosts:   splitList(c.allowedHosts),
+		FrameAncestors: strings.Fields(c.frameAncestors),
+		SeparateOps:    opsLn != nil,
 	})
 	if err != nil {
 		ln.Close()
+		if opsLn != nil {
+			opsLn.Close()
+		}
 		return err
 	}
 	defer svc.Close()
@@ -99,6 +119,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			errc <- fmt.Errorf("serve HTTP: %w", err)
 		}
 	})
+	var opsSrv *http.Server
+	if opsLn != nil {
+		opsSrv = &http.Server{Handler: svc.OpsHandler, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		wg.Go(func() {
+			if err := opsSrv.Serve(opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serve operations listener: %w", err)
+			}
+		})
+		log.Info("operations listener (metrics, health) on http://" + opsLn.Addr().String())
+	}
 	log.Info("listening on "+base, "public_url", publicURL, "database", st.Dialect(),
 		"startup_ms", time.Since(started).Milliseconds())
 
@@ -116,6 +147,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if e := srv.Shutdown(shutdownCtx); e != nil {
 		log.Warn("HTTP shutdown", "error", e)
 	}
+	if opsSrv != nil {
+		opsSrv.Shutdown(shutdownCtx)
+	}
 	cancel()
 	wg.Wait()
 	return err
@@ -127,4 +161,15 @@ func rateLimit(perSecond float64) rate.Limit {
 		return rate.Inf
 	}
 	return rate.Limit(perSecond)
+}
+
+// splitList reads a comma-separated setting, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }

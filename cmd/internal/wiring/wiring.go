@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -26,8 +27,10 @@ import (
 	"rendezvous/clock"
 	"rendezvous/genesys"
 	"rendezvous/genesys/sandbox"
+	"rendezvous/hostcheck"
 	"rendezvous/jobs"
 	"rendezvous/journey"
+	"rendezvous/linkguard"
 	"rendezvous/notify"
 	"rendezvous/room"
 	"rendezvous/store"
@@ -99,6 +102,18 @@ type Options struct {
 	// InstanceURL is this instance's base URL as other instances reach it; see
 	// room.Options.InstanceURL.
 	InstanceURL string
+	// TrustedProxies are the reverse proxies whose Forwarded / X-Forwarded-For headers
+	// name the client (linkguard.ParseTrustedProxies); empty trusts none.
+	TrustedProxies []netip.Prefix
+	// AllowedHosts are host names the service answers to besides those of PublicURL and
+	// InstanceURL (and any IP literal); requests for other names get 421.
+	AllowedHosts []string
+	// FrameAncestors are the origins allowed to frame the agent's room; empty means
+	// Genesys Cloud's desktop of the configured region (https://apps.<domain>), or the
+	// sandbox.
+	FrameAncestors []string
+	// SeparateOps serves /metrics only on Service.OpsHandler (the -ops-addr listener).
+	SeparateOps bool
 }
 
 // Service is the assembled service.
@@ -109,6 +124,8 @@ type Service struct {
 	Runner *jobs.Runner
 	// SandboxURL is the built-in sandbox's base URL, or "" with a real organization.
 	SandboxURL string
+	// OpsHandler serves /metrics, /healthz and /readyz for the operations listener.
+	OpsHandler http.Handler
 
 	journey   *journey.Service
 	sockets   *genesys.GuestSockets // web messaging sockets opened ahead for the journey
@@ -145,7 +162,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	var defaults journey.Settings
 	if o.Genesys.UseSandbox() {
 		s.sandbox = sandbox.New(sandbox.Options{Clock: o.Clock, Logger: log})
-		url, err := ServeSandbox(ctx, wg, s.sandbox, o.Genesys.SandboxAddr, log)
+		url, err := ServeSandbox(ctx, wg, s.sandbox, o.Genesys.SandboxAddr, log, o.AllowedHosts...)
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -181,6 +198,9 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		}
 	}
 
+	// One guard for every route that takes a link token, so a guesser has one budget.
+	guard := linkguard.New(linkguard.Options{TrustedProxies: o.TrustedProxies})
+
 	// The room and the journey refer to each other (the journey hands out room links; the
 	// room asks the journey's grace period and wakes its pages), so the room reads the
 	// journey through closures that run only after both exist.
@@ -205,6 +225,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Callbacks: callbacks,
 		RoomLinks: rooms,
 		Defaults:  defaults,
+		LinkGuard: guard,
 	})
 	if err != nil {
 		s.Close()
@@ -237,7 +258,16 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Workers: o.JobWorkers, Busy: busy})
 	s.registerJobs()
 
-	s.Handler = web.NewServer(web.Deps{
+	frames := o.FrameAncestors
+	if len(frames) == 0 {
+		switch {
+		case s.SandboxURL != "":
+			frames = []string{s.SandboxURL} // the sandbox's agent desktop
+		case strings.HasPrefix(endpoints.API, "https://api."):
+			frames = []string{"https://apps." + strings.TrimPrefix(endpoints.API, "https://api.")}
+		}
+	}
+	deps := web.Deps{
 		Store:     o.Store,
 		Logger:    log,
 		Clock:     o.Clock,
@@ -250,7 +280,14 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Sandbox:   s.SandboxURL,
 
 		APIInFlight: apiInFlight,
-	})
+
+		Hosts:               hostcheck.New(append([]string{o.PublicURL, o.InstanceURL}, o.AllowedHosts...)...),
+		LinkGuard:           guard,
+		AgentFrameAncestors: frames,
+		SeparateOps:         o.SeparateOps,
+	}
+	s.Handler = web.NewServer(deps)
+	s.OpsHandler = web.NewOpsHandler(deps)
 	return s, nil
 }
 
@@ -277,13 +314,16 @@ func (s *Service) registerJobs() {
 	s.notify.Register(r)
 }
 
-// ServeSandbox serves sb on addr until ctx ends and returns its base URL.
-func ServeSandbox(ctx context.Context, wg *sync.WaitGroup, sb *sandbox.Sandbox, addr string, log *slog.Logger) (string, error) {
+// ServeSandbox serves sb on addr until ctx ends and returns its base URL. It answers only
+// for its own address and hosts (and IP literals), so that no web page can read its outbox
+// or OAuth clients through DNS rebinding, and refuses cross-site form posts to its console
+// (http.CrossOriginProtection), as the product does.
+func ServeSandbox(ctx context.Context, wg *sync.WaitGroup, sb *sandbox.Sandbox, addr string, log *slog.Logger, hosts ...string) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("Genesys Cloud sandbox: listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: SandboxHandler(sb, append([]string{ln.Addr().String()}, hosts...)...), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -297,4 +337,10 @@ func ServeSandbox(ctx context.Context, wg *sync.WaitGroup, sb *sandbox.Sandbox, 
 		srv.Shutdown(shut)
 	})
 	return "http://" + ln.Addr().String(), nil
+}
+
+// SandboxHandler is sb's handler behind the protections ServeSandbox gives it: only the
+// given hosts (and IP literals), and no cross-site form posts.
+func SandboxHandler(sb *sandbox.Sandbox, hosts ...string) http.Handler {
+	return hostcheck.New(hosts...).Handler(http.NewCrossOriginProtection().Handler(sb.Handler()))
 }
