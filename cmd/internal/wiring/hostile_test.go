@@ -87,6 +87,7 @@ type service struct {
 	token     string         // its customer link token
 	agentKey  string         // its agent room key
 	cancelled string         // another appointment's id, for the cancel route
+	ops       http.Handler   // the operations listener's handler
 }
 
 func newService(t *testing.T, dialect string, o wiring.Options) *service {
@@ -125,7 +126,7 @@ func newService(t *testing.T, dialect string, o wiring.Options) *service {
 		cancel()
 		wg.Wait()
 	})
-	s := &service{t: t, url: srv.URL, sandbox: svc.SandboxURL, key: apiKey, logs: logs,
+	s := &service{t: t, url: srv.URL, sandbox: svc.SandboxURL, key: apiKey, logs: logs, ops: svc.OpsHandler,
 		client: &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	code, body := s.do("POST", "/api/v1/appointments", s.booking(3), nil)
 	if code != 201 {
