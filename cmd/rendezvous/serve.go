@@ -84,6 +84,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		AllowedHosts:   splitList(c.allowedHosts),
 		FrameAncestors: strings.Fields(c.frameAncestors),
 		SeparateOps:    opsLn != nil,
+
+		GenesysRequestsPerMinute: c.genesysRPM,
 	})
 	if err != nil {
 		ln.Close()
