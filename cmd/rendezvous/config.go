@@ -31,6 +31,7 @@ type config struct {
 	jobWorkers  int
 	iceServers  string
 	instanceURL string
+	instanceID  string
 
 	trustedProxies string
 	allowedHosts   string
@@ -90,6 +91,7 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 	str(&c.allowedHosts, "allowed-hosts", "RENDEZVOUS_ALLOWED_HOSTS", "", "comma-separated host names the service answers to besides those of -public-url and -instance-url (IP addresses are always answered); other names get 421, against DNS rebinding")
 	str(&c.frameAncestors, "frame-ancestors", "RENDEZVOUS_FRAME_ANCESTORS", "", "space-separated origins allowed to show the agent's room in a frame (default: Genesys Cloud's desktop of the region, https://apps.<domain>, or the sandbox)")
 	str(&c.opsAddr, "ops-addr", "RENDEZVOUS_OPS_ADDR", "", "address of a separate operations listener for /metrics, /healthz and /readyz (empty: /metrics is served on -addr)")
+	str(&c.instanceID, "instance-id", "RENDEZVOUS_INSTANCE_ID", "", "name of this instance on the background jobs it runs, so that after a crash it takes them back at once; never the same on two live instances (default: host name and the address served on)")
 	str(&c.sandboxAddr, "sandbox-addr", "RENDEZVOUS_SANDBOX_ADDR", "127.0.0.1:8090", "address of the built-in Genesys Cloud sandbox, started when no Genesys region or API URL is set")
 	str(&c.genesysRegion, "genesys-region", "RENDEZVOUS_GENESYS_REGION", "", "Genesys Cloud region (such as eu-west-1) or domain (mypurecloud.ie); empty runs the sandbox")
 	str(&c.genesysAPIURL, "genesys-api-url", "RENDEZVOUS_GENESYS_API_URL", "", "override the Genesys Cloud platform API base URL (https://api.<domain>)")
