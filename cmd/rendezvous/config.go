@@ -92,7 +92,7 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 	fs.env["rate-limit"] = "RENDEZVOUS_RATE_LIMIT"
 	fs.IntVar(&c.jobWorkers, "job-workers", 4, "background jobs run at once by this process ($RENDEZVOUS_JOB_WORKERS)")
 	fs.env["job-workers"] = "RENDEZVOUS_JOB_WORKERS"
-	str(&c.iceServers, "ice-servers", "RENDEZVOUS_ICE_SERVERS", "", "default STUN/TURN servers for the video room: a comma-separated list of URLs, or a JSON array like [{\"urls\":[\"turn:turn.example.com:3478\"],\"username\":\"u\",\"credential\":\"c\"}]")
+	str(&c.iceServers, "ice-servers", "RENDEZVOUS_ICE_SERVERS", "", "default STUN/TURN servers for the video room: a comma-separated list of URLs, or a JSON array like [{\"urls\":[\"turn:turn.example.com:3478\"],\"secret\":\"<the TURN server's static-auth-secret>\"}] (each room then gets its own short-lived credential; {\"username\",\"credential\"} instead are shown to every browser)")
 	str(&c.instanceURL, "instance-url", "RENDEZVOUS_INSTANCE_URL", "", "this instance's base URL as other instances reach it, so that several instances can share video rooms (empty: both sides of a call must reach the same instance)")
 	str(&c.trustedProxies, "trusted-proxies", "RENDEZVOUS_TRUSTED_PROXIES", "", "comma-separated addresses and CIDR prefixes of the reverse proxies in front of the service, whose Forwarded / X-Forwarded-For headers name the client (empty: trust no such header)")
 	str(&c.allowedHosts, "allowed-hosts", "RENDEZVOUS_ALLOWED_HOSTS", "", "comma-separated host names the service answers to besides those of -public-url and -instance-url (IP addresses are always answered); other names get 421, against DNS rebinding")
