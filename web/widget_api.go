@@ -128,7 +128,6 @@ func (s *server) handleWidgetBooking() http.Handler {
 		case errors.As(err, &full):
 			out := takenJSON{problem: s.problemFor(r, err), Alternatives: toSlotsJSON(full.Alternatives, zoneOrUTC(in.TimeZone))}
 			out.Instance = r.URL.Path
-			w.Header().Set("Content-Type", "application/problem+json")
 			writeJSONAs(w, http.StatusConflict, out, "application/problem+json")
 			return
 		case errors.As(err, &retry):
