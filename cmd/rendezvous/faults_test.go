@@ -54,15 +54,33 @@ type faultEnv struct {
 	env   []string
 	key   string
 	st    *store.Store // the test's own view of the database
+	// booked numbers the bookings across bursts: each has its own time, phone and key.
+	booked int
+	// created counts the bookings answered 201 across bursts.
+	created int
 }
 
 func newFaultEnv(t *testing.T, dialect string) *faultEnv {
 	t.Helper()
-	f := &faultEnv{t: t, dir: t.TempDir()}
+	if dialect == store.SQLite {
+		return newFaultEnvIn(t, t.TempDir())
+	}
+	return newFaultEnvAt(t, dialect, t.TempDir())
+}
+
+// newFaultEnvIn is a SQLite fault env with its data folder in dir.
+func newFaultEnvIn(t *testing.T, dir string) *faultEnv {
+	return newFaultEnvAt(t, store.SQLite, dir)
+}
+
+func newFaultEnvAt(t *testing.T, dialect, dir string) *faultEnv {
+	t.Helper()
+	f := &faultEnv{t: t, dir: dir}
 	vars := map[string]string{
 		"RENDEZVOUS_DATA":         f.dir,
 		"RENDEZVOUS_SANDBOX_ADDR": "127.0.0.1:0",
 		"RENDEZVOUS_LOG_LEVEL":    "info",
+		"RENDEZVOUS_LOG_FORMAT":   "text",
 		"RENDEZVOUS_RATE_LIMIT":   "0",
 		// The same name across restarts, as a fixed port would give: the restarted
 		// instance takes back its jobs at once.
@@ -153,6 +171,8 @@ func (f *faultEnv) burst(base string, n, clients, after int, fault func()) []out
 	f.t.Helper()
 	client := &http.Client{Timeout: 30 * time.Second}
 	out := make([]outcome, n)
+	first := f.booked
+	f.booked += n
 	var next, answered atomic.Int64
 	var once sync.Once
 	start := time.Now().Add(72 * time.Hour).Truncate(time.Hour)
@@ -161,10 +181,11 @@ func (f *faultEnv) burst(base string, n, clients, after int, fault func()) []out
 	for range clients {
 		wg.Go(func() {
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
+				k := int(next.Add(1) - 1)
+				if k >= n {
 					return
 				}
+				i := first + k
 				body := fmt.Sprintf(`{"start": %q, "durationMinutes": 30, "timeZone": "Europe/Athens", "title": "Fault %d",
 					"agentUserId": %q, "customers": [{"name": "C %d", "phone": "+30691%07d", "email": "c%d@example.com"}]}`,
 					start.Add(time.Duration(i/len(agents))*time.Hour).Format(time.RFC3339), i, agents[i%len(agents)].ID, i, i, i)
@@ -174,11 +195,11 @@ func (f *faultEnv) burst(base string, n, clients, after int, fault func()) []out
 				req.Header.Set("Idempotency-Key", fmt.Sprintf("fault-%d", i))
 				resp, err := client.Do(req)
 				if err != nil {
-					out[i] = outcome{err: err}
+					out[k] = outcome{err: err}
 				} else {
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
-					out[i] = outcome{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After")}
+					out[k] = outcome{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After")}
 				}
 				if answered.Add(1) == int64(after) && fault != nil {
 					once.Do(fault)
@@ -266,8 +287,9 @@ func (f *faultEnv) checkAnswers(out []outcome, allowLost bool) {
 			f.t.Errorf("request %d: status %d (%v)", i, o.status, o.err)
 		}
 	}
-	if appts := f.count("SELECT COUNT(*) FROM appointments"); appts != created && !allowLost {
-		f.t.Errorf("%d appointments committed, %d answered 201", appts, created)
+	f.created += created
+	if appts := f.count("SELECT COUNT(*) FROM appointments"); appts != f.created && !allowLost {
+		f.t.Errorf("%d appointments committed, %d answered 201", appts, f.created)
 	}
 	if created == 0 {
 		f.t.Error("no booking succeeded before the fault")
@@ -279,11 +301,12 @@ func (f *faultEnv) checkAnswers(out []outcome, allowLost bool) {
 // find the port closed), no committed booking is answered with an error, and after a
 // restart every message of every booking goes out, once.
 func TestSIGTERMMidBurstLosesNothing(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			f := newFaultEnv(t, d)
 			c := f.start()
-			out := f.burst(c.base, 60, 8, 20, func() { c.cmd.Process.Signal(syscall.SIGTERM) })
+			out := f.burst(c.base, 40, 8, 15, func() { c.cmd.Process.Signal(syscall.SIGTERM) })
 			select {
 			case <-c.done:
 				if c.err != nil {
@@ -304,11 +327,12 @@ func TestSIGTERMMidBurstLosesNothing(t *testing.T) {
 // starts it again under the same instance name: it takes back the jobs it was running at
 // once, and every message of every committed booking goes out within 30 s, once.
 func TestKillMidBurstLosesNothing(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			f := newFaultEnv(t, d)
 			c := f.start()
-			out := f.burst(c.base, 60, 8, 25, func() { c.cmd.Process.Kill() })
+			out := f.burst(c.base, 40, 8, 15, func() { c.cmd.Process.Kill() })
 			<-c.done
 			// Requests in flight at the kill have no answer and may or may not have
 			// committed (their Idempotency-Key makes a retry safe); the rest must be right.
@@ -316,5 +340,183 @@ func TestKillMidBurstLosesNothing(t *testing.T) {
 			f.start()
 			f.waitAllSent(30 * time.Second)
 		})
+	}
+}
+
+// sandboxURL is the child's built-in Genesys sandbox, from its log.
+func (c *child) sandboxURL(t *testing.T) string {
+	t.Helper()
+	var u string
+	waitFor(t, func() bool { u = c.logs.value("url="); return u != "" })
+	return u
+}
+
+// TestRateLimitedGenesysLosesNothing makes the sandbox answer every send with 429 for a
+// while (until it has met twenty, a few seconds, standing for the issue's 15 s), during a burst: the sends wait in the
+// queue (deferred, no attempt spent), every message goes out within 30 s of the 429s
+// ending, once, and the delivery log shows the 429s.
+func TestRateLimitedGenesysLosesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFaultEnv(t, store.SQLite)
+	c := f.start()
+	sb := c.sandboxURL(t)
+	client := &http.Client{Timeout: 10 * time.Second}
+	post := func(method, path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, sb+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %d", method, path, resp.StatusCode)
+		}
+	}
+	post("POST", "/sandbox/faults", `{"pathPrefix": "/api/v2/conversations/", "method": "POST", "status": 429, "count": -1, "retryAfterSeconds": 1}`)
+	out := f.burst(c.base, 30, 8, 0, nil)
+	f.checkAnswers(out, false)
+	// The 429s last until the service has met twenty of them (a few seconds).
+	deadline := time.Now().Add(20 * time.Second)
+	for f.count("SELECT COUNT(*) FROM notify_attempts WHERE status = 429") < 20 {
+		if time.Now().After(deadline) {
+			t.Fatal("the service met fewer than twenty 429 answers in 20 s")
+		}
+		time.Sleep(50 * time.Millisecond) // polling another process's progress
+	}
+	post("DELETE", "/sandbox/faults", "")
+	f.waitAllSent(30 * time.Second)
+	if n := f.count("SELECT COUNT(*) FROM notify_attempts WHERE status = 429"); n == 0 {
+		t.Error("the delivery log shows none of the 429 answers")
+	}
+}
+
+// TestPostgresConnectionsCutLoseNothing cuts the service's PostgreSQL connections every
+// 100 ms for 2 s (pg_terminate_backend, as a flapping network or a failover does) while
+// its messages go out: every message still goes out within 30 s of the cuts ending, once,
+// and no delivery is recorded as failed for a database error.
+func TestPostgresConnectionsCutLoseNothing(t *testing.T) {
+	t.Parallel()
+	f := newFaultEnv(t, store.Postgres)
+	c := f.start()
+	out := f.burst(c.base, 40, 8, 0, nil)
+	f.checkAnswers(out, false)
+	u, _ := url.Parse(f.dbURL)
+	app := u.Query().Get("application_name")
+	q := u.Query()
+	q.Del("application_name")
+	u.RawQuery = q.Encode()
+	killer, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer killer.Close()
+	cut := 0
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
+		var n int
+		if err := killer.QueryRow(`SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		cut += n
+		time.Sleep(100 * time.Millisecond) // the pace of the cuts, not a wait for the future
+	}
+	if cut == 0 {
+		t.Fatal("no connection of the service was cut")
+	}
+	f.waitAllSent(30 * time.Second)
+	if n := f.count("SELECT COUNT(*) FROM notify_deliveries WHERE outcome IN ('failed', 'unknown')"); n > 0 {
+		t.Errorf("%d deliveries failed or unknown", n)
+	}
+	t.Logf("%d connections cut", cut)
+}
+
+// TestDiskFullIsVisibleAndRecovers runs the service on SQLite in a small tmpfs, then fills
+// the disk for real: /readyz turns 503 and says why, bookings are refused with 503 and
+// Retry-After (never a 500, never an error for a committed booking); once space returns,
+// the service recovers by itself: ready again, bookings accepted, every message sent and
+// no delivery left "sending". (It mounts a tmpfs, so it needs root, as CI has.)
+func TestDiskFullIsVisibleAndRecovers(t *testing.T) {
+	t.Parallel()
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount a tmpfs for the full disk (the test needs root): %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", "-l", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount: %v: %s", err, out)
+		}
+	})
+	f := newFaultEnvIn(t, mnt)
+	c := f.start()
+	client := &http.Client{Timeout: 10 * time.Second}
+	ready := func() (int, string) {
+		resp, err := client.Get(c.base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := ready(); code != http.StatusOK {
+		t.Fatalf("readyz before: %d %s", code, body)
+	}
+	f.checkAnswers(f.burst(c.base, 10, 4, 0, nil), false)
+
+	// Fill the disk.
+	filler, err := os.Create(mnt + "/filler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := filler.Write(chunk); err != nil {
+			break
+		}
+	}
+	filler.Close()
+	// Bookings are refused cleanly (some may still fit in pages SQLite has free).
+	out := f.burst(c.base, 20, 4, 0, nil)
+	refused := 0
+	for i, o := range out {
+		switch o.status {
+		case http.StatusCreated:
+			f.created++
+		case http.StatusServiceUnavailable:
+			refused++
+			if o.retryAfter == "" {
+				t.Errorf("request %d: 503 without Retry-After", i)
+			}
+		default:
+			t.Errorf("request %d with the disk full: %d (%v)", i, o.status, o.err)
+		}
+	}
+	if refused == 0 {
+		t.Fatal("no booking was refused with the disk full")
+	}
+	code, body := ready()
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "no space") {
+		t.Errorf("readyz with the disk full: %d %q, want 503 saying there is no space", code, body)
+	}
+
+	// Space returns: the service recovers by itself.
+	if err := os.Remove(mnt + "/filler"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if code, _ := ready(); code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not ready 20 s after space returned")
+		}
+		time.Sleep(100 * time.Millisecond) // polling another process's state
+	}
+	f.checkAnswers(f.burst(c.base, 10, 4, 0, nil), false)
+	f.waitAllSent(30 * time.Second)
+	if n := f.count("SELECT COUNT(*) FROM notify_deliveries WHERE outcome = 'sending'"); n > 0 {
+		t.Errorf("%d deliveries left sending", n)
 	}
 }
