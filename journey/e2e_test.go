@@ -17,6 +17,7 @@ import (
 	"rendezvous/clock"
 	"rendezvous/genesys"
 	"rendezvous/genesys/sandbox"
+	"rendezvous/jobs"
 	"rendezvous/journey"
 	"rendezvous/room"
 	"rendezvous/store"
@@ -495,5 +496,88 @@ func TestQueueCheckThroughGenesys(t *testing.T) {
 	err := w.j.CheckQueue(ctx, "org", "No Such Queue")
 	if err == nil || !strings.Contains(err.Error(), "interaction.routing.properties.queueName") {
 		t.Fatalf("missing queue: %v", err)
+	}
+}
+
+// TestEndToEndCallEndEndsTheConversation: when the video call is over, the customer's side
+// of the Genesys conversation ends too (a Presence Clear on the resumed guest session), so
+// the agent is asked for wrap-up instead of being left with nobody.
+func TestEndToEndCallEndEndsTheConversation(t *testing.T) {
+	w := newWorld(t, store.SQLite)
+	r := jobs.NewRunner(w.st, jobs.RunnerOptions{Clock: w.clk, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	r.Handle(store.EventJobKind, w.j.HandleAppointmentEvent)
+	r.Handle(journey.InteractionEndJobKind, w.j.HandleInteractionEnd)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	agent := sandbox.Demo.Agents[1].ID
+	start := w.clk.Now().Add(2 * time.Hour)
+	id, link := w.book(start, agent, map[string]any{"type": "GENESYS_CLOUD_FLOW"})
+	w.journeyToAgent(start, link, func(sandbox.Conversation) {}, func(offered string) string { return offered })
+	conv := messaging(w.sb.Conversations())[0]
+	if conv.State != sandbox.StateConnected {
+		t.Fatalf("before the end of the call: %s", conv.State)
+	}
+
+	// The room marks the appointment started when someone joins, completed on hang-up,
+	// twenty minutes later.
+	w.clk.Set(w.clk.Now().Add(20 * time.Minute))
+	for _, step := range []string{"started", "completed"} {
+		if _, err := w.st.UpdateAppointment(ctx, "demo", id, 0, func(a *rendezvous.Appointment) (string, error) {
+			if step == "started" {
+				return step, a.MarkStarted(w.clk.Now())
+			}
+			return step, a.MarkCompleted(w.clk.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := w.waitSandbox("the customer's side ended", func(cs []sandbox.Conversation) bool {
+		return messaging(cs)[0].State == sandbox.StateDisconnected
+	})
+	cleared := false
+	for _, e := range messaging(cs)[0].Transcript {
+		cleared = cleared || e.Direction == "Inbound" && e.Event == "Presence Clear"
+	}
+	if !cleared {
+		t.Fatalf("transcript %+v, want the customer's Presence Clear", messaging(cs)[0].Transcript)
+	}
+	if n := len(messaging(cs)); n != 1 {
+		t.Fatalf("%d conversations; ending one must not start another", n)
+	}
+}
+
+// TestEndToEndIdentityGivesWayToLargeCustomFields: custom fields that leave no room for the
+// identity attributes within the deployment's maxCustomDataBytes still start the
+// interaction; the agent learns who is waiting from the first text.
+func TestEndToEndIdentityGivesWayToLargeCustomFields(t *testing.T) {
+	w := newWorld(t, store.SQLite)
+	agent := sandbox.Demo.Agents[1].ID
+	start := w.clk.Now().Add(2 * time.Hour)
+	title := strings.Repeat("T", 200)
+	out := w.api("POST", "/api/v1/appointments", map[string]any{
+		"start": start.Format(time.RFC3339), "durationMinutes": 30, "timeZone": "Europe/Berlin", "title": title, "agentUserId": agent,
+		"customers": []map[string]any{{"name": "Eva", "email": "eva@example.com"}},
+		"interaction": map[string]any{"routing": map[string]any{"type": "GENESYS_CLOUD_FLOW"},
+			"customFields": map[string]string{"a": strings.Repeat("x", 1000), "b": strings.Repeat("y", 600)}},
+	}, http.StatusCreated)
+	link := out["links"].(map[string]any)["customer"].(string)
+	w.clk.Set(start)
+	if code, _ := w.getPage(link, true); code != 200 {
+		t.Fatalf("live GET: %d", code)
+	}
+	cs := w.waitSandbox("the conversation with the link text", func(cs []sandbox.Conversation) bool {
+		m := messaging(cs)
+		return len(m) == 1 && len(m[0].Transcript) >= 2
+	})
+	c := messaging(cs)[0]
+	attrs := customerAttrs(c)
+	if _, ok := attrs[journey.CustomerNameAttribute]; ok || len(attrs["a"]) != 1000 || attrs["context.auvious.agentUserId"] != agent {
+		t.Fatalf("attributes %v", attrs)
+	}
+	if text := c.Transcript[1].Text; !strings.Contains(text, "Eva") || !strings.Contains(text, title) {
+		t.Fatalf("first text %q", text)
 	}
 }
