@@ -111,3 +111,29 @@ func TestTURNSecretValidation(t *testing.T) {
 		t.Fatalf("the -ice-servers setting does not take a secret: %v", err)
 	}
 }
+
+// During a key rotation, agent links signed with the previous secrets key still open the
+// room; links of the new key work too; a link of any other key does not.
+func TestAgentLinksSurviveKeyRotation(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	ctx := context.Background()
+	oldKey, newKey, other := []byte(strings.Repeat("k", 32)), []byte(strings.Repeat("n", 32)), []byte(strings.Repeat("o", 32))
+	rotated, err := room.New(room.Options{Store: e.st, Key: newKey, PreviousKeys: [][]byte{oldKey}, PublicURL: "https://rdv.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rotated.Close()
+	stranger, _ := room.New(room.Options{Store: e.st, Key: other, PublicURL: "https://rdv.example"})
+	defer stranger.Close()
+	for name, key := range map[string]string{"old key": e.rooms.AgentKey(e.a), "new key": rotated.AgentKey(e.a)} {
+		if _, err := rotated.Authorize(ctx, room.Agent, key); err != nil {
+			t.Errorf("a link of the %s: %v", name, err)
+		}
+	}
+	if _, err := rotated.Authorize(ctx, room.Agent, stranger.AgentKey(e.a)); err == nil {
+		t.Error("a link signed with another key opened the room")
+	}
+	if e.rooms.AgentKey(e.a) == rotated.AgentKey(e.a) {
+		t.Error("the new key signs as the old one did")
+	}
+}
