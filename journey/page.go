@@ -168,7 +168,7 @@ type pageData struct {
 func (s *Service) render(w http.ResponseWriter, status int, d pageData) {
 	d.Assets = "/journey/assets"
 	d.Script = map[string]string{}
-	for _, k := range []string{"connecting", "waiting_agent", "agent_joined", "starting", "days"} {
+	for _, k := range []string{"connecting", "waiting_agent", "agent_joined", "starting", "days", "room_waiting_agent"} {
 		d.Script[k] = d.L[k]
 	}
 	s.writePage(w, status, "page.html", d)

@@ -22,7 +22,8 @@ import (
 //
 // The link token is the customer's only credential, so the pages are guarded against a
 // third-party site making the customer's browser post to them (CSRF) in two ways: a POST
-// whose Origin (or Sec-Fetch-Site) says it came from elsewhere is refused, and every form
+// whose Sec-Fetch-Site (or, without it, Origin) says it came from elsewhere is refused,
+// and every form
 // carries a token that is an HMAC, keyed by the link token, of the action, the appointment
 // and the version the page showed. Only someone who knows the link can make one, and a
 // form shown before the appointment changed is recognised as stale rather than applied.
@@ -50,22 +51,33 @@ func validFormToken(linkToken, action, apptID string, version int, tok string) b
 	return hmac.Equal([]byte(want), []byte(tok))
 }
 
-// sameOrigin reports whether a POST came from this service's own pages. Browsers send
-// Origin on every POST and Sec-Fetch-Site on every request; a request carrying neither
-// (a script, an old browser) has to pass on the form token alone.
+// sameOrigin reports whether a POST may have come from this service's own pages. It
+// refuses only what a browser says came from elsewhere; the form token (checked after it)
+// is what proves the request genuine.
+//
+// Sec-Fetch-Site is set by the browser itself (no page script can forge it) and survives
+// every referrer policy, so when present it decides alone: "same-origin", or "none" (the
+// user acted in the browser itself). The pages send Referrer-Policy: no-referrer, under
+// which Chromium posts a form with Origin: null; that value is therefore normal and says
+// nothing. Without Sec-Fetch-Site (an older browser), an Origin naming another host is
+// refused, and "null" or no Origin at all is left to the form token: an HMAC keyed by the
+// link token, which a third-party page cannot compute without the link itself (and whoever
+// has the link can use the pages anyway).
 func (s *Service) sameOrigin(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
-	default:
+	case "same-origin", "none":
+		return true
+	case "":
+	default: // same-site, cross-site, or anything new: not our page
 		return false
 	}
 	o := r.Header.Get("Origin")
-	if o == "" {
+	if o == "" || o == "null" {
 		return true
 	}
 	u, err := url.Parse(o)
 	if err != nil || u.Host == "" {
-		return false // includes "null" from sandboxed frames and privacy-stripped origins
+		return false
 	}
 	if s.o.PublicURL != "" {
 		if p, err := url.Parse(s.o.PublicURL); err == nil && strings.EqualFold(p.Scheme, u.Scheme) && strings.EqualFold(p.Host, u.Host) {

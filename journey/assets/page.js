@@ -10,7 +10,7 @@
   if (!state || !state.phase) return;
   var offset = state.serverTime - Date.now(); // server clock minus ours
   var base = location.pathname.replace(/\/$/, "");
-  var roomMounted = false, fetching = false, es = null, pokeTimer = null, offlineTimer = null;
+  var roomMounted = false, fetching = false, reloading = false, es = null, pokeTimer = null, offlineTimer = null;
 
   function show(id, on) { var el = document.getElementById(id); if (el) el.hidden = !on; }
 
@@ -41,39 +41,59 @@
     roomMounted = true;
     var el = document.getElementById("room");
     el.hidden = false;
+    show("live", false);
     var s = document.createElement("script");
     s.src = root.getAttribute("data-room-script");
     s.onload = function () {
       var api = window.RendezvousRoom || window.rendezvousRoom;
       if (api && typeof api.mount === "function") {
-        api.mount(el, { role: "customer", token: base.split("/").pop() });
+        // The agent has answered by now: "waiting for your agent" would read as if nobody
+        // had, so the room says that the agent is on the way into the call.
+        api.mount(el, { role: "customer", token: base.split("/").pop(),
+          labels: text.room_waiting_agent ? { waiting_agent: text.room_waiting_agent } : undefined });
       }
     };
     document.body.appendChild(s);
   }
 
+  // The phases this page follows live; any other (cancelled, ended, too late, an unknown
+  // link, a phase this script does not know) is a final page that the server rendered in
+  // full. A final page never listens, polls or reloads: it shows what it says and stops.
+  function following(phase) { return phase === "waiting" || phase === "not_yet" || phase === "live"; }
+
+  // moveOn replaces a followed page by the final page the server renders now: one reload.
+  // A second reload of the same link within a minute is refused (a page that disagreed
+  // with itself would otherwise reload forever); the page then only stops listening.
+  function moveOn() {
+    if (reloading) return;
+    reloading = true;
+    if (es) { es.close(); es = null; }
+    clearTimeout(pokeTimer);
+    var key = "rendezvous-reload:" + base, last = 0;
+    try { last = +sessionStorage.getItem(key) || 0; } catch (e) {}
+    if (Date.now() - last < 60000) return;
+    try { sessionStorage.setItem(key, String(Date.now())); } catch (e) {}
+    location.reload();
+  }
+
   function apply(v) {
+    if (reloading) return;
     if (typeof v.serverTime === "number") offset = v.serverTime - Date.now();
-    var before = state.phase;
     state = v;
     root.setAttribute("data-phase", v.phase);
     root.setAttribute("data-progress", v.progress || "");
-    if (v.phase !== "waiting" && v.phase !== "not_yet" && v.phase !== "live") {
-      // Cancelled, ended or too late: the server renders those pages in full.
-      if (es) es.close();
-      location.reload();
-      return;
-    }
-    if (before === "not_yet" && v.phase !== "not_yet") { location.reload(); return; }
+    if (!following(v.phase)) { moveOn(); return; }
     show("waiting", v.phase === "waiting");
     show("notyet", v.phase === "not_yet");
-    show("live", v.phase === "live");
+    // Once the room is there, its own status line is the only one: two lines written by
+    // two scripts would soon say different things.
+    show("live", v.phase === "live" && !v.room && !roomMounted);
     // Cancel and reschedule are offered only before the start.
     show("self-service-links", v.phase === "waiting" || v.phase === "not_yet");
     if (v.phase === "live") {
       var p = document.getElementById("progress");
       if (p) p.textContent = text[v.progress] || text.starting || "";
-      if (v.room) { if (es) es.close(); mountRoom(); return; }
+      if (v.room) { if (es) { es.close(); es = null; } mountRoom(); return; }
       // Until the server reports the session open, ask again now and then: the GET is
       // what starts (or, after a failure, retries) the interaction.
       if ((!v.progress || v.progress === "connecting") && !pokeTimer) {
@@ -101,7 +121,8 @@
     };
   }
 
+  if (!following(state.phase)) return; // a final page: nothing to follow
   setInterval(tick, 1000);
   apply(state);
-  if (!roomMounted) listen();
+  if (!roomMounted && !reloading) listen();
 })();
