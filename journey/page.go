@@ -104,11 +104,22 @@ func (s *Service) lookup(w http.ResponseWriter, r *http.Request, page bool) (*re
 		return nil, false
 	}
 	if err != nil {
-		s.log.Error("journey: look up link", "error", err)
+		s.logError(r, "journey: look up link", "error", err)
 		serverError(w)
 		return nil, false
 	}
 	return a, true
+}
+
+// logError logs a failure while serving r at ERROR level, or at DEBUG when the client
+// has hung up: a cancelled request makes its database reads fail, and that is not a fault
+// of the service (web records such requests as 499, not 500).
+func (s *Service) logError(r *http.Request, msg string, args ...any) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		s.log.Debug(msg+" (the client hung up)", args...)
+		return
+	}
+	s.log.Error(msg, args...)
 }
 
 // serverError answers a failure on our side without telling the customer what it was.
@@ -199,7 +210,7 @@ func (s *Service) PageHandler() http.Handler {
 		ctx := r.Context()
 		set, err := s.Settings(ctx, a.OrgID)
 		if err != nil {
-			s.log.Error("journey: read settings", "org_id", a.OrgID, "error", err)
+			s.logError(r, "journey: read settings", "org_id", a.OrgID, "error", err)
 			serverError(w)
 			return
 		}
@@ -217,7 +228,7 @@ func (s *Service) PageHandler() http.Handler {
 		default:
 			p, err := s.EnsureInteraction(ctx, a, set)
 			if err != nil {
-				s.log.Error("journey: start interaction", "appointment_id", a.ID, "error", err)
+				s.logError(r, "journey: start interaction", "appointment_id", a.ID, "error", err)
 			}
 			v.Progress = p
 			if v.Progress == ProgressNone {
@@ -467,7 +478,7 @@ func (s *Service) MediaHandler() http.Handler {
 			return
 		}
 		if err != nil {
-			s.log.Error("journey: read media", "error", err)
+			s.logError(r, "journey: read media", "error", err)
 			http.Error(w, "media unavailable", http.StatusInternalServerError)
 			return
 		}

@@ -154,7 +154,7 @@ func (s *Service) resolve(w http.ResponseWriter, r *http.Request) (*selfCtx, boo
 	}
 	set, err := s.Settings(r.Context(), a.OrgID)
 	if err != nil {
-		s.log.Error("journey: read settings", "org_id", a.OrgID, "error", err)
+		s.logError(r, "journey: read settings", "org_id", a.OrgID, "error", err)
 		serverError(w)
 		return nil, false
 	}
@@ -323,7 +323,7 @@ func (s *Service) cancelByCustomer(w http.ResponseWriter, r *http.Request, c *se
 func (s *Service) changeFailed(w http.ResponseWriter, r *http.Request, c *selfCtx, err error, action string) {
 	fresh, ferr := s.st.Appointment(r.Context(), c.a.OrgID, c.a.ID)
 	if ferr != nil {
-		s.log.Error("journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err, "reread_error", ferr)
+		s.logError(r, "journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err, "reread_error", ferr)
 		serverError(w)
 		return
 	}
@@ -345,7 +345,7 @@ func (s *Service) changeFailed(w http.ResponseWriter, r *http.Request, c *selfCt
 	case errors.As(err, new(*rendezvous.ValidationError)):
 		notice = c.l.t("selfSlotGone")
 	default:
-		s.log.Error("journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err)
+		s.logError(r, "journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err)
 		serverError(w)
 		return
 	}
@@ -363,7 +363,7 @@ func (s *Service) changeFailed(w http.ResponseWriter, r *http.Request, c *selfCt
 		}
 		d, err = s.rescheduleForm(r.Context(), c, r)
 		if err != nil {
-			s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", err)
+			s.logError(r, "journey: free times", "appointment_id", c.a.ID, "error", err)
 			serverError(w)
 			return
 		}
@@ -399,7 +399,7 @@ func (s *Service) RescheduleHandler() http.Handler {
 		}
 		d, err := s.rescheduleForm(r.Context(), c, r)
 		if err != nil {
-			s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", err)
+			s.logError(r, "journey: free times", "appointment_id", c.a.ID, "error", err)
 			serverError(w)
 			return
 		}
@@ -472,7 +472,7 @@ func (s *Service) reschedule(w http.ResponseWriter, r *http.Request, c *selfCtx)
 	if err != nil {
 		d, ferr := s.rescheduleForm(r.Context(), c, r)
 		if ferr != nil {
-			s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", ferr)
+			s.logError(r, "journey: free times", "appointment_id", c.a.ID, "error", ferr)
 			serverError(w)
 			return
 		}
@@ -484,7 +484,7 @@ func (s *Service) reschedule(w http.ResponseWriter, r *http.Request, c *selfCtx)
 	// way to move the appointment anywhere.
 	slots, err := s.freeSlots(r.Context(), c.a, c.now)
 	if err != nil {
-		s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", err)
+		s.logError(r, "journey: free times", "appointment_id", c.a.ID, "error", err)
 		serverError(w)
 		return
 	}

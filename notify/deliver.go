@@ -391,7 +391,8 @@ func (s *Service) Retry(ctx context.Context, orgID, appointmentID, deliveryID st
 			return fmt.Errorf("delivery %s: %w", deliveryID, rendezvous.ErrNotFound)
 		}
 		if !slices.Contains([]string{OutcomeFailed, OutcomeSkipped, OutcomeUnknown}, d.Outcome) {
-			return fmt.Errorf("delivery is %s; only failed, skipped or unknown deliveries can be retried: %w", d.Outcome, rendezvous.ErrConflict)
+			return rendezvous.WithDetail(fmt.Errorf("retry a delivery that is %s: %w", d.Outcome, rendezvous.ErrConflict),
+				"The delivery is %s; only failed, skipped or unknown deliveries can be retried.", d.Outcome)
 		}
 		d.Outcome, d.Error, d.Manual = OutcomeScheduled, "", true
 		if err := tx.SaveNotifyDelivery(ctx, d); err != nil {
