@@ -32,6 +32,7 @@ import (
 	"rendezvous/room"
 	"rendezvous/store"
 	"rendezvous/web"
+	"rendezvous/widget"
 )
 
 // JourneyEventJobKind is the job kind of the customer journey's share of an appointment
@@ -228,6 +229,13 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		}
 	}
 
+	wid, err := widget.New(widget.Options{Store: o.Store, Clock: o.Clock, Logger: log.With("component", "widget"),
+		PublicURL: o.PublicURL, Key: o.Key, NotificationsEnabled: s.notify.EnabledForNewBooking})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("widget: %w", err)
+	}
+
 	// Background work yields to API requests once they could keep every core busy: a
 	// burst of bookings then gets the cores and its events are worked through after,
 	// instead of each job worker taking a client's share (see jobs.RunnerOptions.Busy).
@@ -247,6 +255,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Journey:   s.journey,
 		Rooms:     s.rooms,
 		Notify:    s.notify,
+		Widget:    wid,
 		Sandbox:   s.SandboxURL,
 
 		APIInFlight: apiInFlight,
