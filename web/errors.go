@@ -72,6 +72,10 @@ var kinds = []kind{
 		"The request conflicts with the resource's current state."},
 	{rendezvous.ErrRateLimited, http.StatusTooManyRequests, "/problems/rate-limited", "Too many requests",
 		"Too many requests. Retry after the number of seconds in Retry-After."},
+	{rendezvous.ErrNotConnected, http.StatusConflict, "/problems/not-connected", "Genesys Cloud not connected",
+		"The organization has no Genesys Cloud connection for this; an operator connects it with rendezvous org connect."},
+	{rendezvous.ErrUnavailable, http.StatusServiceUnavailable, "/problems/unavailable", "Temporarily unavailable",
+		"Genesys Cloud could not be asked just now. Try again in a moment."},
 }
 
 // problemFor turns err into problem details. It keeps the words shown to callers apart
@@ -164,6 +168,9 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 			secs = rl.seconds
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	case http.StatusServiceUnavailable:
+		// Genesys Cloud did not answer: a short wait is the honest estimate.
+		w.Header().Set("Retry-After", "5")
 	}
 	writeProblem(w, p)
 }
