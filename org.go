@@ -209,8 +209,8 @@ func CheckGrant(granter APIKey, scopes []string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("this API key cannot grant %s, which it does not hold itself: %w",
-			strings.Join(missing, ", "), ErrForbidden)
+		return WithDetail(fmt.Errorf("this API key cannot grant %s, which it does not hold itself: %w", strings.Join(missing, ", "), ErrForbidden),
+			"This API key cannot grant %s, which it does not hold itself.", strings.Join(missing, ", "))
 	}
 	return nil
 }
