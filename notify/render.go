@@ -68,25 +68,30 @@ func (s *Service) vars(ctx context.Context, a *rendezvous.Appointment, i int, la
 	if v.OrgName == "" {
 		v.OrgName = a.OrgID
 	}
-	if s.o.AgentName != nil && a.AgentUserID != "" {
-		if n, err := s.o.AgentName(ctx, a.OrgID, a.AgentUserID); err == nil {
-			v.AgentName = n
-		} else {
+	v.AgentName = s.agentName(ctx, a, a.AgentUserID, lang)
+	v.Link, v.RescheduleLink, v.CancelLink, v.CalendarLink = s.links(a.LinkToken)
+	return v
+}
+
+// agentName is the display name of agent id for a's messages, or words for "your agent"
+// in lang when there is none or it cannot be read.
+func (s *Service) agentName(ctx context.Context, a *rendezvous.Appointment, id, lang string) string {
+	if s.o.AgentName != nil && id != "" {
+		n, err := s.o.AgentName(ctx, a.OrgID, id)
+		if err == nil && n != "" {
+			return n
+		}
+		if err != nil {
 			s.log.Warn("agent name for a notification", "appointment_id", a.ID, "error", err)
 		}
 	}
-	if v.AgentName == "" {
-		switch baseLanguage(lang) {
-		case "de":
-			v.AgentName = "Ihrem Ansprechpartner"
-		case "el":
-			v.AgentName = "ένας εκπρόσωπός μας"
-		default:
-			v.AgentName = "your agent"
-		}
+	switch baseLanguage(lang) {
+	case "de":
+		return "Ihrem Ansprechpartner"
+	case "el":
+		return "ένας εκπρόσωπός μας"
 	}
-	v.Link, v.RescheduleLink, v.CancelLink, v.CalendarLink = s.links(a.LinkToken)
-	return v
+	return "your agent"
 }
 
 // links returns the customer's link and its self-service and calendar sub-links.
@@ -100,6 +105,12 @@ func (s *Service) links(token string) (link, reschedule, cancel, calendar string
 
 // render produces the message of an event for customer i of a.
 func (s *Service) render(ctx context.Context, a *rendezvous.Appointment, e Event, ch Channel, i int, set Settings) (Message, string, string, error) {
+	return s.renderChange(ctx, a, e, ch, i, set, told{}, false)
+}
+
+// renderChange is render for a change message, which says what changed since before
+// (what the customer was last told; ok false when nothing was).
+func (s *Service) renderChange(ctx context.Context, a *rendezvous.Appointment, e Event, ch Channel, i int, set Settings, before told, ok bool) (Message, string, string, error) {
 	custLang := ""
 	if i >= 0 && i < len(a.Customers) {
 		custLang = a.Customers[i].Language
@@ -108,7 +119,11 @@ func (s *Service) render(ctx context.Context, a *rendezvous.Appointment, e Event
 	if err != nil {
 		return Message{}, "", "", err
 	}
-	m, err := Render(t, s.vars(ctx, a, i, lang))
+	v := s.vars(ctx, a, i, lang)
+	if e == EventRescheduled {
+		v.Changes = describeChanges(before, ok, a, lang, func(id string) string { return s.agentName(ctx, a, id, lang) })
+	}
+	m, err := Render(t, v)
 	if err != nil {
 		return Message{}, "", "", err
 	}

@@ -62,15 +62,27 @@ func TestPlanEvent(t *testing.T) {
 	if k := p.Deliveries[3].Key("a1"); !strings.HasPrefix(k, "notify/a1/reminder/") || !strings.HasSuffix(k, "/v2") {
 		t.Errorf("key %q", k)
 	}
-	// Cancelled: withdraw and the cancel message only.
+	// A change message waits for the coalescing window; so does a booking's.
+	for _, d := range p.Deliveries {
+		if d.Kind == KindMessage && (d.Event != EventRescheduled || !d.Due.Equal(now.Add(DefaultCoalesceSeconds*time.Second))) {
+			t.Errorf("rescheduled message %+v, want a change message due after the window", d)
+		}
+	}
+	// Updated or reassigned: a change message too (it says nothing if nothing changed).
+	if p := PlanEvent(a, "reassigned", 2, DefaultSettings(), both, now); count(p, KindMessage) != 3 || p.Deliveries[0].Event != EventRescheduled {
+		t.Errorf("reassigned plan: %+v", p)
+	}
+	// Cancelled: withdraw (the messages still waiting too) and the cancel message only,
+	// at once.
 	a.Status = rendezvous.StatusCancelled
 	p = PlanEvent(a, "cancelled", 3, DefaultSettings(), both, now)
-	if count(p, KindMessage) != 3 || count(p, KindReminder) != 0 || p.Deliveries[0].Event != EventCancelled {
+	if count(p, KindMessage) != 3 || count(p, KindReminder) != 0 || p.Deliveries[0].Event != EventCancelled || !p.Deliveries[0].Due.Equal(now) ||
+		strings.Join(p.Withdraw, ",") != "message,reminder,followup" {
 		t.Errorf("cancelled plan: %+v", p)
 	}
 	// Switched off at booking: withdrawals only.
 	a.NotificationsEnabled = false
-	if p := PlanEvent(a, "cancelled", 3, DefaultSettings(), both, now); len(p.Deliveries) != 0 || len(p.Withdraw) != 2 {
+	if p := PlanEvent(a, "cancelled", 3, DefaultSettings(), both, now); len(p.Deliveries) != 0 || len(p.Withdraw) != 3 {
 		t.Errorf("disabled plan: %+v", p)
 	}
 }
