@@ -510,15 +510,28 @@ func (tx *Tx) SetNotifyTold(ctx context.Context, orgID, deliveryID, told string)
 	return nil
 }
 
+// lastToldQuery reads what the latest message to an appointment's customer on a channel
+// told them (see LastNotifyTold).
+const lastToldQuery = `SELECT told FROM notify_deliveries
+	WHERE org_id = ? AND appointment_id = ? AND customer_index = ? AND channel = ? AND id <> ? AND told <> ''
+	AND outcome IN ('sent', 'unknown', 'sending', 'retrying')
+	ORDER BY updated_at DESC, id DESC LIMIT 1`
+
 // LastNotifyTold returns what the latest message to an appointment's customer on a channel
-// told them ('' when none told anything), leaving out delivery exceptID. Only messages that
+// told them (” when none told anything), leaving out delivery exceptID. Only messages that
 // went (or may have gone) to Genesys count: sent, unknown, sending or retrying.
 func (tx *Tx) LastNotifyTold(ctx context.Context, orgID, appointmentID string, customer int, channel, exceptID string) (string, error) {
+	return scanTold(tx.QueryRow(ctx, lastToldQuery, orgID, appointmentID, customer, channel, exceptID))
+}
+
+// LastNotifyTold is Tx.LastNotifyTold outside a transaction.
+func (s *Store) LastNotifyTold(ctx context.Context, orgID, appointmentID string, customer int, channel, exceptID string) (string, error) {
+	return scanTold(s.ReadRow(ctx, lastToldQuery, orgID, appointmentID, customer, channel, exceptID))
+}
+
+func scanTold(r rowScanner) (string, error) {
 	var told string
-	err := tx.QueryRow(ctx, `SELECT told FROM notify_deliveries
-		WHERE org_id = ? AND appointment_id = ? AND customer_index = ? AND channel = ? AND id <> ? AND told <> ''
-		AND outcome IN ('sent', 'unknown', 'sending', 'retrying')
-		ORDER BY updated_at DESC, id DESC LIMIT 1`, orgID, appointmentID, customer, channel, exceptID).Scan(&told)
+	err := r.Scan(&told)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

@@ -378,7 +378,7 @@ func TestFinalPagesStayPutInBrowser(t *testing.T) {
 
 // TestCustomerStatusInBrowser reads the customer's status line through a whole journey:
 // the waiting room, the start, the Genesys interaction waiting for the agent, the agent
-// answering, the call, its end, and the link opened again afterwards. At every step the
+// answering and writing, the call, its end, and the link opened again afterwards. At every step the
 // page shows exactly one status line, and it is the true one.
 func TestCustomerStatusInBrowser(t *testing.T) {
 	e := newCustomerEnv(t)
@@ -428,10 +428,17 @@ func TestCustomerStatusInBrowser(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("no conversation offered to the agent: %v", err)
 	}
-	if _, err := e.sb.Answer(agentID); err != nil {
+	convID, err := e.sb.Answer(agentID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitStatus(t, customer, "agent answered", "Your agent has answered and is joining the video call…")
+	// Answering tells the customer nothing (Genesys sends the guest no event for it), so
+	// the page still truly waits; the agent's first message is the sign they are there.
+	waitStatus(t, customer, "agent answered, silent", "Waiting for your agent…")
+	if err := e.sb.AgentSendText(agentID, convID, "Hello John, I am opening the video call now."); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, customer, "agent wrote", "Your agent has answered and is joining the video call…")
 
 	// The agent opens the room: the call.
 	agent := newTab(t, browser)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"rendezvous"
+	"rendezvous/store"
 )
 
 // problem is an RFC 9457 problem details document. Type URIs are relative to the server
@@ -72,6 +73,10 @@ var kinds = []kind{
 		"The request conflicts with the resource's current state."},
 	{rendezvous.ErrRateLimited, http.StatusTooManyRequests, "/problems/rate-limited", "Too many requests",
 		"Too many requests. Retry after the number of seconds in Retry-After."},
+	{rendezvous.ErrNotConnected, http.StatusConflict, "/problems/not-connected", "Genesys Cloud not connected",
+		"The organization has no Genesys Cloud connection for this; an operator connects it with rendezvous org connect."},
+	{rendezvous.ErrUnavailable, http.StatusServiceUnavailable, "/problems/unavailable", "Temporarily unavailable",
+		"Genesys Cloud could not be asked just now. Try again in a moment."},
 }
 
 // problemFor turns err into problem details. It keeps the words shown to callers apart
@@ -113,6 +118,15 @@ func (s *server) problemFor(r *http.Request, err error) problem {
 			}
 			return p
 		}
+	}
+	if errors.Is(err, errDraining) {
+		return problem{Type: "/problems/unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable,
+			Detail: "This instance is shutting down and started nothing for this request; send it again."}
+	}
+	if why, ok := store.Unavailable(err); ok {
+		return problem{Type: "/problems/unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable,
+			Detail:        fmt.Sprintf("Nothing was saved: %s. Send the request again in a few seconds.", why),
+			CorrelationID: requestID(r.Context())}
 	}
 	return problem{
 		Type:          "/problems/internal",
@@ -157,6 +171,10 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 	switch p.Status {
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rendezvous"`)
+	case http.StatusServiceUnavailable:
+		// Genesys Cloud or the database did not answer, or this instance is stopping:
+		// a short wait is the honest estimate.
+		w.Header().Set("Retry-After", strconv.Itoa(unavailableRetryAfter))
 	case http.StatusTooManyRequests:
 		var rl *retryAfterError
 		secs := 1
@@ -167,6 +185,13 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	writeProblem(w, p)
 }
+
+// errDraining refuses a request that arrives while the process shuts down.
+var errDraining = errors.New("shutting down")
+
+// unavailableRetryAfter is the Retry-After, in seconds, of a 503: long enough for a
+// restarted instance or a database failover, short enough not to lose the client.
+const unavailableRetryAfter = 5
 
 // retryAfterError is a rate-limit refusal that knows when to come back.
 type retryAfterError struct {

@@ -31,6 +31,7 @@ type config struct {
 	jobWorkers  int
 	iceServers  string
 	instanceURL string
+	instanceID  string
 
 	sandboxAddr string
 
@@ -40,6 +41,10 @@ type config struct {
 	genesysWebMsgURL    string
 	genesysClientID     string
 	genesysClientSecret string
+	genesysOrgID        string
+	genesysSignInID     string
+	genesysSignInSecret string
+	genesysRPM          int
 }
 
 // flagSet is a command's flags, each backed by an environment variable.
@@ -77,6 +82,7 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 	fs.env["job-workers"] = "RENDEZVOUS_JOB_WORKERS"
 	str(&c.iceServers, "ice-servers", "RENDEZVOUS_ICE_SERVERS", "", "default STUN/TURN servers for the video room: a comma-separated list of URLs, or a JSON array like [{\"urls\":[\"turn:turn.example.com:3478\"],\"username\":\"u\",\"credential\":\"c\"}]")
 	str(&c.instanceURL, "instance-url", "RENDEZVOUS_INSTANCE_URL", "", "this instance's base URL as other instances reach it, so that several instances can share video rooms (empty: both sides of a call must reach the same instance)")
+	str(&c.instanceID, "instance-id", "RENDEZVOUS_INSTANCE_ID", "", "name of this instance on the background jobs it runs, so that after a crash it takes them back at once; never the same on two live instances (default: host name and the address served on)")
 	str(&c.sandboxAddr, "sandbox-addr", "RENDEZVOUS_SANDBOX_ADDR", "127.0.0.1:8090", "address of the built-in Genesys Cloud sandbox, started when no Genesys region or API URL is set")
 	str(&c.genesysRegion, "genesys-region", "RENDEZVOUS_GENESYS_REGION", "", "Genesys Cloud region (such as eu-west-1) or domain (mypurecloud.ie); empty runs the sandbox")
 	str(&c.genesysAPIURL, "genesys-api-url", "RENDEZVOUS_GENESYS_API_URL", "", "override the Genesys Cloud platform API base URL (https://api.<domain>)")
@@ -84,6 +90,11 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 	str(&c.genesysWebMsgURL, "genesys-webmessaging-url", "RENDEZVOUS_GENESYS_WEBMESSAGING_URL", "", "override the Genesys Cloud web messaging WebSocket URL (wss://webmessaging.<domain>/v1)")
 	str(&c.genesysClientID, "genesys-client-id", "RENDEZVOUS_GENESYS_CLIENT_ID", "", "OAuth client id (client credentials) for the Genesys Cloud organization")
 	str(&c.genesysClientSecret, "genesys-client-secret", "RENDEZVOUS_GENESYS_CLIENT_SECRET", "", "OAuth client secret for the Genesys Cloud organization; prefer the environment variable over the flag")
+	str(&c.genesysOrgID, "genesys-org-id", "RENDEZVOUS_GENESYS_ORG_ID", "", "the Genesys Cloud organization id, by which staff sign-in recognises the organization")
+	str(&c.genesysSignInID, "genesys-signin-client-id", "RENDEZVOUS_GENESYS_SIGNIN_CLIENT_ID", "", "OAuth client id (authorization code with PKCE) that staff sign in with")
+	str(&c.genesysSignInSecret, "genesys-signin-client-secret", "RENDEZVOUS_GENESYS_SIGNIN_CLIENT_SECRET", "", "its secret, if it has one; prefer the environment variable over the flag")
+	fs.IntVar(&c.genesysRPM, "genesys-requests-per-minute", 300, "Genesys Cloud API calls allowed per minute per OAuth client, shared by every instance on the database ($RENDEZVOUS_GENESYS_REQUESTS_PER_MINUTE)")
+	fs.env["genesys-requests-per-minute"] = "RENDEZVOUS_GENESYS_REQUESTS_PER_MINUTE"
 	return fs
 }
 
@@ -120,7 +131,8 @@ func (c *config) genesys() wiring.Genesys {
 	return wiring.Genesys{
 		Region: c.genesysRegion, APIURL: c.genesysAPIURL, LoginURL: c.genesysLoginURL,
 		WebMessagingURL: c.genesysWebMsgURL, ClientID: c.genesysClientID,
-		ClientSecret: c.genesysClientSecret, SandboxAddr: c.sandboxAddr,
+		ClientSecret: c.genesysClientSecret, OrgID: c.genesysOrgID,
+		SignInClientID: c.genesysSignInID, SignInClientSecret: c.genesysSignInSecret, SandboxAddr: c.sandboxAddr,
 	}
 }
 
