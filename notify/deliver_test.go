@@ -38,7 +38,7 @@ func TestEventsInTwoLanguagesAndZones(t *testing.T) {
 			if len(sms) != 1 {
 				t.Fatalf("english sms: %+v", sms)
 			}
-			contains(t, "english created sms", sms[0].Text, "Hi Jane <Doe>", "Monday, March 9, 2026", "10:00 AM (EDT, America/New_York)",
+			contains(t, "english created sms", sms[0].Text, "Hi Jane <Doe>", "Monday, March 9, 2026", "10:00 AM (EDT, Eastern Time)",
 				"https://meet.example.com/a/"+ny.LinkToken, "Acme Bank")
 			if sms[0].From != e.demo.SMSNumber {
 				t.Errorf("sms from %s", sms[0].From)
@@ -48,7 +48,7 @@ func TestEventsInTwoLanguagesAndZones(t *testing.T) {
 				t.Fatalf("english email: %+v", mail)
 			}
 			contains(t, "english created email", mail[0].Subject, "Monday, March 9, 2026")
-			contains(t, "english created html", mail[0].HTML, "Hello Jane &lt;Doe&gt;", "10:00 AM (EDT, America/New_York)",
+			contains(t, "english created html", mail[0].HTML, "Hello Jane &lt;Doe&gt;", "10:00 AM (EDT, Eastern Time)",
 				`href="https://meet.example.com/a/`+ny.LinkToken+`/calendar.ics"`, "30 minutes")
 			if strings.Contains(mail[0].HTML, "Jane <Doe>") {
 				t.Error("html carries an unescaped variable")
@@ -58,7 +58,7 @@ func TestEventsInTwoLanguagesAndZones(t *testing.T) {
 			if len(desms) != 1 {
 				t.Fatalf("german sms: %+v", desms)
 			}
-			contains(t, "german created sms", desms[0].Text, "Hallo Jonas Müller", "Montag, 30. März 2026", "14:30 Uhr (MESZ, Europe/Berlin)")
+			contains(t, "german created sms", desms[0].Text, "Hallo Jonas Müller", "Montag, 30. März 2026", "14:30 Uhr (MESZ, Mitteleuropäische Zeit)")
 			demail := e.outbox(deMail)
 			if len(demail) != 1 {
 				t.Fatalf("german email: %+v", demail)
@@ -92,7 +92,7 @@ func TestEventsInTwoLanguagesAndZones(t *testing.T) {
 			}
 			e.settle()
 			sms = e.outbox(enPhone)
-			contains(t, "rescheduled sms", sms[len(sms)-1].Text, "has changed: it is now on Monday, March 9, 2026 at 12:00 PM (EDT, America/New_York) instead of Monday, March 9, 2026 at 10:00 AM (EDT, America/New_York). Join here:")
+			contains(t, "rescheduled sms", sms[len(sms)-1].Text, "has changed: it is now on Monday, March 9, 2026 at 12:00 PM (EDT, Eastern Time) instead of Monday, March 9, 2026 at 10:00 AM (EDT, Eastern Time). Join here:")
 			ds = e.deliveries(ny.ID)
 			if n := len(find(ds, notify.KindReminder, "", "", notify.OutcomeWithdrawn)); n != 2 {
 				t.Errorf("withdrawn reminders: %d, want the two 15 min ones", n)
@@ -388,7 +388,7 @@ func TestChangesCoalesce(t *testing.T) {
 			b = change(b, "rescheduled", rendezvous.AppointmentPatch{Start: at(b.Start.Add(30 * time.Minute))})
 			e.advanceTo(e.clk.Now().Add(2 * time.Minute))
 			sms := e.outbox(phone)
-			if len(sms) != 1 || len(e.outbox(mail)) != 1 || !strings.Contains(sms[0].Text, "is booked for Tuesday, March 10, 2026 at 5:30 AM (EDT, America/New_York)") {
+			if len(sms) != 1 || len(e.outbox(mail)) != 1 || !strings.Contains(sms[0].Text, "is booked for Tuesday, March 10, 2026 at 5:30 AM (EDT, Eastern Time)") {
 				t.Fatalf("book and two edits: %d sms %+v, %d emails; want one confirmation of the final time", len(sms), sms, len(e.outbox(mail)))
 			}
 			if !strings.Contains(e.outbox(mail)[0].Body, "(45 minutes)") {

@@ -26,8 +26,8 @@ func TestGreekDateAndTimeAcrossDST(t *testing.T) {
 		at         time.Time
 		date, time string
 	}{
-		{before, "Σάββατο, 24 Οκτωβρίου 2026", "13:00 (EEST, Europe/Athens)"},
-		{after, "Κυριακή, 25 Οκτωβρίου 2026", "12:00 (EET, Europe/Athens)"},
+		{before, "Σάββατο, 24 Οκτωβρίου 2026", "13:00 (EEST, ώρα Ελλάδας)"},
+		{after, "Κυριακή, 25 Οκτωβρίου 2026", "12:00 (EET, ώρα Ελλάδας)"},
 	}
 	for _, c := range cases {
 		if got := FormatDate(c.at, "el-GR"); got != c.date {
@@ -75,7 +75,7 @@ func TestGreekDefaultsRenderEveryEvent(t *testing.T) {
 				want = append(want, v.CustomerName)
 			}
 			if e != EventFollowUp {
-				want = append(want, "Κυριακή, 25 Οκτωβρίου 2026", "12:00 (EET, Europe/Athens)")
+				want = append(want, "Κυριακή, 25 Οκτωβρίου 2026", "12:00 (EET, ώρα Ελλάδας)")
 			}
 			if e == EventCreated || e == EventRescheduled || e == EventReminder {
 				want = append(want, link)
