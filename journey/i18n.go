@@ -1,8 +1,6 @@
 package journey
 
 import (
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/text/language"
@@ -13,19 +11,13 @@ import (
 // lang holds the words of the customer's page in one language. Dates are written by hand
 // from the shared i18n calendars because the standard library formats only English names.
 type lang struct {
-	Tag        string
-	Days       [7]string  // Sunday first, as time.Weekday counts
-	Months     [12]string // genitive where the language needs it ("24 Νοεμβρίου")
-	DateLayout string     // placeholders: {weekday} {day} {month} {year}
-	Text       map[string]string
+	Tag  string
+	Text map[string]string
 }
 
 var langs = map[string]*lang{
 	"en": {
-		Tag:        "en",
-		Days:       i18n.English.Days,
-		Months:     i18n.English.Months,
-		DateLayout: "{weekday}, {day} {month} {year}",
+		Tag: "en",
 		Text: map[string]string{
 			"title":              "Your video appointment",
 			"at":                 "at",
@@ -53,10 +45,7 @@ var langs = map[string]*lang{
 		},
 	},
 	"de": {
-		Tag:        "de",
-		Days:       i18n.German.Days,
-		Months:     i18n.German.Months,
-		DateLayout: "{weekday}, {day}. {month} {year}",
+		Tag: "de",
 		Text: map[string]string{
 			"title":              "Ihr Videotermin",
 			"at":                 "um",
@@ -84,10 +73,7 @@ var langs = map[string]*lang{
 		},
 	},
 	"el": {
-		Tag:        "el",
-		Days:       i18n.Greek.Days,
-		Months:     i18n.Greek.Months,
-		DateLayout: "{weekday}, {day} {month} {year}",
+		Tag: "el",
 		Text: map[string]string{
 			"title":              "Το ραντεβού σας μέσω βίντεο",
 			"at":                 "στις",
@@ -138,18 +124,19 @@ func pickLang(preferred, acceptLanguage string) *lang {
 	return langs[[]string{"en", "de", "el"}[i]]
 }
 
-// date writes t's calendar date in the language, e.g. "Tuesday, 24 November 2026".
-func (l *lang) date(t time.Time) string {
-	return strings.NewReplacer(
-		"{weekday}", l.Days[t.Weekday()],
-		"{day}", strconv.Itoa(t.Day()),
-		"{month}", l.Months[t.Month()-1],
-		"{year}", strconv.Itoa(t.Year()),
-	).Replace(l.DateLayout)
-}
+// date writes t's calendar date in the language, e.g. "Tuesday, November 24, 2026", as
+// the messages do (i18n.FormatDate).
+func (l *lang) date(t time.Time) string { return i18n.FormatDate(t, l.Tag) }
 
-// clock writes t's time of day on the 24-hour clock, which all three languages read.
-func (l *lang) clock(t time.Time) string { return t.Format("15:04") }
+// clock writes t's time of day as the language reads it ("2:30 PM", "14:30").
+func (l *lang) clock(t time.Time) string { return i18n.FormatClock(t, l.Tag) }
+
+// clockZone is clock with the zone's abbreviation or offset at t ("1:30 AM EDT"), which
+// tells apart the two 01:30s of the night the clocks go back.
+func (l *lang) clockZone(t time.Time) string { return l.clock(t) + " " + i18n.ZoneAbbr(t, l.Tag) }
+
+// zone names a zone as people know it in the language ("Eastern Time").
+func (l *lang) zone(name string) string { return i18n.ZoneName(name, l.Tag) }
 
 func (l *lang) t(key string) string {
 	if s, ok := l.Text[key]; ok {

@@ -253,8 +253,8 @@ func (s *Service) PageHandler() http.Handler {
 		start, opens := a.Start.In(loc), v.OpensAt.In(loc)
 		d := pageData{
 			L: l.Text, Lang: l.Tag, Title: l.t("title"), Phase: string(v.Phase), Appt: a.Title,
-			Date: l.date(start), Time: l.clock(start), Zone: a.TimeZone,
-			OpensDate: l.date(opens), OpensTime: l.clock(opens),
+			Date: l.date(start), Time: l.clockZone(start), Zone: l.zone(a.TimeZone),
+			OpensDate: l.date(opens), OpensTime: l.clockZone(opens),
 			Media: set.WaitingRoomMedia, RoomScript: s.o.RoomScript, View: v,
 		}
 		d.MediaURL = set.WaitingRoomMedia.URL

@@ -155,11 +155,11 @@ func TestPhaseAt(t *testing.T) {
 func TestLocalizedDate(t *testing.T) {
 	at := time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
 	tests := []struct{ pref, accept, want string }{
-		{"en", "", "Tuesday, 24 November 2026"},
+		{"en", "", "Tuesday, November 24, 2026"},
 		{"de", "", "Dienstag, 24. November 2026"},
 		{"el", "", "Τρίτη, 24 Νοεμβρίου 2026"},
 		{"", "de-AT,de;q=0.9", "Dienstag, 24. November 2026"},
-		{"fr", "", "Tuesday, 24 November 2026"},
+		{"fr", "", "Tuesday, November 24, 2026"},
 	}
 	for _, tt := range tests {
 		l := pickLang(tt.pref, tt.accept)
