@@ -179,7 +179,7 @@ type pageData struct {
 func (s *Service) render(w http.ResponseWriter, status int, d pageData) {
 	d.Assets = "/journey/assets"
 	d.Script = map[string]string{}
-	for _, k := range []string{"connecting", "waiting_agent", "agent_joined", "starting", "days", "room_waiting_agent"} {
+	for _, k := range []string{"connecting", "waiting_agent", "agent_joined", "starting", "days", "room_waiting_agent", "checkOK", "checkNoCamera", "checkDenied", "checkSilent"} {
 		d.Script[k] = d.L[k]
 	}
 	s.writePage(w, status, "page.html", d)
@@ -466,6 +466,21 @@ func (s *Service) AssetsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// FaviconHandler serves GET /favicon.ico: the pages' icon, for browsers that ask for it
+// by that name (the pages themselves link to the SVG).
+func (s *Service) FaviconHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := files.ReadFile("assets/favicon.svg")
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Write(b)
 	})
 }
 
