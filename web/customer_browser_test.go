@@ -211,12 +211,23 @@ func TestSelfServiceInBrowser(t *testing.T) {
 	if err != nil || !strings.HasPrefix(now, "Your appointment now:") || !strings.Contains(now, "10:00") {
 		t.Errorf("reschedule page says %q (%v), want the appointment now at 10:00", now, err)
 	}
-	picked, err = chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelectorAll("fieldset.day")[1].querySelector("input[name=start]").value`))
+	// The free times are grouped by working day, the first one open.
+	days, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("details.day summary")).map(function (s) { return s.textContent; })`))
+	if err != nil || len(days) == 0 || days[0] != "Tuesday, November 24, 2026" {
+		t.Fatalf("days offered: %q (%v)", days, err)
+	}
+	for _, d := range days {
+		if strings.HasPrefix(d, "Saturday") || strings.HasPrefix(d, "Sunday") {
+			t.Errorf("a weekend day is offered: %s", d)
+		}
+	}
+	picked, err = chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelectorAll("details.day")[1].querySelector("input[name=start]").value`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(tab,
-		chromedp.Click(`fieldset.day:nth-of-type(2) input[name=start]`),
+		chromedp.Click(`details.day:nth-of-type(2) summary`),
+		chromedp.Click(`details.day:nth-of-type(2) input[name=start]`),
 		chromedp.Click(`form.slots button[type=submit]`),
 		chromedp.WaitVisible(`main[data-action="done"]`),
 	); err != nil {
