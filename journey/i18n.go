@@ -1,9 +1,12 @@
 package journey
 
 import (
+	"context"
+	"fmt"
 	"time"
 
 	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
 
 	"rendezvous/i18n"
 )
@@ -49,6 +52,7 @@ var langs = map[string]*lang{
 			"slowDownTitle":      "Too many attempts",
 			"slowDownBody":       "Please wait a minute before trying again.",
 			"offline":            "Connection lost, reconnecting…",
+			"langFallback":       "This page is not available in %s, so it is shown in English.",
 			"days":               "d",
 		},
 	},
@@ -85,6 +89,7 @@ var langs = map[string]*lang{
 			"slowDownTitle":      "Zu viele Versuche",
 			"slowDownBody":       "Bitte warten Sie eine Minute und versuchen Sie es dann erneut.",
 			"offline":            "Verbindung unterbrochen, neuer Versuch…",
+			"langFallback":       "Diese Seite gibt es nicht auf %s, daher wird sie auf Deutsch angezeigt.",
 			"days":               "T",
 		},
 	},
@@ -121,6 +126,7 @@ var langs = map[string]*lang{
 			"slowDownTitle":      "Πάρα πολλές προσπάθειες",
 			"slowDownBody":       "Περιμένετε ένα λεπτό και δοκιμάστε ξανά.",
 			"offline":            "Η σύνδεση χάθηκε, νέα προσπάθεια…",
+			"langFallback":       "Η σελίδα δεν είναι διαθέσιμη στη γλώσσα %s, γι' αυτό εμφανίζεται στα ελληνικά.",
 			"days":               "ημ.",
 		},
 	},
@@ -131,21 +137,55 @@ var langMatcher = language.NewMatcher([]language.Tag{language.English, language.
 // pickLang chooses the page's language: the customer's language from the appointment
 // first, then the browser's Accept-Language, then English.
 func pickLang(preferred, acceptLanguage string) *lang {
-	var tags []language.Tag
-	if t, err := language.Parse(preferred); err == nil && preferred != "" {
-		tags = append(tags, t)
+	l, _ := chooseLang(preferred, acceptLanguage, "")
+	return l
+}
+
+// chooseLang chooses the page's language: the customer's language from the appointment
+// when the pages offer it; else the browser's Accept-Language, the organization's default
+// language (orgDefault), then English. When the customer's own language is not offered it
+// also returns a note, in the chosen language, that says so: a customer who asked for
+// French should see why the page is in English, not be silently given it.
+func chooseLang(preferred, acceptLanguage, orgDefault string) (*lang, string) {
+	offered := func(tags ...language.Tag) (*lang, bool) {
+		if len(tags) == 0 {
+			return nil, false
+		}
+		_, i, conf := langMatcher.Match(tags...)
+		if conf == language.No {
+			return nil, false
+		}
+		return langs[[]string{"en", "de", "el"}[i]], true
 	}
-	if al, _, err := language.ParseAcceptLanguage(acceptLanguage); err == nil {
-		tags = append(tags, al...)
+	pref, err := language.Parse(preferred)
+	hasPref := err == nil && preferred != ""
+	if hasPref {
+		if l, ok := offered(pref); ok {
+			return l, ""
+		}
 	}
-	if len(tags) == 0 {
-		return langs["en"]
+	al, _, _ := language.ParseAcceptLanguage(acceptLanguage)
+	l, ok := offered(al...)
+	if !ok {
+		if t, err := language.Parse(orgDefault); err == nil && orgDefault != "" {
+			l, ok = offered(t)
+		}
 	}
-	_, i, conf := langMatcher.Match(tags...)
-	if conf == language.No {
-		return langs["en"]
+	if !ok {
+		l = langs["en"]
 	}
-	return langs[[]string{"en", "de", "el"}[i]]
+	if !hasPref {
+		return l, ""
+	}
+	return l, fmt.Sprintf(l.t("langFallback"), display.Self.Name(pref))
+}
+
+// orgLanguage is the organization's default language for customers, or "".
+func (s *Service) orgLanguage(ctx context.Context, orgID string) string {
+	if s.o.OrgLanguage == nil {
+		return ""
+	}
+	return s.o.OrgLanguage(ctx, orgID)
 }
 
 // date writes t's calendar date in the language, e.g. "Tuesday, November 24, 2026", as

@@ -171,6 +171,8 @@ type pageData struct {
 	Assets     string
 	// Script holds the few words the page script writes itself.
 	Script map[string]string
+	// LangNote says, when it is set, that the customer's language is not offered.
+	LangNote string
 	// RescheduleURL and CancelURL are the self-service pages, when the customer may use
 	// them now.
 	RescheduleURL, CancelURL string
@@ -248,14 +250,14 @@ func (s *Service) PageHandler() http.Handler {
 		if len(a.Customers) > 0 {
 			lang = a.Customers[0].Language
 		}
-		l := pickLang(lang, r.Header.Get("Accept-Language"))
+		l, note := chooseLang(lang, r.Header.Get("Accept-Language"), s.orgLanguage(ctx, a.OrgID))
 		loc := a.Location()
 		start, opens := a.Start.In(loc), v.OpensAt.In(loc)
 		d := pageData{
 			L: l.Text, Lang: l.Tag, Title: l.t("title"), Phase: string(v.Phase), Appt: a.Title,
 			Date: l.date(start), Time: l.clockZone(start), Zone: l.zone(a.TimeZone),
 			OpensDate: l.date(opens), OpensTime: l.clockZone(opens),
-			Media: set.WaitingRoomMedia, RoomScript: s.o.RoomScript, View: v,
+			Media: set.WaitingRoomMedia, RoomScript: s.o.RoomScript, View: v, LangNote: note,
 		}
 		d.MediaURL = set.WaitingRoomMedia.URL
 		if set.WaitingRoomMedia.UploadID != "" {

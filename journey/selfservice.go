@@ -130,7 +130,9 @@ type selfData struct {
 	Zone      string
 	FormToken string
 	Version   int
-	Days      []slotDay
+	// LangNote says that the customer's language is not offered.
+	LangNote string
+	Days     []slotDay
 	// Links back to the appointment and to the other action, when allowed.
 	PageURL       string
 	RescheduleURL string
@@ -144,6 +146,8 @@ type selfCtx struct {
 	now   time.Time
 	phase Phase
 	l     *lang
+	// langNote says that the customer's language is not offered ("" when it is).
+	langNote string
 }
 
 // resolve looks the link up and reads the settings; it writes the error page and reports
@@ -164,7 +168,8 @@ func (s *Service) resolve(w http.ResponseWriter, r *http.Request) (*selfCtx, boo
 	if len(a.Customers) > 0 {
 		language = a.Customers[0].Language
 	}
-	return &selfCtx{a: a, set: set, now: now, phase: PhaseAt(a, set, now), l: pickLang(language, r.Header.Get("Accept-Language"))}, true
+	l, note := chooseLang(language, r.Header.Get("Accept-Language"), s.orgLanguage(r.Context(), a.OrgID))
+	return &selfCtx{a: a, set: set, now: now, phase: PhaseAt(a, set, now), l: l, langNote: note}, true
 }
 
 func (s *Service) baseData(c *selfCtx, r *http.Request) selfData {
@@ -174,7 +179,7 @@ func (s *Service) baseData(c *selfCtx, r *http.Request) selfData {
 	d := selfData{
 		L: c.l.Text, Lang: c.l.Tag, Assets: "/journey/assets", Appt: c.a.Title,
 		Date: c.l.date(start), Time: c.l.clockZone(start), Zone: c.l.zone(c.a.TimeZone),
-		Version: c.a.Version, PageURL: base,
+		Version: c.a.Version, PageURL: base, LangNote: c.langNote,
 	}
 	d.RescheduleURL, d.CancelURL = selfLinks(c.a, c.phase, base)
 	return d

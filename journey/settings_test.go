@@ -175,3 +175,25 @@ func TestLocalizedDate(t *testing.T) {
 		}
 	}
 }
+
+// TestLanguageFallback: a customer whose language the pages do not offer gets the
+// browser's language, else the organization's default, else English, and a note saying so.
+func TestLanguageFallback(t *testing.T) {
+	tests := []struct {
+		pref, accept, org string
+		want, note        string // note: a part of it; "" = no note
+	}{
+		{"de", "", "el", "de", ""},
+		{"fr", "", "", "en", "This page is not available in français, so it is shown in English."},
+		{"fr", "", "de", "de", "Diese Seite gibt es nicht auf français"},
+		{"fr-CA", "el-GR,en;q=0.5", "de", "el", "γι' αυτό εμφανίζεται στα ελληνικά"},
+		{"", "", "de", "de", ""},
+		{"", "pt-BR", "el", "el", ""},
+	}
+	for _, tt := range tests {
+		l, note := chooseLang(tt.pref, tt.accept, tt.org)
+		if l.Tag != tt.want || (tt.note == "") != (note == "") || !strings.Contains(note, tt.note) {
+			t.Errorf("%q/%q/%q: %s %q, want %s %q", tt.pref, tt.accept, tt.org, l.Tag, note, tt.want, tt.note)
+		}
+	}
+}
