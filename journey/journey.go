@@ -132,6 +132,10 @@ type Options struct {
 	// nil: GuessBurst misses at once, then one more each GuessEvery (defaults 20 and 6 s).
 	GuessBurst int
 	GuessEvery time.Duration
+	// OrgLanguage returns an organization's default language for customers (the one its
+	// messages fall back to), which the pages use for a customer whose own language they
+	// do not offer and whose browser names none they do; nil or "" means English.
+	OrgLanguage func(ctx context.Context, orgID string) string
 	// PollEvery is how often a live page re-reads the interaction's progress from the
 	// database, which is how it learns of progress made by another instance (default 2 s).
 	PollEvery time.Duration

@@ -182,6 +182,8 @@ type pageData struct {
 	Assets     string
 	// Script holds the few words the page script writes itself.
 	Script map[string]string
+	// LangNote says, when it is set, that the customer's language is not offered.
+	LangNote string
 	// RescheduleURL and CancelURL are the self-service pages, when the customer may use
 	// them now.
 	RescheduleURL, CancelURL string
@@ -190,7 +192,7 @@ type pageData struct {
 func (s *Service) render(w http.ResponseWriter, status int, d pageData) {
 	d.Assets = "/journey/assets"
 	d.Script = map[string]string{}
-	for _, k := range []string{"connecting", "waiting_agent", "agent_joined", "starting", "days", "room_waiting_agent"} {
+	for _, k := range []string{"connecting", "waiting_agent", "agent_joined", "starting", "days", "room_waiting_agent", "checkOK", "checkNoCamera", "checkDenied", "checkSilent"} {
 		d.Script[k] = d.L[k]
 	}
 	s.writePage(w, status, "page.html", d)
@@ -259,14 +261,14 @@ func (s *Service) PageHandler() http.Handler {
 		if len(a.Customers) > 0 {
 			lang = a.Customers[0].Language
 		}
-		l := pickLang(lang, r.Header.Get("Accept-Language"))
+		l, note := chooseLang(lang, r.Header.Get("Accept-Language"), s.orgLanguage(ctx, a.OrgID))
 		loc := a.Location()
 		start, opens := a.Start.In(loc), v.OpensAt.In(loc)
 		d := pageData{
 			L: l.Text, Lang: l.Tag, Title: l.t("title"), Phase: string(v.Phase), Appt: a.Title,
-			Date: l.date(start), Time: l.clock(start), Zone: a.TimeZone,
-			OpensDate: l.date(opens), OpensTime: l.clock(opens),
-			Media: set.WaitingRoomMedia, RoomScript: s.o.RoomScript, View: v,
+			Date: l.date(start), Time: l.clockZone(start), Zone: l.zone(a.TimeZone),
+			OpensDate: l.date(opens), OpensTime: l.clockZone(opens),
+			Media: set.WaitingRoomMedia, RoomScript: s.o.RoomScript, View: v, LangNote: note,
 		}
 		d.MediaURL = set.WaitingRoomMedia.URL
 		if set.WaitingRoomMedia.UploadID != "" {
@@ -477,6 +479,21 @@ func (s *Service) AssetsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// FaviconHandler serves GET /favicon.ico: the pages' icon, for browsers that ask for it
+// by that name (the pages themselves link to the SVG).
+func (s *Service) FaviconHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := files.ReadFile("assets/favicon.svg")
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Write(b)
 	})
 }
 

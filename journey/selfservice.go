@@ -112,6 +112,7 @@ type slotDay struct {
 // slotChoice is one free time: the value posted back (RFC 3339 UTC) and its local label.
 type slotChoice struct {
 	Value, Label string
+	at           time.Time // local
 }
 
 // selfData is what the self-service template shows.
@@ -129,7 +130,9 @@ type selfData struct {
 	Zone      string
 	FormToken string
 	Version   int
-	Days      []slotDay
+	// LangNote says that the customer's language is not offered.
+	LangNote string
+	Days     []slotDay
 	// Links back to the appointment and to the other action, when allowed.
 	PageURL       string
 	RescheduleURL string
@@ -143,6 +146,8 @@ type selfCtx struct {
 	now   time.Time
 	phase Phase
 	l     *lang
+	// langNote says that the customer's language is not offered ("" when it is).
+	langNote string
 }
 
 // resolve looks the link up and reads the settings; it writes the error page and reports
@@ -163,7 +168,8 @@ func (s *Service) resolve(w http.ResponseWriter, r *http.Request) (*selfCtx, boo
 	if len(a.Customers) > 0 {
 		language = a.Customers[0].Language
 	}
-	return &selfCtx{a: a, set: set, now: now, phase: PhaseAt(a, set, now), l: pickLang(language, r.Header.Get("Accept-Language"))}, true
+	l, note := chooseLang(language, r.Header.Get("Accept-Language"), s.orgLanguage(r.Context(), a.OrgID))
+	return &selfCtx{a: a, set: set, now: now, phase: PhaseAt(a, set, now), l: l, langNote: note}, true
 }
 
 func (s *Service) baseData(c *selfCtx, r *http.Request) selfData {
@@ -172,8 +178,8 @@ func (s *Service) baseData(c *selfCtx, r *http.Request) selfData {
 	base := "/a/" + r.PathValue("token")
 	d := selfData{
 		L: c.l.Text, Lang: c.l.Tag, Assets: "/journey/assets", Appt: c.a.Title,
-		Date: c.l.date(start), Time: c.l.clock(start), Zone: c.a.TimeZone,
-		Version: c.a.Version, PageURL: base,
+		Date: c.l.date(start), Time: c.l.clockZone(start), Zone: c.l.zone(c.a.TimeZone),
+		Version: c.a.Version, PageURL: base, LangNote: c.langNote,
 	}
 	d.RescheduleURL, d.CancelURL = selfLinks(c.a, c.phase, base)
 	return d
@@ -455,17 +461,36 @@ func (s *Service) rescheduleForm(ctx context.Context, c *selfCtx, r *http.Reques
 	if err != nil {
 		return selfData{}, err
 	}
-	loc := c.a.Location()
+	d.Days = groupSlots(slots, c.a.Location(), c.l)
+	return d, nil
+}
+
+// groupSlots groups free times by their local day, in order. A day on which the clocks
+// change labels its times with the zone's abbreviation or offset, so that the two 01:30s
+// of the night the clocks go back can be told apart.
+func groupSlots(slots []time.Time, loc *time.Location, l *lang) []slotDay {
+	var days []slotDay
+	var offsets []map[int]bool
 	for _, t := range slots {
 		lt := t.In(loc)
-		date := c.l.date(lt)
-		if len(d.Days) == 0 || d.Days[len(d.Days)-1].Date != date {
-			d.Days = append(d.Days, slotDay{Date: date})
+		date := l.date(lt)
+		if len(days) == 0 || days[len(days)-1].Date != date {
+			days = append(days, slotDay{Date: date})
+			offsets = append(offsets, map[int]bool{})
 		}
-		day := &d.Days[len(d.Days)-1]
-		day.Slots = append(day.Slots, slotChoice{Value: t.UTC().Format(time.RFC3339), Label: c.l.clock(lt)})
+		_, off := lt.Zone()
+		offsets[len(offsets)-1][off] = true
+		day := &days[len(days)-1]
+		day.Slots = append(day.Slots, slotChoice{Value: t.UTC().Format(time.RFC3339), Label: l.clock(lt), at: lt})
 	}
-	return d, nil
+	for i := range days {
+		if len(offsets[i]) > 1 {
+			for j := range days[i].Slots {
+				days[i].Slots[j].Label = l.clockZone(days[i].Slots[j].at)
+			}
+		}
+	}
+	return days
 }
 
 func (s *Service) reschedule(w http.ResponseWriter, r *http.Request, c *selfCtx) {

@@ -81,7 +81,7 @@ func testSelfCancel(t *testing.T, dialect string) {
 	}
 	code, page = w.getPage(link+"/cancel", false)
 	if code != 200 || !strings.Contains(page, "Möchten Sie diesen Termin absagen?") || !strings.Contains(page, "Mittwoch, 25. November 2026") ||
-		!strings.Contains(page, "10:00") || !strings.Contains(page, "Europe/Berlin") {
+		!strings.Contains(page, "10:00") || !strings.Contains(page, "Mitteleuropäische Zeit") {
 		t.Fatalf("cancel page: %d\n%s", code, page)
 	}
 	f := parseForm(t, page)

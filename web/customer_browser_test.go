@@ -211,12 +211,23 @@ func TestSelfServiceInBrowser(t *testing.T) {
 	if err != nil || !strings.HasPrefix(now, "Your appointment now:") || !strings.Contains(now, "10:00") {
 		t.Errorf("reschedule page says %q (%v), want the appointment now at 10:00", now, err)
 	}
-	picked, err = chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelectorAll("fieldset.day")[1].querySelector("input[name=start]").value`))
+	// The free times are grouped by working day, the first one open.
+	days, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("details.day summary")).map(function (s) { return s.textContent; })`))
+	if err != nil || len(days) == 0 || days[0] != "Tuesday, November 24, 2026" {
+		t.Fatalf("days offered: %q (%v)", days, err)
+	}
+	for _, d := range days {
+		if strings.HasPrefix(d, "Saturday") || strings.HasPrefix(d, "Sunday") {
+			t.Errorf("a weekend day is offered: %s", d)
+		}
+	}
+	picked, err = chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelectorAll("details.day")[1].querySelector("input[name=start]").value`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(tab,
-		chromedp.Click(`fieldset.day:nth-of-type(2) input[name=start]`),
+		chromedp.Click(`details.day:nth-of-type(2) summary`),
+		chromedp.Click(`details.day:nth-of-type(2) input[name=start]`),
 		chromedp.Click(`form.slots button[type=submit]`),
 		chromedp.WaitVisible(`main[data-action="done"]`),
 	); err != nil {
@@ -471,5 +482,50 @@ func TestCustomerStatusInBrowser(t *testing.T) {
 	waitStatus(t, customer, "reopened after the call", "Thank you. This link can no longer be used. It can no longer be changed online. If you need a new appointment, please contact us.")
 	if h := heading(t, customer); h != "This appointment has ended" {
 		t.Errorf("reopened after the call: %q", h)
+	}
+}
+
+// TestWaitingRoomDeviceCheckInBrowser: in the waiting room the customer clicks the camera
+// and microphone check; with Chromium's fake devices the page sees their picture and
+// hears their tone, says so, and lets the devices go when the appointment starts.
+func TestWaitingRoomDeviceCheckInBrowser(t *testing.T) {
+	e := newCustomerEnv(t)
+	start := e.clk.Now().Add(time.Hour)
+	a := e.book(start)
+	e.clk.Set(start.Add(-10 * time.Minute))
+	tab := bounded(t, newBrowser(t))
+	if err := chromedp.Do(tab,
+		chromedp.Navigate(e.link(a)),
+		chromedp.WaitVisible(`#check-start`),
+		chromedp.Click(`#check-start`),
+		chromedp.Poll[chromedp.Void](`document.getElementById("check-result").textContent === "Your camera and microphone work."`,
+			chromedp.WithPollingTimeout(browserWait)),
+		chromedp.Poll[chromedp.Void](`document.getElementById("check-level").value > 0.02`, chromedp.WithPollingTimeout(browserWait)),
+	); err != nil {
+		got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("check-result").textContent`))
+		t.Fatalf("device check: %v (it says %q)", err, got)
+	}
+	live, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.getElementById("check-video").srcObject.getTracks().every(function (t) { return t.readyState === "live"; })`))
+	if err != nil || !live {
+		t.Fatalf("the checked devices are not live: %v", err)
+	}
+	// The start: the check's devices are released (the room will take them).
+	e.clk.Set(start)
+	if err := chromedp.Do(tab, chromedp.Poll[chromedp.Void](`document.getElementById("check-video").srcObject.getTracks().every(function (t) { return t.readyState === "ended"; })`,
+		chromedp.WithPollingTimeout(browserWait))); err != nil {
+		t.Fatalf("the check's devices were not released at the start: %v", err)
+	}
+}
+
+// TestFaviconIsServed: browsers ask for /favicon.ico; it is there and logs no error.
+func TestFaviconIsServed(t *testing.T) {
+	e := newCustomerEnv(t)
+	resp, err := http.Get(e.srv.URL + "/favicon.ico")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(t, resp)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(body, "<svg") {
+		t.Fatalf("favicon: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }

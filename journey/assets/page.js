@@ -36,9 +36,64 @@
       .then(function () { fetching = false; });
   }
 
+  // The camera and microphone check of the waiting room: the customer tries their devices
+  // before the call; the devices are released before the room takes them.
+  var check = { stream: null, audio: null, raf: 0 };
+  function setupCheck() {
+    var box = document.getElementById("device-check");
+    if (!box || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return;
+    box.hidden = false;
+    var btn = document.getElementById("check-start"), video = document.getElementById("check-video");
+    var meter = document.getElementById("check-level"), out = document.getElementById("check-result");
+    btn.addEventListener("click", function () {
+      btn.disabled = true;
+      navigator.mediaDevices.getUserMedia({ audio: true, video: true }).catch(function () {
+        return navigator.mediaDevices.getUserMedia({ audio: true }); // no camera at all
+      }).then(function (s) {
+        stopCheck();
+        check.stream = s;
+        var hasVideo = s.getVideoTracks().length > 0, heard = false;
+        if (hasVideo) { video.srcObject = s; video.hidden = false; }
+        out.textContent = hasVideo ? text.checkOK : text.checkNoCamera;
+        var AC = window.AudioContext || window.webkitAudioContext;
+        if (AC && s.getAudioTracks().length) {
+          check.audio = new AC();
+          var an = check.audio.createAnalyser();
+          an.fftSize = 512;
+          check.audio.createMediaStreamSource(s).connect(an);
+          var buf = new Uint8Array(an.fftSize);
+          meter.hidden = false;
+          var loop = function () {
+            an.getByteTimeDomainData(buf);
+            var peak = 0;
+            for (var i = 0; i < buf.length; i++) peak = Math.max(peak, Math.abs(buf[i] - 128) / 128);
+            meter.value = peak;
+            if (peak > 0.02) heard = true;
+            check.raf = requestAnimationFrame(loop);
+          };
+          loop();
+        }
+        setTimeout(function () {
+          if (check.stream === s && !heard) out.textContent += " " + text.checkSilent;
+        }, 5000);
+        btn.disabled = false;
+      }).catch(function () {
+        out.textContent = text.checkDenied;
+        btn.disabled = false;
+      });
+    });
+  }
+  function stopCheck() {
+    if (check.stream) check.stream.getTracks().forEach(function (t) { t.stop(); });
+    if (check.audio) check.audio.close();
+    cancelAnimationFrame(check.raf);
+    check.stream = check.audio = null;
+  }
+
   function mountRoom() {
     if (roomMounted) return;
     roomMounted = true;
+    stopCheck();
     var el = document.getElementById("room");
     el.hidden = false;
     show("live", false);
@@ -82,7 +137,8 @@
     state = v;
     root.setAttribute("data-phase", v.phase);
     root.setAttribute("data-progress", v.progress || "");
-    if (!following(v.phase)) { moveOn(); return; }
+    if (!following(v.phase)) { stopCheck(); moveOn(); return; }
+    if (v.phase === "live") stopCheck();
     show("waiting", v.phase === "waiting");
     show("notyet", v.phase === "not_yet");
     // Once the room is there, its own status line is the only one: two lines written by
@@ -123,6 +179,7 @@
 
   if (!following(state.phase)) return; // a final page: nothing to follow
   setInterval(tick, 1000);
+  setupCheck();
   apply(state);
   if (!roomMounted && !reloading) listen();
 })();
