@@ -3,6 +3,7 @@ package notify
 import (
 	"fmt"
 	"html"
+	"strings"
 	"time"
 )
 
@@ -12,9 +13,36 @@ const DefaultLanguage = "en"
 // Languages lists the languages Rendezvous ships default templates in.
 func Languages() []string { return []string{"en", "de", "el"} }
 
+// emailBodyTag opens the body of every default email; brand puts the organization's band
+// right after it.
+const emailBodyTag = `<body style="font-family: sans-serif; line-height: 1.5">`
+
 // emailHTML wraps a body in the minimal HTML every default email uses.
 func emailHTML(body string) string {
-	return `<!doctype html><html><body style="font-family: sans-serif; line-height: 1.5">` + body + `</body></html>`
+	return `<!doctype html><html>` + emailBodyTag + body + `</body></html>`
+}
+
+// defaultBrandColor is the band's colour when the organization chose none.
+const defaultBrandColor = "#2457c5"
+
+// brand dresses a default email's HTML in the organization's colours: a band with its logo
+// (when set) and name above the message, and links in its colour. Inline styles only,
+// which is what email clients keep. Custom templates are left as their authors wrote them.
+func brand(htmlBody, orgName string, set Settings) string {
+	if !strings.Contains(htmlBody, emailBodyTag) {
+		return htmlBody
+	}
+	color := set.BrandColor
+	if color == "" {
+		color = defaultBrandColor
+	}
+	band := `<div style="border-top: 6px solid ` + color + `; padding: 12px 0 8px; margin-bottom: 12px; border-bottom: 1px solid #dde2ec">`
+	if set.LogoURL != "" {
+		band += `<img src="` + html.EscapeString(set.LogoURL) + `" alt="" height="40" style="height: 40px; vertical-align: middle; margin-right: 10px">`
+	}
+	band += `<strong style="font-size: 18px; vertical-align: middle; color: ` + color + `">` + html.EscapeString(orgName) + `</strong></div>`
+	out := strings.Replace(htmlBody, emailBodyTag, emailBodyTag+band, 1)
+	return strings.ReplaceAll(out, `<a href=`, `<a style="color: `+color+`" href=`)
 }
 
 // DefaultTemplate returns the built-in template of an event and channel in lang, and

@@ -342,6 +342,7 @@ func TestChangesCoalesce(t *testing.T) {
 			e.seed()
 			set := notify.DefaultSettings()
 			set.CoalesceSeconds = 120
+			set.BrandColor, set.LogoURL = "#b3261e", "https://acme.example/logo.png"
 			if _, err := e.svc.PutSettings(e.ctx, e.org, set); err != nil {
 				t.Fatal(err)
 			}
@@ -394,6 +395,9 @@ func TestChangesCoalesce(t *testing.T) {
 			if !strings.Contains(e.outbox(mail)[0].Body, "(45 minutes)") {
 				t.Errorf("confirmation email without the final length:\n%s", e.outbox(mail)[0].Body)
 			}
+			// The email wears the organization's name, logo and colour (settings).
+			contains(t, "branded email", e.outbox(mail)[0].HTML, `border-top: 6px solid #b3261e`,
+				`<img src="https://acme.example/logo.png"`, `color: #b3261e">Acme Bank</strong>`, `<a style="color: #b3261e" href=`)
 
 			// Later, the length and then the agent change within the window: one message
 			// saying both, and not the time, which did not change.

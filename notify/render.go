@@ -143,6 +143,9 @@ func (s *Service) renderChange(ctx context.Context, a *rendezvous.Appointment, e
 	if err != nil {
 		return Message{}, "", "", &templateError{err}
 	}
+	if source == "default" && m.HTML != "" {
+		m.HTML = brand(m.HTML, vars.OrgName, set)
+	}
 	return m, lang, source, nil
 }
 

@@ -2,7 +2,10 @@ package notify
 
 import (
 	"fmt"
+	"net/url"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"rendezvous"
@@ -28,7 +31,16 @@ type Settings struct {
 	// that the changes made within that time reach the customer as one message saying
 	// what changed (or none, when nothing they were told changed). 0 sends at once.
 	CoalesceSeconds int `json:"coalesceSeconds"`
+	// BrandColor is the organization's colour (#rrggbb) for the built-in emails: the
+	// band above the message and the links. "" uses a neutral blue.
+	BrandColor string `json:"brandColor,omitempty"`
+	// LogoURL is an https address of the organization's logo, shown at the top of the
+	// built-in emails beside its name. "" shows the name alone.
+	LogoURL string `json:"logoUrl,omitempty"`
 }
+
+// brandColorRE is the form of Settings.BrandColor.
+var brandColorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // DefaultCoalesceSeconds is the default window in which changes become one message.
 const DefaultCoalesceSeconds = 120
@@ -80,6 +92,14 @@ func (s Settings) Validate() error {
 	offsets("followUpOffsetsMinutes", s.FollowUpOffsetsMinutes)
 	if s.ReminderMaxLatenessMinutes < 0 || s.ReminderMaxLatenessMinutes > 24*60 {
 		p.Add("reminderMaxLatenessMinutes", "must be between 0 and %d minutes", 24*60)
+	}
+	if s.BrandColor != "" && !brandColorRE.MatchString(s.BrandColor) {
+		p.Add("brandColor", "must be a colour written #rrggbb, such as #2457c5")
+	}
+	if s.LogoURL != "" {
+		if u, err := url.Parse(s.LogoURL); err != nil || u.Scheme != "https" || u.Host == "" || len(s.LogoURL) > 500 || strings.ContainsAny(s.LogoURL, "\"<> ") {
+			p.Add("logoUrl", "must be an https address of an image, at most 500 characters")
+		}
 	}
 	if s.CoalesceSeconds < 0 || s.CoalesceSeconds > MaxCoalesceSeconds {
 		p.Add("coalesceSeconds", "must be between 0 and %d seconds", MaxCoalesceSeconds)

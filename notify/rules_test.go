@@ -171,3 +171,28 @@ func TestICS(t *testing.T) {
 		}
 	}
 }
+
+func TestBrandSettings(t *testing.T) {
+	for _, c := range []struct {
+		color, logo string
+		fields      string
+	}{
+		{"#2457C5", "https://bank.example/logo.svg", ""},
+		{"blue", "", "brandColor"},
+		{"#12345", "", "brandColor"},
+		{"", "http://bank.example/logo.png", "logoUrl"},
+		{"", "javascript:alert(1)", "logoUrl"},
+		{"", `https://bank.example/a"onerror="x`, "logoUrl"},
+	} {
+		s := DefaultSettings()
+		s.BrandColor, s.LogoURL = c.color, c.logo
+		err := s.Validate()
+		if (err == nil) != (c.fields == "") || (err != nil && !strings.Contains(err.Error(), c.fields)) {
+			t.Errorf("%q %q: %v, want problems on %q", c.color, c.logo, err, c.fields)
+		}
+	}
+	// A custom template's HTML is left alone.
+	if got := brand("<p>mine</p>", "Acme", DefaultSettings()); got != "<p>mine</p>" {
+		t.Errorf("custom HTML branded: %s", got)
+	}
+}
