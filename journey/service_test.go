@@ -221,7 +221,7 @@ func TestWaitingRoomMovesOnAtStart(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("page status %d", resp.StatusCode)
 	}
-	for _, want := range []string{`lang="de"`, "Dienstag, 24. November 2026", "12:00", "Europe/Athens", "Warteraum", `data-phase="waiting"`} {
+	for _, want := range []string{`lang="de"`, "Dienstag, 24. November 2026", "12:00", "Griechische Zeit", "Warteraum", `data-phase="waiting"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}

@@ -278,6 +278,17 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	s.rooms = rooms
 	j, err = journey.New(journey.Options{
 		Store: o.Store, Clock: o.Clock, Logger: log.With("component", "journey"), PublicURL: o.PublicURL,
+		// The customer's page falls back to the language the organization's messages do.
+		OrgLanguage: func(ctx context.Context, orgID string) string {
+			if s.notify == nil {
+				return ""
+			}
+			set, err := s.notify.Settings(ctx, orgID)
+			if err != nil {
+				return ""
+			}
+			return set.DefaultLanguage
+		},
 		Genesys:       orgGenesys{reg: reg, origin: o.PublicURL, sockets: s.sockets},
 		RoomLinks:     rooms,
 		Defaults:      defaults,
