@@ -49,9 +49,14 @@ type GuestSession interface {
 	Join(ctx context.Context, attrs map[string]string) error
 	// Say sends a visible text message from the customer.
 	Say(ctx context.Context, text string) error
-	// WaitAgent blocks until the agent has joined the conversation (an outbound presence
-	// join or any outbound message), the connection fails, or ctx ends.
+	// WaitAgent blocks until the agent has joined the conversation (the agent's first
+	// message, or a presence join should Genesys send one), the connection fails, or ctx
+	// ends.
 	WaitAgent(ctx context.Context) error
+	// End ends the customer's side of the conversation, so that the agent is not left
+	// with nobody once the video call is over, and closes the connection. A session that
+	// is already gone is nothing to end.
+	End(ctx context.Context) error
 	// Close closes the connection without ending the conversation.
 	Close() error
 }
@@ -452,6 +457,11 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 		return fmt.Errorf("journey: decode appointment event: %w", err)
 	}
 	s.wake(a.AppointmentID)
+	if endsInteraction[a.Event] {
+		if err := s.enqueueInteractionEnd(ctx, j.OrgID, a.AppointmentID); err != nil {
+			return fmt.Errorf("journey: end the interaction of %s: %w", a.AppointmentID, err)
+		}
+	}
 	if a.Event == "created" {
 		// A new appointment has no Genesys callback yet, so outside the callbacks channel
 		// there is nothing to sync: skip the callback lookup that every booking would

@@ -28,6 +28,7 @@ type recGuest struct {
 	closes int
 	agent  chan struct{} // closed when the agent "answers"
 	failOn string
+	ends   int
 }
 
 func newRecGuest() *recGuest { return &recGuest{agent: make(chan struct{})} }
@@ -68,6 +69,13 @@ func (s *recSession) WaitAgent(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func (s *recSession) End(ctx context.Context) error {
+	s.g.mu.Lock()
+	defer s.g.mu.Unlock()
+	s.g.ends++
+	return nil
 }
 
 func (s *recSession) Close() error {

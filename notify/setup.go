@@ -87,7 +87,7 @@ const (
 	permSMSSend      = "conversation:message:create"
 	permSMSNumbers   = "sms:phoneNumber:view"
 	permEmailSend    = "conversation:email:create (or conversation:agentlessEmail:send)"
-	permEmailDomains = "routing:email:outbound:view"
+	permEmailDomains = "routing:email:manage" // listing outbound domains; Genesys has no routing:email:outbound:view
 )
 
 // RequiredPermissions lists the Genesys Cloud permissions a channel's OAuth client needs.

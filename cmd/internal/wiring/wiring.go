@@ -395,6 +395,7 @@ func (s *Service) registerJobs() {
 	r.Handle(JourneyEventJobKind, s.journey.HandleAppointmentEvent)
 	r.Handle(room.EventJobKind, s.rooms.HandleAppointmentEvent)
 	r.Handle(journey.CallbackJobKind, s.journey.HandleCallbackSync)
+	r.Handle(journey.InteractionEndJobKind, s.journey.HandleInteractionEnd)
 	r.Handle(room.DeadlineJobKind, s.rooms.HandleDeadline)
 	r.Handle(room.EmptyJobKind, s.rooms.HandleEmpty)
 	s.notify.Register(r)
