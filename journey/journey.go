@@ -29,6 +29,7 @@ import (
 
 	"rendezvous"
 	"rendezvous/clock"
+	"rendezvous/linkguard"
 	"rendezvous/secret"
 	"rendezvous/store"
 )
@@ -123,13 +124,14 @@ type Options struct {
 	RoomScript string
 	// Lease is how long a winner owns an interaction without renewing (default 30 s).
 	Lease time.Duration
-	// GuessBurst and GuessEvery bound unknown-link lookups per client IP: GuessBurst
-	// misses at once, then one more each GuessEvery (defaults 20 and 6 s).
+	// LinkGuard counts unknown links per client and slows whoever guesses; share one
+	// with every other route that takes a link token. Nil makes one from GuessBurst and
+	// GuessEvery that trusts no proxy.
+	LinkGuard *linkguard.Guard
+	// GuessBurst and GuessEvery bound unknown-link lookups per client when LinkGuard is
+	// nil: GuessBurst misses at once, then one more each GuessEvery (defaults 20 and 6 s).
 	GuessBurst int
 	GuessEvery time.Duration
-	// TrustForwardedFor takes the client IP from the last X-Forwarded-For entry (set it
-	// only behind a proxy that writes that header).
-	TrustForwardedFor bool
 	// PollEvery is how often a live page re-reads the interaction's progress from the
 	// database, which is how it learns of progress made by another instance (default 2 s).
 	PollEvery time.Duration
@@ -146,7 +148,7 @@ type Service struct {
 	starts  *starts
 	changes *notifier
 	park    *parking
-	guesses *guessLimiter
+	guesses *linkguard.Guard
 	pages   *pages
 
 	ctx    context.Context // ends at Close; drives sessions beyond the request that began them
@@ -188,11 +190,8 @@ func New(o Options) (*Service, error) {
 	if o.Lease <= 0 {
 		o.Lease = 30 * time.Second
 	}
-	if o.GuessBurst <= 0 {
-		o.GuessBurst = 20
-	}
-	if o.GuessEvery <= 0 {
-		o.GuessEvery = 6 * time.Second
+	if o.LinkGuard == nil {
+		o.LinkGuard = linkguard.New(linkguard.Options{Burst: o.GuessBurst, Every: o.GuessEvery})
 	}
 	if o.PollEvery <= 0 {
 		o.PollEvery = 2 * time.Second
@@ -210,7 +209,7 @@ func New(o Options) (*Service, error) {
 		starts:  newStarts(o.Clock),
 		changes: newNotifier(),
 		park:    newParking(o.Clock),
-		guesses: newGuessLimiter(o.GuessBurst, o.GuessEvery),
+		guesses: o.LinkGuard,
 		ctx:     ctx, cancel: cancel,
 		driving:  map[string]bool{},
 		known:    map[string]bool{},

@@ -152,6 +152,8 @@ func (s *Service) SaveChannel(ctx context.Context, orgID string, ch Channel, in 
 	in.ClientSecret = strings.TrimSpace(in.ClientSecret)
 	if in.ClientID == "" {
 		p.Add("clientId", "is required: the client id of a Genesys Cloud OAuth client with the Client Credentials grant")
+	} else if err := rendezvous.CheckLine(in.ClientID + in.ClientSecret); err != nil {
+		p.Add("clientId", "and clientSecret must be one line each: %s", err)
 	}
 	cfg := channelConfig{}
 	switch ch {
@@ -182,6 +184,8 @@ func (s *Service) SaveChannel(ctx context.Context, orgID string, ch Channel, in 
 		}
 		if len(cfg.SenderName) > 100 {
 			p.Add("senderName", "is longer than 100 characters")
+		} else if err := rendezvous.CheckLine(cfg.SenderName); err != nil {
+			p.Add("senderName", "%s", err) // it becomes the From display name: one line
 		}
 	}
 	old, err := s.st.NotifyChannel(ctx, orgID, string(ch))
