@@ -165,7 +165,8 @@ func testOrganizationsUseTheirOwnGenesys(t *testing.T, dialect string) {
 	if code != http.StatusCreated {
 		t.Fatalf("alpha booking: %d %v", code, a)
 	}
-	code, b := book("beta", beta.Agents[0].ID, beta.PlainQueue.Name, "+14155550122", "b@beta.example")
+	// Beta's callback is the agent's own, so it goes to the queue that takes owned callbacks.
+	code, b := book("beta", beta.Agents[0].ID, beta.VideoQueue.Name, "+14155550122", "b@beta.example")
 	if code != http.StatusCreated {
 		t.Fatalf("beta booking: %d %v", code, b)
 	}
@@ -198,7 +199,12 @@ func testOrganizationsUseTheirOwnGenesys(t *testing.T, dialect string) {
 			seen[beta.OrgID+"/+14155550122"] && seen[beta.OrgID+"/b@beta.example"]
 	})
 	if err != nil {
-		t.Fatalf("notifications and callback: %v\noutbox %+v", err, sb.Outbox())
+		var got []string
+		for _, m := range sb.Outbox() {
+			got = append(got, m.OrgID+"/"+m.To)
+		}
+		cb, cbErr := st.JourneyCallback(ctx, "beta", b["id"].(string))
+		t.Fatalf("notifications and callback: %v\nsent %v\nconversations %+v\nbeta's callback %+v %v", err, got, sb.Conversations(), cb, cbErr)
 	}
 
 	// At the start, alpha's customer opens the link: the interaction is created in
