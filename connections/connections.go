@@ -54,6 +54,9 @@ type Options struct {
 	// LocalPacing paces each OAuth client in this process only, not through the
 	// database (for tests of a single process that count nothing across instances).
 	LocalPacing bool
+	// PaceClock is the time of the pace shared through the database; nil means the real
+	// clock, which is right even in tests: pacing is about Genesys' real per-minute limit.
+	PaceClock clock.Clock
 	// TTL is how long an instance trusts its copy of an organization's connection; a
 	// change saved elsewhere is picked up within it. 0 means 5 s.
 	TTL time.Duration
@@ -355,7 +358,7 @@ func (r *Registry) User(ctx context.Context, orgID, userID string) (genesys.User
 // Pacer returns the pace shared through the database of one OAuth client at the
 // registry's rate, for genesys.Config.Pacer.
 func (r *Registry) Pacer(ep genesys.Endpoints, clientID string) genesys.Pacer {
-	return NewPacer(r.o.Store, ep, clientID, r.o.RequestsPerMinute)
+	return NewPacer(r.o.Store, r.o.PaceClock, ep, clientID, r.o.RequestsPerMinute)
 }
 
 // PacingShare is the part of the limit the pace uses. A minute then holds at most
@@ -367,22 +370,46 @@ const PacingShare = 0.97
 const PacingBurst = 3
 
 // NewPacer returns the pace of one OAuth client (identified by its login host and id)
-// shared through st, at PacingShare of rpm calls a minute.
-func NewPacer(st *store.Store, ep genesys.Endpoints, clientID string, rpm int) genesys.Pacer {
+// shared through st, at PacingShare of rpm calls a minute, on clk (nil: the real clock).
+func NewPacer(st *store.Store, clk clock.Clock, ep genesys.Endpoints, clientID string, rpm int) genesys.Pacer {
 	if rpm <= 0 {
 		rpm = 300
 	}
+	if clk == nil {
+		clk = clock.Real()
+	}
 	sum := sha256.Sum256([]byte(ep.Login + "\x00" + clientID))
 	interval := time.Duration(float64(time.Minute) / (float64(rpm) * PacingShare))
-	return &pacer{st: st, key: hex.EncodeToString(sum[:16]), interval: interval, tolerance: (PacingBurst - 1) * interval}
+	return &pacer{st: st, clock: clk, key: hex.EncodeToString(sum[:16]), interval: interval, tolerance: (PacingBurst - 1) * interval}
 }
 
 type pacer struct {
 	st                  *store.Store
+	clock               clock.Clock
 	key                 string
 	interval, tolerance time.Duration
 }
 
-func (p *pacer) Reserve(ctx context.Context, now time.Time, maxWait time.Duration) (time.Time, bool, error) {
-	return p.st.ReserveGenesysSlot(ctx, p.key, now, p.interval, p.tolerance, maxWait)
+func (p *pacer) Wait(ctx context.Context, maxWait time.Duration) (time.Duration, error) {
+	now := p.clock.Now()
+	at, ok, err := p.st.ReserveGenesysSlot(ctx, p.key, now, p.interval, p.tolerance, maxWait)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return max(at.Sub(now), time.Millisecond), nil
+	}
+	d := at.Sub(now)
+	if d <= 0 {
+		return 0, nil
+	}
+	done := make(chan struct{})
+	t := p.clock.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return 0, nil
+	case <-ctx.Done():
+		t.Stop()
+		return 0, ctx.Err()
+	}
 }

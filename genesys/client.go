@@ -59,12 +59,13 @@ type Config struct {
 
 // Pacer spaces the calls of one OAuth client across processes. Genesys Cloud names its
 // limit per client-credentials token and its community describes it per OAuth client;
-// pacing per client across every instance is safe either way.
+// pacing per client across every instance is safe either way. The pacer keeps its own
+// time: pacing is about Genesys' real per-minute limit, even where the client's clock is
+// a test's fake one.
 type Pacer interface {
-	// Reserve takes the client's next call slot and returns when the call may leave. A
-	// slot more than maxWait after now is not taken: ok is false and at says when it
-	// would be.
-	Reserve(ctx context.Context, now time.Time, maxWait time.Duration) (at time.Time, ok bool, err error)
+	// Wait takes the client's next call slot and waits until it comes. A slot more than
+	// maxWait away is not taken: Wait returns at once with how far away it is (tooFar > 0).
+	Wait(ctx context.Context, maxWait time.Duration) (tooFar time.Duration, err error)
 }
 
 // PacedError is returned when the client's next call slot is further away than
@@ -447,14 +448,14 @@ func prepaid(ctx context.Context) bool {
 func (c *Client) wait(ctx context.Context, op string) error {
 	now := c.clock.Now()
 	if c.pacer != nil {
-		at, ok, err := c.pacer.Reserve(ctx, now, c.maxRetry)
+		far, err := c.pacer.Wait(ctx, c.maxRetry)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return &PacedError{Op: op, Wait: at.Sub(now)}
+		if far > 0 {
+			return &PacedError{Op: op, Wait: far}
 		}
-		return c.sleep(ctx, at.Sub(now))
+		return nil
 	}
 	r := c.limiter.ReserveN(now, 1)
 	if !r.OK() {

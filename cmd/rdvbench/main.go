@@ -5,6 +5,7 @@
 //	go run ./cmd/rdvbench -db postgres     # the same on PostgreSQL
 //	go run ./cmd/rdvbench -startup         # idle memory and time to ready of the real binary
 //	go run ./cmd/rdvbench -availability    # free slots of a 200-agent queue, widget bookings
+//	go run ./cmd/rdvbench -pacing          # a burst through one Genesys OAuth client from two instances
 //
 // The service runs in this process, assembled by cmd/internal/wiring as rendezvous serve
 // assembles it, on a fresh database, on one HTTP server that also serves the floors: a
@@ -45,6 +46,9 @@ type options struct {
 	avail       bool
 	cpuProfile  string
 	jobs        bool
+	pacing      bool
+	pacingN     int
+	pacingRPM   int
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -63,6 +67,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.BoolVar(&o.avail, "availability", false, "measure availability (30 days, 200 agents, 2,000 appointments) and widget bookings instead")
 	fs.BoolVar(&o.jobs, "jobs", true, "run the job runner as serve does; -jobs=false measures bookings without it (diagnosis only: its events pile up)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.BoolVar(&o.pacing, "pacing", false, "measure Genesys pacing instead: a burst through one OAuth client from two instances on one PostgreSQL database, as a fraction of the client's limit")
+	fs.IntVar(&o.pacingN, "pacing-n", 2000, "messages in the -pacing burst")
+	fs.IntVar(&o.pacingRPM, "pacing-rpm", 1200, "the OAuth client's limit per minute in -pacing (Genesys' default is 300; higher keeps the run short)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,6 +86,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if o.startup {
 		return benchStartup(ctx, out)
+	}
+	if o.pacing {
+		return benchPacing(ctx, o, out)
 	}
 	if o.clients == 0 {
 		o.clients = 64
