@@ -4,6 +4,7 @@
 //	go run ./cmd/rdvbench                  # API on SQLite, beside raw SQLite and trivial handlers
 //	go run ./cmd/rdvbench -db postgres     # the same on PostgreSQL
 //	go run ./cmd/rdvbench -startup         # idle memory and time to ready of the real binary
+//	go run ./cmd/rdvbench -notify -n 10000 # bookings with notifications on against off
 //	go run ./cmd/rdvbench -availability    # free slots of a 200-agent queue, widget bookings
 //
 // The service runs in this process, assembled by cmd/internal/wiring as rendezvous serve
@@ -45,6 +46,7 @@ type options struct {
 	avail       bool
 	cpuProfile  string
 	jobs        bool
+	notify      bool
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -62,6 +64,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.BoolVar(&o.startup, "startup", false, "measure the real binary's time to ready and idle memory instead")
 	fs.BoolVar(&o.avail, "availability", false, "measure availability (30 days, 200 agents, 2,000 appointments) and widget bookings instead")
 	fs.BoolVar(&o.jobs, "jobs", true, "run the job runner as serve does; -jobs=false measures bookings without it (diagnosis only: its events pile up)")
+	fs.BoolVar(&o.notify, "notify", false, "measure bookings with notifications on against off (16 and 64 clients), the message backlog's drain and a slow Genesys instead (BENCHMARKS.md)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -79,6 +82,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if o.startup {
 		return benchStartup(ctx, out)
+	}
+	if o.notify {
+		return benchNotify(ctx, o, out)
 	}
 	if o.clients == 0 {
 		o.clients = 64
