@@ -240,7 +240,8 @@ func (r *Runner) Run(ctx context.Context) error {
 			critFree = int64(r.o.CriticalWorkers) - r.critical.inflight.Load()
 			// A claim of any kind that left workers idle found everything due: the
 			// reserved lane only needs to look when the others are all taken.
-			if critFree > 0 && (free <= 0 || claimedFull) && ctx.Err() == nil {
+			// And only when one of its kinds is due: asking is a read, a claim a write.
+			if critFree > 0 && (free <= 0 || claimedFull) && ctx.Err() == nil && r.criticalDue(ctx) {
 				full, err := r.claim(ctx, work, &wg, r.critical, int(critFree))
 				claimedFull, claimErr = claimedFull || full, claimErr || err != nil
 			}
@@ -318,6 +319,13 @@ func (r *Runner) claim(ctx, work context.Context, wg *sync.WaitGroup, l *lane, n
 		})
 	}
 	return len(jobs) == n, nil
+}
+
+// criticalDue reports whether a job of the reserved lane's kinds is due (true when the
+// database cannot tell: the claim then finds out).
+func (r *Runner) criticalDue(ctx context.Context) bool {
+	due, err := r.st.HasDue(ctx, r.critical.kinds)
+	return due || err != nil
 }
 
 // busyRecheck is how often a runner held back by Busy asks again while its jobs run.
