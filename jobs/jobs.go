@@ -22,9 +22,20 @@
 // under the lease that claimed the job. On PostgreSQL the queue's own bookkeeping and the
 // handlers' transactions commit asynchronously (no WAL flush wait): under at-least-once
 // delivery a lost one only means the job runs again, and it keeps the queue from tripling
-// the database's fsyncs per booking. The price is that we maintain about 900 lines of
+// the database's fsyncs per booking. The price is that we maintain about 1,300 lines of
 // queue (this package and store/jobs.go); there is no dashboard, no periodic jobs and no
 // workflow features, which Rendezvous does not need.
+//
+// Faults cost seconds: a lease is short (30 s) and renewed every third of it while the job
+// runs, so a job may take as long as it needs while the jobs of a runner that died are due
+// again within one lease; an instance restarted under the same name (Instance) takes back
+// its own leases at once; an outcome that cannot be recorded (the database is briefly out
+// of reach) is tried again until it is, and a claim whose answer was lost is given back.
+// A job that cannot go yet (its rate limit's next slot) is deferred (Defer) to the time it
+// can, without spending an attempt, rather than holding a worker; and time-critical kinds
+// (Critical) have reserved workers, so a backlog of other work never holds them up. When
+// Run's context ends, running jobs finish on a context of their own (for up to StopGrace)
+// and record their outcomes.
 package jobs
 
 import (
@@ -229,7 +240,8 @@ func (r *Runner) Run(ctx context.Context) error {
 			critFree = int64(r.o.CriticalWorkers) - r.critical.inflight.Load()
 			// A claim of any kind that left workers idle found everything due: the
 			// reserved lane only needs to look when the others are all taken.
-			if critFree > 0 && (free <= 0 || claimedFull) && ctx.Err() == nil {
+			// And only when one of its kinds is due: asking is a read, a claim a write.
+			if critFree > 0 && (free <= 0 || claimedFull) && ctx.Err() == nil && r.criticalDue(ctx) {
 				full, err := r.claim(ctx, work, &wg, r.critical, int(critFree))
 				claimedFull, claimErr = claimedFull || full, claimErr || err != nil
 			}
@@ -307,6 +319,13 @@ func (r *Runner) claim(ctx, work context.Context, wg *sync.WaitGroup, l *lane, n
 		})
 	}
 	return len(jobs) == n, nil
+}
+
+// criticalDue reports whether a job of the reserved lane's kinds is due (true when the
+// database cannot tell: the claim then finds out).
+func (r *Runner) criticalDue(ctx context.Context) bool {
+	due, err := r.st.HasDue(ctx, r.critical.kinds)
+	return due || err != nil
 }
 
 // busyRecheck is how often a runner held back by Busy asks again while its jobs run.

@@ -4,6 +4,7 @@
 //	go run ./cmd/rdvbench                  # API on SQLite, beside raw SQLite and trivial handlers
 //	go run ./cmd/rdvbench -db postgres     # the same on PostgreSQL
 //	go run ./cmd/rdvbench -startup         # idle memory and time to ready of the real binary
+//	go run ./cmd/rdvbench -notify -n 10000 # bookings with notifications on against off
 //	go run ./cmd/rdvbench -availability    # free slots of a 200-agent queue, widget bookings
 //	go run ./cmd/rdvbench -pacing          # a burst through one Genesys OAuth client from two instances
 //
@@ -49,6 +50,7 @@ type options struct {
 	pacing      bool
 	pacingN     int
 	pacingRPM   int
+	notify      bool
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -66,6 +68,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.BoolVar(&o.startup, "startup", false, "measure the real binary's time to ready and idle memory instead")
 	fs.BoolVar(&o.avail, "availability", false, "measure availability (30 days, 200 agents, 2,000 appointments) and widget bookings instead")
 	fs.BoolVar(&o.jobs, "jobs", true, "run the job runner as serve does; -jobs=false measures bookings without it (diagnosis only: its events pile up)")
+	fs.BoolVar(&o.notify, "notify", false, "measure bookings with notifications on against off (16 and 64 clients), the message backlog's drain and a slow Genesys instead (BENCHMARKS.md)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.BoolVar(&o.pacing, "pacing", false, "measure Genesys pacing instead: a burst through one OAuth client from two instances on one PostgreSQL database, as a fraction of the client's limit")
 	fs.IntVar(&o.pacingN, "pacing-n", 2000, "messages in the -pacing burst")
@@ -89,6 +92,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if o.pacing {
 		return benchPacing(ctx, o, out)
+	}
+	if o.notify {
+		return benchNotify(ctx, o, out)
 	}
 	if o.clients == 0 {
 		o.clients = 64
