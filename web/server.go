@@ -67,6 +67,10 @@ type Deps struct {
 	// Sandbox is the base URL of the built-in Genesys Cloud sandbox when it stands in for
 	// a real organization, linked from the home page; "" otherwise.
 	Sandbox string
+	// Staff, when set, adds the staff app's routes (sign-in, agents' and supervisors'
+	// pages, the Interaction Widget) to the same mux, so they share the request ids,
+	// metrics and logs of every other route.
+	Staff interface{ Routes(mux *http.ServeMux) }
 	// APIInFlight, when set, counts the REST API requests being served (not the pages,
 	// WebSockets and waiting rooms, which last minutes), so that the job runner can yield
 	// to them (jobs.RunnerOptions.Busy).

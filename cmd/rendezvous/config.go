@@ -40,6 +40,10 @@ type config struct {
 	genesysWebMsgURL    string
 	genesysClientID     string
 	genesysClientSecret string
+
+	staffSupervisorRole string
+	staffAdminRole      string
+	frameAncestors      string
 }
 
 // flagSet is a command's flags, each backed by an environment variable.
@@ -84,7 +88,15 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 	str(&c.genesysWebMsgURL, "genesys-webmessaging-url", "RENDEZVOUS_GENESYS_WEBMESSAGING_URL", "", "override the Genesys Cloud web messaging WebSocket URL (wss://webmessaging.<domain>/v1)")
 	str(&c.genesysClientID, "genesys-client-id", "RENDEZVOUS_GENESYS_CLIENT_ID", "", "OAuth client id (client credentials) for the Genesys Cloud organization")
 	str(&c.genesysClientSecret, "genesys-client-secret", "RENDEZVOUS_GENESYS_CLIENT_SECRET", "", "OAuth client secret for the Genesys Cloud organization; prefer the environment variable over the flag")
+	str(&c.staffSupervisorRole, "staff-supervisor-role", "RENDEZVOUS_STAFF_SUPERVISOR_ROLE", "Supervisor", "name of a Genesys Cloud role that makes a person a supervisor in Rendezvous when they sign in (empty: none)")
+	str(&c.staffAdminRole, "staff-admin-role", "RENDEZVOUS_STAFF_ADMIN_ROLE", "", "name of a Genesys Cloud role that makes a person an administrator in Rendezvous when they sign in (empty: none; the first person of an organization always is)")
+	str(&c.frameAncestors, "frame-ancestors", "RENDEZVOUS_FRAME_ANCESTORS", "", "space-separated origins allowed to frame the staff pages and the Interaction Widget, such as https://apps.mypurecloud.ie")
 	return fs
+}
+
+// staff returns the staff app settings.
+func (c *config) staff() wiring.Staff {
+	return wiring.Staff{SupervisorRole: c.staffSupervisorRole, AdminRole: c.staffAdminRole, FrameAncestors: strings.Fields(c.frameAncestors)}
 }
 
 // parse parses args, then fills every flag not given on the command line from its

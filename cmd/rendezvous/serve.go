@@ -63,6 +63,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	svc, err := wiring.New(ctx, &wg, wiring.Options{
 		Store: st, Key: key, Clock: clk, Logger: log, PublicURL: publicURL,
 		Genesys:     c.genesys(),
+		Staff:       c.staff(),
 		RateLimit:   rateLimit(c.rateLimit),
 		JobWorkers:  c.jobWorkers,
 		ICEServers:  ice,

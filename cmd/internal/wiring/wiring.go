@@ -23,6 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"rendezvous/app"
+	"rendezvous/auth"
 	"rendezvous/clock"
 	"rendezvous/genesys"
 	"rendezvous/genesys/sandbox"
@@ -99,6 +101,8 @@ type Options struct {
 	// InstanceURL is this instance's base URL as other instances reach it; see
 	// room.Options.InstanceURL.
 	InstanceURL string
+	// Staff configures the staff app.
+	Staff Staff
 }
 
 // Service is the assembled service.
@@ -114,6 +118,7 @@ type Service struct {
 	sockets   *genesys.GuestSockets // web messaging sockets opened ahead for the journey
 	rooms     *room.Rooms
 	notify    *notify.Service
+	staff     *app.App
 	sandbox   *sandbox.Sandbox
 	closeOnce sync.Once
 }
@@ -166,12 +171,14 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		o.Registry = prometheus.NewRegistry()
 	}
 	var queues journey.QueueFinder
+	var queueNames app.Queues
 	var callbacks journey.Callbacks
 	// Without a Genesys client, messages greet the customer on behalf of "your agent".
 	var agentName func(ctx context.Context, orgID, userID string) (string, error)
 	if clientID != "" {
 		gc := genesys.New(genesys.Config{Endpoints: endpoints, ClientID: clientID, ClientSecret: clientSecret, Clock: o.Clock, Logger: log})
 		queues = journey.GenesysQueues{Client: gc}
+		queueNames = genesysQueues{client: gc}
 		// The callbacks channel reuses the API client, which in the sandbox's demo org
 		// (and per the administrator guide) carries the callback permissions.
 		callbacks = gc
@@ -228,6 +235,29 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		}
 	}
 
+	// The staff app signs people in with the demo organization's sign-in client on the
+	// sandbox. With a real organization there is no sign-in client to use yet, and /signin
+	// says so.
+	var signIn auth.Connection
+	var staffOpts app.Options
+	if s.sandbox != nil {
+		demo := sandbox.Demo
+		signIn = auth.Connection{OrgID: "demo", GenesysOrgID: demo.OrgID, Endpoints: endpoints,
+			ClientID: demo.LoginClient.ID, ClientSecret: demo.LoginClient.Secret}
+		staffOpts.DemoUsers, staffOpts.SandboxURL = demoUsers(demo), s.SandboxURL
+		// The sandbox's agent desktop frames the Interaction Widget, as Genesys Cloud does.
+		o.Staff.FrameAncestors = append(o.Staff.FrameAncestors, s.SandboxURL)
+	}
+	staffAuth := auth.New(auth.Options{Store: o.Store, Connections: singleConnection{conn: signIn}, Key: staffKey(o.Key),
+		Clock: o.Clock, Logger: log, PublicURL: o.PublicURL, SupervisorRole: o.Staff.SupervisorRole, AdminRole: o.Staff.AdminRole})
+	staffOpts.Store, staffOpts.Auth, staffOpts.Clock, staffOpts.Logger, staffOpts.PublicURL = o.Store, staffAuth, o.Clock, log, o.PublicURL
+	staffOpts.Queues, staffOpts.QueueChecker, staffOpts.Notifications, staffOpts.Rooms = queueNames, s.journey, s.notify, s.rooms
+	staffOpts.DefaultOrg, staffOpts.FrameAncestors = signIn.OrgID, o.Staff.FrameAncestors
+	if s.staff, err = app.New(staffOpts); err != nil {
+		s.Close()
+		return nil, err
+	}
+
 	// Background work yields to API requests once they could keep every core busy: a
 	// burst of bookings then gets the cores and its events are worked through after,
 	// instead of each job worker taking a client's share (see jobs.RunnerOptions.Busy).
@@ -248,6 +278,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Rooms:     s.rooms,
 		Notify:    s.notify,
 		Sandbox:   s.SandboxURL,
+		Staff:     s.staff,
 
 		APIInFlight: apiInFlight,
 	})
@@ -267,7 +298,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 func (s *Service) registerJobs() {
 	r := s.Runner
 	r.Handle(store.EventJobKind, jobs.All(s.journey.HandleAppointmentEvent, s.rooms.HandleAppointmentEvent,
-		s.notify.HandleAppointmentEvent))
+		s.notify.HandleAppointmentEvent, s.staff.HandleAppointmentEvent))
 	// Each area's own event job, from before: still handled, for such jobs left in a database.
 	r.Handle(JourneyEventJobKind, s.journey.HandleAppointmentEvent)
 	r.Handle(room.EventJobKind, s.rooms.HandleAppointmentEvent)
