@@ -49,9 +49,11 @@ type Queues interface {
 	QueueNames(ctx context.Context, orgID string) ([]string, error)
 }
 
-// QueueChecker refuses a queue name Genesys Cloud does not know (the API's rule).
-type QueueChecker interface {
-	CheckQueue(ctx context.Context, queueName string) error
+// Checks are the booking rules that ask Genesys Cloud, shared with the API
+// (journey.Service): a queue and an agent must exist in the organization's Genesys Cloud.
+type Checks interface {
+	CheckQueue(ctx context.Context, orgID, queueName string) error
+	CheckAgent(ctx context.Context, orgID, field, agentUserID string) error
 }
 
 // Notifications is the part of the notification service the pages use.
@@ -85,7 +87,7 @@ type Options struct {
 	// PublicURL is the base of customers' links; empty means the request's host.
 	PublicURL     string
 	Queues        Queues
-	QueueChecker  QueueChecker
+	Checks        Checks
 	Notifications Notifications
 	Rooms         Rooms
 	// DefaultOrg is the organization /signin signs in to when none is named (the demo

@@ -13,7 +13,7 @@ import (
 // handleCancel serves POST /app/appointments/{id}/cancel with a reason, through
 // Appointment.Cancel as POST /api/v1/appointments/{id}/cancel does.
 func (a *App) handleCancel(w http.ResponseWriter, r *http.Request, s *auth.Session) {
-	a.change(w, r, s, "cancelled", func(cur *rendezvous.Appointment, t *tr) (string, error) {
+	a.change(w, r, s, "cancelled", nil, func(cur *rendezvous.Appointment, t *tr) (string, error) {
 		reason := r.PostFormValue("reason")
 		if !storable(reason) {
 			return "", &rendezvous.ValidationError{Problems: []rendezvous.FieldProblem{{Field: "reason", Message: "cannot be stored"}}}
@@ -25,7 +25,22 @@ func (a *App) handleCancel(w http.ResponseWriter, r *http.Request, s *auth.Sessi
 // handleReassign serves POST /app/appointments/{id}/reassign: a supervisor gives the
 // appointment to another agent (the store checks that agent's calendar for a clash).
 func (a *App) handleReassign(w http.ResponseWriter, r *http.Request, s *auth.Session) {
-	a.change(w, r, s, "reassigned", func(cur *rendezvous.Appointment, t *tr) (string, error) {
+	// Genesys Cloud is asked before the change, never inside its transaction.
+	precheck := func(v *view) string {
+		if a.o.Checks == nil {
+			return ""
+		}
+		err := a.o.Checks.CheckAgent(r.Context(), s.User.OrgID, "agentUserId", strings.TrimSpace(r.PostFormValue("agent")))
+		var ve *rendezvous.ValidationError
+		switch {
+		case err == nil:
+			return ""
+		case errors.As(err, &ve):
+			return v.T("Genesys Cloud does not know this agent. Choose another one.")
+		}
+		return v.T("Genesys Cloud could not be reached to check the agent. Nothing was changed; please try again in a moment.")
+	}
+	a.change(w, r, s, "reassigned", precheck, func(cur *rendezvous.Appointment, t *tr) (string, error) {
 		if !rendezvous.CanReassign(s.User, cur) {
 			return "", rendezvous.ErrNotFound
 		}
@@ -44,12 +59,19 @@ func (a *App) handleReassign(w http.ResponseWriter, r *http.Request, s *auth.Ses
 
 // change applies one action to the appointment of the path (with the version the page
 // showed) and goes back to its page, saying what happened or why not.
-func (a *App) change(w http.ResponseWriter, r *http.Request, s *auth.Session, action string, do func(cur *rendezvous.Appointment, t *tr) (string, error)) {
+func (a *App) change(w http.ResponseWriter, r *http.Request, s *auth.Session, action string, precheck func(v *view) string,
+	do func(cur *rendezvous.Appointment, t *tr) (string, error)) {
 	ap := a.loadVisible(w, r, s)
 	if ap == nil {
 		return
 	}
 	v := a.newView(r, s, "")
+	if precheck != nil {
+		if v.Notice = precheck(v); v.Notice != "" {
+			a.renderShow(w, r, s, v, ap.ID)
+			return
+		}
+	}
 	version, _ := strconv.Atoi(r.PostFormValue("version"))
 	var detail string
 	saved, err := a.o.Store.UpdateAppointment(r.Context(), s.User.OrgID, ap.ID, version, func(cur *rendezvous.Appointment) (string, error) {
@@ -88,7 +110,12 @@ func (a *App) change(w http.ResponseWriter, r *http.Request, s *auth.Session, ac
 		a.fail(w, r, err)
 		return
 	}
-	cur, err := a.o.Store.Appointment(r.Context(), s.User.OrgID, ap.ID)
+	a.renderShow(w, r, s, v, ap.ID)
+}
+
+// renderShow shows the appointment's page again with v's notice (409: nothing changed).
+func (a *App) renderShow(w http.ResponseWriter, r *http.Request, s *auth.Session, v *view, id string) {
+	cur, err := a.o.Store.Appointment(r.Context(), s.User.OrgID, id)
 	if err != nil || !rendezvous.CanView(s.User, cur) {
 		a.notFound(w, r, s)
 		return

@@ -126,17 +126,8 @@ func (a *App) handleCreate(w http.ResponseWriter, r *http.Request, s *auth.Sessi
 	if ap != nil && start.IsZero() {
 		ap = nil
 	}
-	if ap != nil && len(f.Errors) == 0 && a.o.QueueChecker != nil && ap.Interaction.Routing.Type == rendezvous.RoutingQueue {
-		if err := a.o.QueueChecker.CheckQueue(r.Context(), ap.Interaction.Routing.QueueName); err != nil {
-			var ve *rendezvous.ValidationError
-			if errors.As(err, &ve) {
-				f.addProblems(v.tr, err)
-			} else {
-				// As the API does: an outage does not stop bookings; the queue is checked
-				// again when the customer arrives.
-				a.log.WarnContext(r.Context(), "queue not checked; booking anyway", "error", err)
-			}
-		}
+	if ap != nil && len(f.Errors) == 0 && a.o.Checks != nil {
+		a.checkGenesys(r, v, f, ap.OrgID, ap.Interaction.Routing, ap.AgentUserID)
 	}
 	if len(f.Errors) > 0 {
 		a.renderForm(w, r, s, v, http.StatusUnprocessableEntity, f, nil)
@@ -194,4 +185,35 @@ func (d *formData) Preview(v *view) string {
 		return ""
 	}
 	return t.T("For the customer: %s (%s)", t.When(at, theirs), theirs.String())
+}
+
+// checkGenesys applies the booking rules that ask Genesys Cloud, as the API does: a queue
+// it does not have is refused (an outage lets the booking go ahead: the queue is checked
+// again when the customer arrives); an agent it does not know is refused, and an agent that
+// cannot be checked now asks the person to try again.
+func (a *App) checkGenesys(r *http.Request, v *view, f *apptForm, orgID string, routing rendezvous.Routing, agent string) {
+	ctx := r.Context()
+	if routing.Type == rendezvous.RoutingQueue {
+		err := a.o.Checks.CheckQueue(ctx, orgID, routing.QueueName)
+		var ve *rendezvous.ValidationError
+		switch {
+		case errors.As(err, &ve):
+			f.addProblems(v.tr, err)
+		case errors.Is(err, rendezvous.ErrNotConnected):
+			f.Errors["queue"] = v.T("Your organization is not connected to Genesys Cloud, so the customer cannot be routed to a queue.")
+		case err != nil:
+			a.log.WarnContext(ctx, "queue not checked; booking anyway", "error", err)
+		}
+	}
+	err := a.o.Checks.CheckAgent(ctx, orgID, "agentUserId", agent)
+	var ve *rendezvous.ValidationError
+	switch {
+	case err == nil:
+	case errors.As(err, &ve):
+		f.Errors["agent"] = v.T("Genesys Cloud does not know this agent. Choose another one.")
+	case errors.Is(err, rendezvous.ErrNotConnected):
+		f.Errors["agent"] = v.T("Your organization is not connected to Genesys Cloud, so the agent cannot be checked.")
+	default:
+		f.Errors["agent"] = v.T("Genesys Cloud could not be reached to check the agent. Nothing was booked; please try again in a moment.")
+	}
 }

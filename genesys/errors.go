@@ -210,6 +210,13 @@ func Classify(err error) (ErrorKind, time.Duration) {
 			return KindPermanent, 0
 		}
 	}
+	var pe *PacedError
+	if errors.As(err, &pe) {
+		return KindRetryAfter, pe.Wait
+	}
+	if errors.Is(err, rendezvous.ErrNotConnected) {
+		return KindPermanent, 0
+	}
 	var oe *OAuthError
 	if errors.As(err, &oe) {
 		if oe.temporaryFailure {
@@ -229,7 +236,7 @@ func Classify(err error) (ErrorKind, time.Duration) {
 		switch {
 		case ge.Code == GuestCodeTooManyRequests:
 			return KindRetryAfter, ge.RetryAfter
-		case ge.Code >= 5000:
+		case ge.Code >= 5000, ge.Code >= 500 && ge.Code < 600:
 			return KindTransient, 0
 		default:
 			return KindPermanent, 0

@@ -47,6 +47,17 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/appointments/{id}/notifications/{deliveryId}/retry", s.api(rendezvous.ScopeAppointmentsWrite, s.handleAppointmentNotificationRetry()))
 	mux.Handle("GET /api/v1/appointments/{id}/notifications/channels", s.api(rendezvous.ScopeAppointmentsRead, s.handleAppointmentNotificationChannelsGet()))
 	mux.Handle("PUT /api/v1/appointments/{id}/notifications/channels", s.api(rendezvous.ScopeAppointmentsWrite, s.handleAppointmentNotificationChannelsPut()))
+	mux.Handle("GET /api/v1/settings/schedules", s.api(rendezvous.ScopeSettingsAdmin, s.handleScheduleList()))
+	mux.Handle("GET /api/v1/settings/schedules/{queue}", s.api(rendezvous.ScopeSettingsAdmin, s.handleScheduleGet()))
+	mux.Handle("PUT /api/v1/settings/schedules/{queue}", s.api(rendezvous.ScopeSettingsAdmin, s.handleSchedulePut()))
+	mux.Handle("DELETE /api/v1/settings/schedules/{queue}", s.api(rendezvous.ScopeSettingsAdmin, s.handleScheduleDelete()))
+	mux.Handle("GET /api/v1/settings/widget", s.api(rendezvous.ScopeSettingsAdmin, s.handleWidgetSettingsGet()))
+	mux.Handle("PUT /api/v1/settings/widget", s.api(rendezvous.ScopeSettingsAdmin, s.handleWidgetSettingsPut()))
+	// Availability: with an API key (appointments:read), or public for the widget.
+	mux.Handle("GET /api/v1/availability", s.handleAvailability())
+	// The widget's public booking endpoints (no API key; see package widget).
+	mux.Handle("GET /api/v1/widget/challenge", s.handleWidgetChallenge())
+	mux.Handle("POST /api/v1/widget/bookings", s.handleWidgetBooking())
 	mux.Handle("/api/", s.apiNotFound())
 
 	// Customer journey: the customer's link, its event stream, page assets, waiting-room media.

@@ -26,6 +26,7 @@ import (
 	"rendezvous/notify"
 	"rendezvous/room"
 	"rendezvous/store"
+	"rendezvous/widget"
 )
 
 // Deps is everything the HTTP layer needs, wired in cmd/internal/wiring. Areas that add
@@ -64,6 +65,10 @@ type Deps struct {
 	// Notify serves the notification settings, templates, delivery log and .ics files.
 	// Nil leaves those routes answering 500.
 	Notify *notify.Service
+	// Widget serves the self-scheduling widget (its script and page) and decides its
+	// public endpoints: availability without a key, challenges, bookings. Nil leaves
+	// those answering 500; keyed availability needs it too.
+	Widget *widget.Service
 	// Sandbox is the base URL of the built-in Genesys Cloud sandbox when it stands in for
 	// a real organization, linked from the home page; "" otherwise.
 	Sandbox string

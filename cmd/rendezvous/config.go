@@ -44,6 +44,10 @@ type config struct {
 	staffSupervisorRole string
 	staffAdminRole      string
 	frameAncestors      string
+	genesysOrgID        string
+	genesysSignInID     string
+	genesysSignInSecret string
+	genesysRPM          int
 }
 
 // flagSet is a command's flags, each backed by an environment variable.
@@ -91,6 +95,11 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 	str(&c.staffSupervisorRole, "staff-supervisor-role", "RENDEZVOUS_STAFF_SUPERVISOR_ROLE", "Supervisor", "name of a Genesys Cloud role that makes a person a supervisor in Rendezvous when they sign in (empty: none)")
 	str(&c.staffAdminRole, "staff-admin-role", "RENDEZVOUS_STAFF_ADMIN_ROLE", "", "name of a Genesys Cloud role that makes a person an administrator in Rendezvous when they sign in (empty: none; the first person of an organization always is)")
 	str(&c.frameAncestors, "frame-ancestors", "RENDEZVOUS_FRAME_ANCESTORS", "", "space-separated origins allowed to frame the staff pages and the Interaction Widget, such as https://apps.mypurecloud.ie")
+	str(&c.genesysOrgID, "genesys-org-id", "RENDEZVOUS_GENESYS_ORG_ID", "", "the Genesys Cloud organization id, by which staff sign-in recognises the organization")
+	str(&c.genesysSignInID, "genesys-signin-client-id", "RENDEZVOUS_GENESYS_SIGNIN_CLIENT_ID", "", "OAuth client id (authorization code with PKCE) that staff sign in with")
+	str(&c.genesysSignInSecret, "genesys-signin-client-secret", "RENDEZVOUS_GENESYS_SIGNIN_CLIENT_SECRET", "", "its secret, if it has one; prefer the environment variable over the flag")
+	fs.IntVar(&c.genesysRPM, "genesys-requests-per-minute", 300, "Genesys Cloud API calls allowed per minute per OAuth client, shared by every instance on the database ($RENDEZVOUS_GENESYS_REQUESTS_PER_MINUTE)")
+	fs.env["genesys-requests-per-minute"] = "RENDEZVOUS_GENESYS_REQUESTS_PER_MINUTE"
 	return fs
 }
 
@@ -132,7 +141,8 @@ func (c *config) genesys() wiring.Genesys {
 	return wiring.Genesys{
 		Region: c.genesysRegion, APIURL: c.genesysAPIURL, LoginURL: c.genesysLoginURL,
 		WebMessagingURL: c.genesysWebMsgURL, ClientID: c.genesysClientID,
-		ClientSecret: c.genesysClientSecret, SandboxAddr: c.sandboxAddr,
+		ClientSecret: c.genesysClientSecret, OrgID: c.genesysOrgID,
+		SignInClientID: c.genesysSignInID, SignInClientSecret: c.genesysSignInSecret, SandboxAddr: c.sandboxAddr,
 	}
 }
 

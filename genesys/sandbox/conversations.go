@@ -23,7 +23,9 @@ var (
 
 // Conversation is a routed interaction as the inspection API shows it.
 type Conversation struct {
-	ID           string        `json:"id"`
+	ID string `json:"id"`
+	// OrgID is the Genesys organization the conversation belongs to.
+	OrgID        string        `json:"orgId"`
 	MediaType    string        `json:"mediaType"` // "message" (web messaging) or "callback"
 	State        string        `json:"state"`
 	QueueID      string        `json:"queueId,omitempty"`
@@ -115,7 +117,7 @@ func (s *Sandbox) Conversation(id string) (Conversation, bool) {
 func (s *Sandbox) conversationViewLocked(c *conversation) Conversation {
 	v := Conversation{ID: c.id, MediaType: c.media, State: c.state, QueueID: c.queueID, DeploymentID: c.deploymentID,
 		PreferredAgents: slices.Clone(c.preferred), OfferedAgentID: c.offeredTo, ConnectedAgentID: c.connectedTo,
-		CreatedAt: c.createdAt, FlowError: c.flowError, Transcript: slices.Clone(c.transcript)}
+		CreatedAt: c.createdAt, FlowError: c.flowError, Transcript: slices.Clone(c.transcript), OrgID: s.convOrgLocked(c)}
 	if v.PreferredAgents == nil {
 		v.PreferredAgents = []ScoredAgent{}
 	}
@@ -148,7 +150,8 @@ func (s *Sandbox) conversationViewLocked(c *conversation) Conversation {
 }
 
 // Answer makes the agent answer the interaction currently offered to them and returns its
-// conversation id. A web messaging guest receives the agent's Presence Join event.
+// conversation id. A web messaging guest receives the agent's Presence Join event only
+// with Options.AgentJoinPresence (Genesys does not document one).
 func (s *Sandbox) Answer(userID string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -160,7 +163,7 @@ func (s *Sandbox) Answer(userID string) (string, error) {
 	c.state, c.connectedTo, c.offeredTo = StateConnected, userID, ""
 	c.agentParticipant(userID).state = StateConnected
 	s.log.Info("sandbox conversation answered", "conversation_id", c.id, "agent", userID)
-	if c.media == MediaMessage {
+	if c.media == MediaMessage && s.opts.AgentJoinPresence {
 		s.sendAgentEventLocked(c, userID, "Join")
 	}
 	s.notifyLocked()
@@ -285,7 +288,7 @@ type attributesRequest struct {
 }
 
 // PATCH /api/v2/conversations/{conversationId}/participants/{participantId}/attributes.
-func (s *Sandbox) patchParticipantAttributes(w http.ResponseWriter, r *http.Request, _ caller) error {
+func (s *Sandbox) patchParticipantAttributes(w http.ResponseWriter, r *http.Request, caller caller) error {
 	var req attributesRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -296,7 +299,7 @@ func (s *Sandbox) patchParticipantAttributes(w http.ResponseWriter, r *http.Requ
 	convID, partID := r.PathValue("conversationId"), r.PathValue("participantId")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.convs[convID]
+	c := s.convInLocked(convID, caller.org())
 	if c == nil {
 		return notFound("The conversation %s was not found.", convID)
 	}

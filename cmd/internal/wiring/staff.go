@@ -4,12 +4,13 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 
 	"rendezvous"
 	"rendezvous/app"
 	"rendezvous/auth"
-	"rendezvous/genesys"
+	"rendezvous/connections"
 	"rendezvous/genesys/sandbox"
 )
 
@@ -24,32 +25,62 @@ type Staff struct {
 	FrameAncestors []string
 }
 
-// singleConnection is the sign-in connection while the service knows one Genesys Cloud
-// organization (the demo organization on the built-in sandbox): one Rendezvous
-// organization, one Genesys Cloud organization id, one sign-in OAuth client.
-type singleConnection struct {
-	conn auth.Connection
-}
-
-func (c singleConnection) SignInConnection(_ context.Context, orgID string) (auth.Connection, error) {
-	if c.conn.ClientID == "" || orgID != c.conn.OrgID {
-		return auth.Connection{}, fmt.Errorf("organization %q: %w", orgID, rendezvous.ErrNotFound)
+// newStaff builds the staff app and its sign-in on the organizations' connections.
+func newStaff(o Options, reg *connections.Registry, s *Service) (*app.App, error) {
+	frame := o.Staff.FrameAncestors
+	var demoUsers []app.DemoUser
+	if s.SandboxURL != "" {
+		// The sandbox's agent desktop frames the Interaction Widget, as Genesys Cloud does.
+		frame = append(frame, s.SandboxURL)
+		demo := sandbox.Demo
+		for _, u := range demo.Agents {
+			demoUsers = append(demoUsers, app.DemoUser{Name: u.Name, Role: "agent"})
+		}
+		demoUsers = append(demoUsers, app.DemoUser{Name: demo.Supervisor.Name, Role: "supervisor"})
 	}
-	return c.conn, nil
-}
-
-func (c singleConnection) OrgByGenesysOrgID(_ context.Context, genesysOrgID string) (string, error) {
-	if c.conn.GenesysOrgID == "" || genesysOrgID != c.conn.GenesysOrgID {
-		return "", fmt.Errorf("Genesys Cloud organization %q: %w", genesysOrgID, rendezvous.ErrNotFound)
+	a := auth.New(auth.Options{Store: o.Store, Connections: signIns{reg: reg}, Key: staffKey(o.Key), Clock: o.Clock,
+		Logger: o.Logger, PublicURL: o.PublicURL, SupervisorRole: o.Staff.SupervisorRole, AdminRole: o.Staff.AdminRole})
+	staff, err := app.New(app.Options{Store: o.Store, Auth: a, Clock: o.Clock, Logger: o.Logger, PublicURL: o.PublicURL,
+		Queues: queueNames{reg: reg}, Checks: s.journey, Notifications: s.notify, Rooms: s.rooms,
+		DefaultOrg: DefaultOrgID, DemoUsers: demoUsers, SandboxURL: s.SandboxURL, FrameAncestors: frame})
+	if err != nil {
+		return nil, fmt.Errorf("staff app: %w", err)
 	}
-	return c.conn.OrgID, nil
+	return staff, nil
 }
 
-// genesysQueues lists queue names with the organization's API client.
-type genesysQueues struct{ client *genesys.Client }
+// signIns gives staff sign-in each organization's sign-in client from the registry.
+type signIns struct{ reg *connections.Registry }
 
-func (q genesysQueues) QueueNames(ctx context.Context, _ string) ([]string, error) {
-	qs, err := q.client.Queues(ctx)
+func (c signIns) SignInConnection(ctx context.Context, orgID string) (auth.Connection, error) {
+	conn, err := c.reg.Connection(ctx, orgID)
+	if errors.Is(err, rendezvous.ErrNotConnected) {
+		return auth.Connection{}, fmt.Errorf("%v: %w", err, rendezvous.ErrNotFound)
+	}
+	if err != nil {
+		return auth.Connection{}, err
+	}
+	if conn.SignInClientID == "" {
+		return auth.Connection{}, fmt.Errorf("organization %s has no staff sign-in client: %w", orgID, rendezvous.ErrNotFound)
+	}
+	return auth.Connection{OrgID: conn.OrgID, GenesysOrgID: conn.GenesysOrgID, Endpoints: conn.Endpoints,
+		ClientID: conn.SignInClientID, ClientSecret: conn.SignInClientSecret}, nil
+}
+
+func (c signIns) OrgByGenesysOrgID(ctx context.Context, genesysOrgID string) (string, error) {
+	o, err := c.reg.OrgByGenesysOrgID(ctx, genesysOrgID)
+	return o.ID, err
+}
+
+// queueNames lists an organization's queue names with its API client.
+type queueNames struct{ reg *connections.Registry }
+
+func (q queueNames) QueueNames(ctx context.Context, orgID string) ([]string, error) {
+	gc, err := q.reg.Client(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	qs, err := gc.Queues(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -66,13 +97,4 @@ func staffKey(key []byte) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("rendezvous staff sign-in cookie"))
 	return m.Sum(nil)
-}
-
-// demoUsers lists the sandbox's users for the sign-in page.
-func demoUsers(d sandbox.DemoOrg) []app.DemoUser {
-	var out []app.DemoUser
-	for _, u := range d.Agents {
-		out = append(out, app.DemoUser{Name: u.Name, Role: "agent"})
-	}
-	return append(out, app.DemoUser{Name: d.Supervisor.Name, Role: "supervisor"})
 }
