@@ -340,6 +340,8 @@ func TestStaffBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#filter-agent`)),
 		chromedp.SetValue(chromedp.CSS(`#filter-agent`), sandbox.Demo.Agents[0].ID),
 		chromedp.Click(chromedp.CSS(`form.filters button`)),
+		// Only the filtered page has Alice selected (the unfiltered one had the option too).
+		chromedp.WaitReady(chromedp.CSS(`#filter-agent option[selected][value="`+sandbox.Demo.Agents[0].ID+`"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.cal`)),
 	)
 	if got := text(t, tab, ".cal"); !strings.Contains(got, "Maria Papadopoulou") || !strings.Contains(got, "Alice Martin") {
