@@ -20,18 +20,14 @@ type Staff struct {
 	// administrator at sign-in; empty grants nothing.
 	SupervisorRole string
 	AdminRole      string
-	// FrameAncestors are origins allowed to frame the staff pages and the Interaction
-	// Widget (Genesys Cloud's, such as https://apps.mypurecloud.ie).
-	FrameAncestors []string
 }
 
-// newStaff builds the staff app and its sign-in on the organizations' connections.
-func newStaff(o Options, reg *connections.Registry, s *Service) (*app.App, error) {
-	frame := o.Staff.FrameAncestors
+// newStaff builds the staff app and its sign-in on the organizations' connections. frame
+// are the origins that may frame its pages and the Interaction Widget: Genesys Cloud's
+// desktops (or the sandbox's agent desktop), as for the agent's room.
+func newStaff(o Options, reg *connections.Registry, s *Service, frame []string) (*app.App, error) {
 	var demoUsers []app.DemoUser
 	if s.SandboxURL != "" {
-		// The sandbox's agent desktop frames the Interaction Widget, as Genesys Cloud does.
-		frame = append(frame, s.SandboxURL)
 		demo := sandbox.Demo
 		for _, u := range demo.Agents {
 			demoUsers = append(demoUsers, app.DemoUser{Name: u.Name, Role: "agent"})
