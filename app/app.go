@@ -213,6 +213,8 @@ type view struct {
 	Data    any
 	// Live asks the layout to include the live-update script for this page.
 	Live string
+	// Bare leaves out the header and footer: the Interaction Widget, inside Genesys Cloud.
+	Bare bool
 }
 
 // CSRF is the session's form token, for hidden fields.

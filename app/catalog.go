@@ -5,6 +5,14 @@ package app
 // pages use is here in both languages.
 var catalog = map[string]map[string]string{
 	"de": {
+		"Video appointment": "Video-Termin",
+		"Sign in to Rendezvous with your Genesys Cloud account to see the video appointment of this interaction.": "Melden Sie sich mit Ihrem Genesys-Cloud-Konto bei Rendezvous an, um den Video-Termin dieser Interaktion zu sehen.",
+		"A small window opens; it closes by itself once you are signed in.": "Ein kleines Fenster öffnet sich; es schließt sich, sobald Sie angemeldet sind.",
+		"No video appointment for this interaction.": "Zu dieser Interaktion gibt es keinen Video-Termin.",
+		"Genesys Cloud cannot be reached right now, so the appointment cannot be found. Try again in a moment.": "Genesys Cloud ist gerade nicht erreichbar, daher kann der Termin nicht gefunden werden. Versuchen Sie es gleich noch einmal.",
+		"Try again": "Erneut versuchen",
+		"customer's time %s": "beim Kunden %s",
+		"Open the appointment in Rendezvous": "Termin in Rendezvous öffnen",
 		"Sign in": "Anmelden",
 		"Rendezvous has no organization %q. Check the address you were given, or ask your administrator for the sign-in link.": "Rendezvous kennt keine Organisation %q. Prüfen Sie die Adresse oder fragen Sie Ihre Administration nach dem Anmeldelink.",
 		"You were signed out because Genesys Cloud no longer accepts your sign-in. Sign in again.":                             "Sie wurden abgemeldet, weil Genesys Cloud Ihre Anmeldung nicht mehr akzeptiert. Melden Sie sich erneut an.",
@@ -193,6 +201,14 @@ var catalog = map[string]map[string]string{
 		"List": "Liste",
 	},
 	"el": {
+		"Video appointment": "Ραντεβού μέσω βίντεο",
+		"Sign in to Rendezvous with your Genesys Cloud account to see the video appointment of this interaction.": "Συνδεθείτε στο Rendezvous με τον λογαριασμό σας στο Genesys Cloud για να δείτε το ραντεβού μέσω βίντεο αυτής της αλληλεπίδρασης.",
+		"A small window opens; it closes by itself once you are signed in.": "Ανοίγει ένα μικρό παράθυρο· κλείνει μόνο του μόλις συνδεθείτε.",
+		"No video appointment for this interaction.": "Δεν υπάρχει ραντεβού μέσω βίντεο για αυτή την αλληλεπίδραση.",
+		"Genesys Cloud cannot be reached right now, so the appointment cannot be found. Try again in a moment.": "Το Genesys Cloud δεν είναι διαθέσιμο αυτή τη στιγμή, οπότε το ραντεβού δεν βρίσκεται. Δοκιμάστε ξανά σε λίγο.",
+		"Try again": "Δοκιμάστε ξανά",
+		"customer's time %s": "ώρα πελάτη %s",
+		"Open the appointment in Rendezvous": "Άνοιγμα του ραντεβού στο Rendezvous",
 		"Sign in": "Σύνδεση",
 		"Rendezvous has no organization %q. Check the address you were given, or ask your administrator for the sign-in link.": "Το Rendezvous δεν έχει οργανισμό %q. Ελέγξτε τη διεύθυνση που σας δόθηκε ή ζητήστε τον σύνδεσμο σύνδεσης από τον διαχειριστή σας.",
 		"You were signed out because Genesys Cloud no longer accepts your sign-in. Sign in again.":                             "Αποσυνδεθήκατε επειδή το Genesys Cloud δεν δέχεται πλέον τη σύνδεσή σας. Συνδεθείτε ξανά.",

@@ -30,6 +30,9 @@ func (a *App) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /app/appointments/{id}/deliveries/{deliveryId}/retry", a.signedIn(a.handleRetry))
 	mux.Handle("POST /app/preferences", a.signedIn(a.handlePreferences))
 
+	// The Interaction Widget, framed by Genesys Cloud beside an interaction.
+	mux.Handle("GET /widget", a.public(a.handleWidget))
+
 	// Stylesheet and scripts shared by every staff page.
 	mux.Handle("GET /app/static/", a.static())
 }

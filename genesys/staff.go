@@ -60,23 +60,15 @@ type Conversation struct {
 }
 
 // Participant is one party of a conversation. Purpose is "customer", "agent", "acd",
-// "workflow", ...; UserID is set for agents; Attributes is the participant data (where a web
-// messaging guest's custom attributes land).
+// "workflow", ...; UserID is set for agents; State is "alerting", "connected",
+// "disconnected", ...; Attributes is the participant data (where a web messaging guest's
+// custom attributes land).
 type Participant struct {
 	ID         string            `json:"id"`
 	Purpose    string            `json:"purpose"`
 	UserID     string            `json:"userId,omitempty"`
 	State      string            `json:"state,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
-	Messages   []Communication   `json:"messages,omitempty"`
-	Callbacks  []Communication   `json:"callbacks,omitempty"`
-}
-
-// Communication is one media leg of a participant, with its state ("alerting",
-// "connected", "disconnected", ...).
-type Communication struct {
-	ID    string `json:"id"`
-	State string `json:"state"`
 }
 
 // ConversationAs reads one conversation authorized as the user who owns userToken

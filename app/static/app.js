@@ -11,6 +11,26 @@
     document.cookie = "rdv_tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
   }
 
+  // The end of a sign-in in the Interaction Widget's pop-up: tell the widget, close.
+  if (document.querySelector("[data-signed-in]") && window.opener) {
+    try { window.opener.postMessage("rdv-signed-in", location.origin); } catch (e) {}
+    window.close();
+  }
+  // The widget: sign in in a pop-up (Genesys Cloud's login cannot be shown in a frame),
+  // then show the appointment.
+  var signin = document.getElementById("widget-signin");
+  if (signin) {
+    signin.addEventListener("click", function (ev) {
+      var w = window.open(signin.href, "rdv-signin", "width=520,height=720");
+      if (!w) return; // blocked: the link opens it as a tab instead
+      ev.preventDefault();
+      var timer = setInterval(function () { if (w.closed) { clearInterval(timer); location.reload(); } }, 500);
+    });
+    window.addEventListener("message", function (ev) {
+      if (ev.origin === location.origin && ev.data === "rdv-signed-in") location.reload();
+    });
+  }
+
   document.addEventListener("click", function (ev) {
     var b = ev.target.closest("[data-copy]");
     if (!b) return;

@@ -70,12 +70,19 @@ func startChromium(t *testing.T) context.Context {
 // staffEnv is the real service started by run, with its built-in sandbox.
 type staffEnv struct {
 	base, sandbox string
-	logs          *lineWatcher
+	// key is an API key of the demo organization (appointments read and write).
+	key  string
+	logs *lineWatcher
 }
 
 func startService(t *testing.T) *staffEnv {
 	t.Helper()
 	dir := t.TempDir()
+	var out strings.Builder
+	if err := run(context.Background(), []string{"apikey", "create", "-name", "staff-test"}, testEnv(dir), &out, io.Discard); err != nil {
+		t.Fatalf("apikey create: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &lineWatcher{found: make(chan string, 1)}
 	done := make(chan error, 1)
@@ -88,7 +95,7 @@ func startService(t *testing.T) *staffEnv {
 			t.Error("run did not return within 20 s of cancel")
 		}
 	})
-	e := &staffEnv{logs: logs}
+	e := &staffEnv{logs: logs, key: lines[len(lines)-1]}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, line := range strings.Split(logs.String(), "\n") {
