@@ -200,7 +200,7 @@ func screenshot(t *testing.T, tab context.Context, name string) {
 		}
 		if *updateScreenshots && width == 1280 && !saved {
 			saved = true
-			png, err := chromedp.Run(tab, chromedp.FullScreenshot(90))
+			png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 			if err != nil {
 				t.Fatal(err)
 			}
