@@ -16,9 +16,14 @@ var homeTemplate = template.Must(template.New("home").Parse(`<!doctype html>
 body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1d2330}
 h1{font-size:1.6rem;margin-bottom:.2rem} code,pre{background:#f2f4f7;border-radius:4px;padding:.1rem .3rem}
 pre{padding:.8rem;overflow-x:auto} li{margin:.3rem 0} .muted{color:#5b6475}
+a.signin{display:inline-block;background:#2457c5;color:#fff;padding:.7rem 1.3rem;border-radius:6px;text-decoration:none;font-size:1.1rem}
 </style></head><body>
 <h1>Rendezvous</h1>
 <p class="muted">Video appointments for contact centers on Genesys Cloud.</p>
+{{if .SignIn}}<p><a class="signin" href="{{.SignIn}}">Sign in with Genesys Cloud</a></p>
+<p class="muted">Agents and supervisors work in the staff app.{{if .Sandbox}} In this demo the sign-in opens the
+built-in Genesys Cloud sandbox: pick any of its users (agents Alice, Bruno and Chloé, supervisor Sam); there are no
+passwords, and the first person to sign in becomes the administrator.{{end}}</p>{{end}}
 <h2>Try it</h2>
 <ol>
 <li>Create an API key (it is printed alone on the last line):
@@ -42,9 +47,14 @@ The answer's <code>links.customer</code> is the customer's page.</li>
 func (s *server) handleHome() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b bytes.Buffer
+		signIn := ""
+		if s.Staff != nil {
+			// One click here, one on the Genesys Cloud login page: signed in.
+			signIn = "/signin?go=1"
+		}
 		// The example books tomorrow afternoon, so that it works when pasted.
 		start := s.clock.Now().UTC().Add(24 * time.Hour).Truncate(24 * time.Hour).Add(14*time.Hour + 30*time.Minute)
-		err := homeTemplate.Execute(&b, struct{ Base, Sandbox, Start string }{s.publicURL(r), s.Sandbox, start.Format(time.RFC3339)})
+		err := homeTemplate.Execute(&b, struct{ Base, Sandbox, Start, SignIn string }{s.publicURL(r), s.Sandbox, start.Format(time.RFC3339), signIn})
 		if err != nil {
 			s.error(w, r, err)
 			return

@@ -86,4 +86,10 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /room/customer/{key}", s.handleRoomPage(room.Customer))
 	mux.Handle("GET /room/customer/{key}/ws", s.handleRoomSignaling(room.Customer))
 	mux.Handle("GET /static/room/", s.handleRoomStatic())
+
+	// Staff app: sign-in with Genesys Cloud, agents' and supervisors' pages, the
+	// Interaction Widget. Its routes are listed in app/routes.go.
+	if s.Staff != nil {
+		s.Staff.Routes(mux)
+	}
 }

@@ -75,6 +75,10 @@ type Deps struct {
 	// Sandbox is the base URL of the built-in Genesys Cloud sandbox when it stands in for
 	// a real organization, linked from the home page; "" otherwise.
 	Sandbox string
+	// Staff, when set, adds the staff app's routes (sign-in, agents' and supervisors'
+	// pages, the Interaction Widget) to the same mux, so they share the request ids,
+	// metrics and logs of every other route.
+	Staff interface{ Routes(mux *http.ServeMux) }
 	// Hosts are the host names this service answers to (hostcheck.New with the public
 	// and instance URLs); requests naming another get 421, against DNS rebinding. The zero
 	// value answers any host.

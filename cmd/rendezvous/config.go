@@ -52,6 +52,9 @@ type config struct {
 	genesysWebMsgURL    string
 	genesysClientID     string
 	genesysClientSecret string
+
+	staffSupervisorRole string
+	staffAdminRole      string
 	genesysOrgID        string
 	genesysSignInID     string
 	genesysSignInSecret string
@@ -96,7 +99,7 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 	str(&c.instanceURL, "instance-url", "RENDEZVOUS_INSTANCE_URL", "", "this instance's base URL as other instances reach it, so that several instances can share video rooms (empty: both sides of a call must reach the same instance)")
 	str(&c.trustedProxies, "trusted-proxies", "RENDEZVOUS_TRUSTED_PROXIES", "", "comma-separated addresses and CIDR prefixes of the reverse proxies in front of the service, whose Forwarded / X-Forwarded-For headers name the client (empty: trust no such header)")
 	str(&c.allowedHosts, "allowed-hosts", "RENDEZVOUS_ALLOWED_HOSTS", "", "comma-separated host names the service answers to besides those of -public-url and -instance-url (IP addresses are always answered); other names get 421, against DNS rebinding")
-	str(&c.frameAncestors, "frame-ancestors", "RENDEZVOUS_FRAME_ANCESTORS", "", "space-separated origins allowed to show the agent's room in a frame (default: Genesys Cloud's desktop of the region, https://apps.<domain>, or the sandbox)")
+	str(&c.frameAncestors, "frame-ancestors", "RENDEZVOUS_FRAME_ANCESTORS", "", "space-separated origins allowed to show the agent's room, the staff pages and the Interaction Widget in a frame (default: Genesys Cloud's desktop of the region, https://apps.<domain>, or the sandbox)")
 	str(&c.opsAddr, "ops-addr", "RENDEZVOUS_OPS_ADDR", "", "address of a separate operations listener for /metrics, /healthz and /readyz (empty: /metrics is served on -addr)")
 	str(&c.instanceID, "instance-id", "RENDEZVOUS_INSTANCE_ID", "", "name of this instance on the background jobs it runs, so that after a crash it takes them back at once; never the same on two live instances (default: host name and the address served on)")
 	str(&c.sandboxAddr, "sandbox-addr", "RENDEZVOUS_SANDBOX_ADDR", "127.0.0.1:8090", "address of the built-in Genesys Cloud sandbox, started when no Genesys region or API URL is set")
@@ -106,12 +109,19 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 	str(&c.genesysWebMsgURL, "genesys-webmessaging-url", "RENDEZVOUS_GENESYS_WEBMESSAGING_URL", "", "override the Genesys Cloud web messaging WebSocket URL (wss://webmessaging.<domain>/v1)")
 	str(&c.genesysClientID, "genesys-client-id", "RENDEZVOUS_GENESYS_CLIENT_ID", "", "OAuth client id (client credentials) for the Genesys Cloud organization")
 	str(&c.genesysClientSecret, "genesys-client-secret", "RENDEZVOUS_GENESYS_CLIENT_SECRET", "", "OAuth client secret for the Genesys Cloud organization; prefer the environment variable over the flag")
+	str(&c.staffSupervisorRole, "staff-supervisor-role", "RENDEZVOUS_STAFF_SUPERVISOR_ROLE", "Supervisor", "name of a Genesys Cloud role that makes a person a supervisor in Rendezvous when they sign in (empty: none)")
+	str(&c.staffAdminRole, "staff-admin-role", "RENDEZVOUS_STAFF_ADMIN_ROLE", "", "name of a Genesys Cloud role that makes a person an administrator in Rendezvous when they sign in (empty: none; the first person of an organization always is)")
 	str(&c.genesysOrgID, "genesys-org-id", "RENDEZVOUS_GENESYS_ORG_ID", "", "the Genesys Cloud organization id, by which staff sign-in recognises the organization")
 	str(&c.genesysSignInID, "genesys-signin-client-id", "RENDEZVOUS_GENESYS_SIGNIN_CLIENT_ID", "", "OAuth client id (authorization code with PKCE) that staff sign in with")
 	str(&c.genesysSignInSecret, "genesys-signin-client-secret", "RENDEZVOUS_GENESYS_SIGNIN_CLIENT_SECRET", "", "its secret, if it has one; prefer the environment variable over the flag")
 	fs.IntVar(&c.genesysRPM, "genesys-requests-per-minute", 300, "Genesys Cloud API calls allowed per minute per OAuth client, shared by every instance on the database ($RENDEZVOUS_GENESYS_REQUESTS_PER_MINUTE)")
 	fs.env["genesys-requests-per-minute"] = "RENDEZVOUS_GENESYS_REQUESTS_PER_MINUTE"
 	return fs
+}
+
+// staff returns the staff app settings.
+func (c *config) staff() wiring.Staff {
+	return wiring.Staff{SupervisorRole: c.staffSupervisorRole, AdminRole: c.staffAdminRole}
 }
 
 // parse parses args, then fills every flag not given on the command line from its

@@ -90,6 +90,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	svc, err := wiring.New(life, &wg, wiring.Options{
 		Store: st, Key: key, PreviousKeys: c.prevKeys, Clock: clk, Logger: log, PublicURL: publicURL,
 		Genesys:        c.genesys(),
+		Staff:          c.staff(),
 		RateLimit:      rateLimit(c.rateLimit),
 		JobWorkers:     c.jobWorkers,
 		ICEServers:     ice,

@@ -141,6 +141,7 @@ const (
 	PermParticipantUpdate   = "conversation:participant:update"
 	PermQueueView           = "routing:queue:view"
 	PermUserView            = "directory:user:view"
+	PermCommunicationView   = "conversation:communication:view"
 	defaultAgentAttribute   = "context.auvious.agentUserId"
 	defaultQueueAttribute   = "context.auvious.queueName"
 	defaultPreferredScore   = 100
@@ -194,7 +195,7 @@ func allPermissions() []string {
 	return []string{
 		PermMessageCreate, PermSMSNumberView, PermEmailCreate, PermAgentlessEmailSend,
 		PermEmailManage, PermEmailView, PermCallbackCreate, PermCallbackEdit, PermDisconnect,
-		PermParticipantUpdate, PermQueueView, PermUserView,
+		PermParticipantUpdate, PermQueueView, PermUserView, PermCommunicationView,
 	}
 }
 
@@ -330,7 +331,7 @@ func (s *Sandbox) seedOrgLocked(d DemoOrg) {
 	}
 	s.tenants[d.OrgID] = &tenant{spec: d, smsNumbers: []string{d.SMSNumber}, emailDomains: []string{d.EmailDomain}}
 	s.tenantOrder = append(s.tenantOrder, d.OrgID)
-	agentPerms := []string{PermQueueView, PermUserView}
+	agentPerms := []string{PermQueueView, PermUserView, PermCommunicationView}
 	seq := len(s.userOrder)
 	for i, a := range d.Agents {
 		s.addUserLocked(&user{id: a.ID, name: a.Name, email: a.Email, role: RoleAgent, org: d.OrgID,

@@ -26,6 +26,7 @@ func (s *Sandbox) routes() http.Handler {
 	mux.Handle("PATCH /api/v2/conversations/callbacks", s.api(s.patchCallback, PermCallbackEdit))
 	mux.Handle("POST /api/v2/conversations/callbacks/bulk/disconnect", s.api(s.bulkDisconnectCallbacks, PermDisconnect))
 	mux.Handle("PATCH /api/v2/conversations/callbacks/{conversationId}", s.api(s.patchCallbackConversation, PermDisconnect))
+	mux.Handle("GET /api/v2/conversations/{conversationId}", s.api(s.getConversation, PermCommunicationView))
 	mux.Handle("PATCH /api/v2/conversations/{conversationId}/participants/{participantId}/attributes", s.api(s.patchParticipantAttributes, PermParticipantUpdate))
 
 	// Web messaging guest API.
@@ -35,6 +36,7 @@ func (s *Sandbox) routes() http.Handler {
 	mux.Handle("GET /sandbox/{$}", s.handleConsole())
 	mux.Handle("GET /sandbox", http.RedirectHandler("/sandbox/", http.StatusFound))
 	mux.Handle("GET /sandbox/changes", s.handleChanges())
+	mux.Handle("GET /sandbox/desktop", s.handleDesktop())
 	mux.Handle("GET /sandbox/outbox", s.inspect(func() any { return s.Outbox() }))
 	mux.Handle("GET /sandbox/conversations", s.inspect(func() any { return s.Conversations() }))
 	mux.Handle("GET /sandbox/users", s.inspect(func() any { return s.Users() }))

@@ -26,6 +26,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"rendezvous"
+	"rendezvous/app"
 	"rendezvous/clock"
 	"rendezvous/connections"
 	"rendezvous/genesys"
@@ -160,6 +161,8 @@ type Options struct {
 	// SandboxURL.
 	Sandbox    *sandbox.Sandbox
 	SandboxURL string
+	// Staff configures the staff app.
+	Staff Staff
 }
 
 // Service is the assembled service.
@@ -180,6 +183,7 @@ type Service struct {
 	sockets      *genesys.GuestSockets // web messaging sockets opened ahead for the journey
 	rooms        *room.Rooms
 	notify       *notify.Service
+	staff        *app.App
 	sandbox      *sandbox.Sandbox
 	closeOnce    sync.Once
 	sessionsOnce sync.Once
@@ -342,6 +346,10 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	if len(frames) == 0 {
 		frames = genesysDesktops(s.SandboxURL, def)
 	}
+	if s.staff, err = newStaff(o, reg, s, frames); err != nil {
+		s.Close()
+		return nil, err
+	}
 	deps := web.Deps{
 		Store:     o.Store,
 		Logger:    log,
@@ -354,6 +362,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Notify:    s.notify,
 		Widget:    wid,
 		Sandbox:   s.SandboxURL,
+		Staff:     s.staff,
 
 		APIInFlight: apiInFlight,
 
@@ -438,7 +447,7 @@ func (g orgGenesys) KnowsUser(ctx context.Context, orgID, userID string) (bool, 
 func (s *Service) registerJobs() {
 	r := s.Runner
 	r.Handle(store.EventJobKind, jobs.All(s.journey.HandleAppointmentEvent, s.rooms.HandleAppointmentEvent,
-		s.notify.HandleAppointmentEvent))
+		s.notify.HandleAppointmentEvent, s.staff.HandleAppointmentEvent))
 	// Each area's own event job, from before: still handled, for such jobs left in a database.
 	r.Handle(JourneyEventJobKind, s.journey.HandleAppointmentEvent)
 	r.Handle(room.EventJobKind, s.rooms.HandleAppointmentEvent)
