@@ -216,8 +216,20 @@ func (s *Store) SetJourneyProgress(ctx context.Context, appointmentID, progress,
 		default:
 			return fmt.Errorf("unknown progress %q", progress)
 		}
-		_, err := tx.Exec(ctx, q, progress, now, lastError, now, appointmentID)
-		return err
+		if progress != "waiting_agent" {
+			_, err := tx.Exec(ctx, q, progress, now, lastError, now, appointmentID)
+			return err
+		}
+		// The customer reaching the agent's queue is an event webhooks may send, once.
+		var orgID string
+		err := tx.QueryRow(ctx, q+" RETURNING org_id", progress, now, lastError, now, appointmentID).Scan(&orgID)
+		if isNoRows(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return tx.RecordAppointmentEvent(ctx, orgID, appointmentID, rendezvous.EventAppointmentCustomerWaiting, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("record interaction progress of %s: %w", appointmentID, err)

@@ -345,6 +345,11 @@ func (tx *Tx) SaveNotifyDelivery(ctx context.Context, d *NotifyDelivery) error {
 	if err != nil {
 		return fmt.Errorf("save delivery %s: %w", d.ID, err)
 	}
+	if d.Outcome == "failed" {
+		// Audited, and sent to the webhooks that listen for it.
+		return tx.RecordAppointmentEvent(ctx, d.OrgID, d.AppointmentID, rendezvous.EventNotificationFailed, []rendezvous.FieldChange{
+			{Field: "deliveryId", To: d.ID}, {Field: "channel", To: d.Channel}, {Field: "event", To: d.Event}, {Field: "kind", To: d.Kind}})
+	}
 	return nil
 }
 
