@@ -1,12 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -260,3 +262,62 @@ func (tx *Tx) TakePendingHooks(ctx context.Context, orgID, appointmentID string)
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// JSONChanges lists the top-level fields that differ between two JSON objects (either may
+// be empty), with their values as compact JSON, cut at 200 bytes. Settings documents hold
+// no secrets (those live sealed elsewhere); pass redact for one that may.
+func JSONChanges(before, after []byte, redact bool) []rendezvous.FieldChange {
+	var a, b map[string]json.RawMessage
+	if len(before) > 0 {
+		json.Unmarshal(before, &a)
+	}
+	if len(after) > 0 {
+		json.Unmarshal(after, &b)
+	}
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	var names []string
+	for k := range keys {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var out []rendezvous.FieldChange
+	for _, k := range names {
+		x, y := compactJSON(a[k]), compactJSON(b[k])
+		if x == y {
+			continue
+		}
+		if redact {
+			out = append(out, rendezvous.FieldChange{Field: k, Redacted: true})
+			continue
+		}
+		out = append(out, rendezvous.FieldChange{Field: k, From: truncate(x, 200), To: truncate(y, 200)})
+	}
+	return out
+}
+
+func compactJSON(m json.RawMessage) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, m); err != nil {
+		return string(m)
+	}
+	return buf.String()
+}
+
+// previousBody reads the stored JSON of a settings row in tx (query returns one text
+// column; no row means none) for the audit entry of its change.
+func (tx *Tx) previousBody(ctx context.Context, query string, args ...any) []byte {
+	var body []byte
+	if err := tx.QueryRow(ctx, query, args...).Scan(&body); err != nil {
+		return nil
+	}
+	return body
+}

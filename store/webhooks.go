@@ -415,37 +415,42 @@ func (tx *Tx) AddWebhookDelivery(ctx context.Context, d *WebhookDelivery) error 
 	if err != nil {
 		return fmt.Errorf("queue webhook delivery: %w", err)
 	}
-	d.State = DeliveryWaiting
-	return tx.advanceChain(ctx, d.OrgID, d.SubscriptionID, d.Chain)
+	d.State, d.CreatedAt = DeliveryWaiting, TimeFromDB(now)
+	started, err := tx.advanceChain(ctx, d.OrgID, d.SubscriptionID, d.Chain)
+	if started == d.ID {
+		d.State = DeliveryPending
+	}
+	return err
 }
 
 // advanceChain makes the oldest waiting delivery of a chain pending, and enqueues its
-// job, unless one is pending already. Callers hold the chain's lock (see lockChain).
-func (tx *Tx) advanceChain(ctx context.Context, orgID, subID, chain string) error {
+// job, unless one is pending already, and returns the id it started (0 for none). It
+// locks the chain first, so the head is decided by one transaction at a time.
+func (tx *Tx) advanceChain(ctx context.Context, orgID, subID, chain string) (int64, error) {
 	if err := tx.Lock(ctx, "webhook-chain/"+subID+"/"+chain); err != nil {
-		return err
+		return 0, err
 	}
 	var id int64
 	err := tx.QueryRow(ctx, `SELECT id FROM webhook_deliveries WHERE subscription_id = ? AND chain = ?
 		AND state = 'pending' LIMIT 1`, subID, chain).Scan(&id)
 	if err == nil {
-		return nil
+		return 0, nil
 	}
 	if !isNoRows(err) {
-		return fmt.Errorf("webhook chain: %w", err)
+		return 0, fmt.Errorf("webhook chain: %w", err)
 	}
 	err = tx.QueryRow(ctx, `SELECT id FROM webhook_deliveries WHERE subscription_id = ? AND chain = ?
 		AND state = 'waiting' ORDER BY id LIMIT 1`, subID, chain).Scan(&id)
 	if isNoRows(err) {
-		return nil
+		return 0, nil
 	}
 	if err != nil {
-		return fmt.Errorf("webhook chain: %w", err)
+		return 0, fmt.Errorf("webhook chain: %w", err)
 	}
 	if _, err := tx.Exec(ctx, "UPDATE webhook_deliveries SET state = 'pending' WHERE id = ?", id); err != nil {
-		return fmt.Errorf("webhook chain: %w", err)
+		return 0, fmt.Errorf("webhook chain: %w", err)
 	}
-	return tx.enqueueDelivery(ctx, orgID, id)
+	return id, tx.enqueueDelivery(ctx, orgID, id)
 }
 
 func (tx *Tx) enqueueDelivery(ctx context.Context, orgID string, id int64) error {
@@ -559,7 +564,8 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, d *WebhookDelivery, a 
 		}
 		failingSince = TimeFromDB(since)
 		if a.Final {
-			return tx.advanceChain(ctx, d.OrgID, d.SubscriptionID, d.Chain)
+			_, err := tx.advanceChain(ctx, d.OrgID, d.SubscriptionID, d.Chain)
+			return err
 		}
 		return nil
 	})

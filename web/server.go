@@ -24,8 +24,10 @@ import (
 	"rendezvous/clock"
 	"rendezvous/journey"
 	"rendezvous/notify"
+	"rendezvous/retention"
 	"rendezvous/room"
 	"rendezvous/store"
+	"rendezvous/webhook"
 )
 
 // Deps is everything the HTTP layer needs, wired in cmd/internal/wiring. Areas that add
@@ -64,6 +66,12 @@ type Deps struct {
 	// Notify serves the notification settings, templates, delivery log and .ics files.
 	// Nil leaves those routes answering 500.
 	Notify *notify.Service
+	// Webhooks manages webhook subscriptions and their delivery logs. Nil leaves those
+	// routes answering 500.
+	Webhooks *webhook.Service
+	// Retention serves the data retention settings and erasure requests. Nil leaves those
+	// routes answering 500.
+	Retention *retention.Service
 	// Sandbox is the base URL of the built-in Genesys Cloud sandbox when it stands in for
 	// a real organization, linked from the home page; "" otherwise.
 	Sandbox string

@@ -89,6 +89,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	wg.Go(func() { housekeep(ctx, st, clk, log) })
+	// Each organization's retention sweep reschedules itself; this starts any chain a
+	// crash or an older version left unstarted (a no-op for one already queued).
+	if err := svc.Retention.Schedule(ctx); err != nil {
+		log.Warn("schedule data retention", "error", err)
+	}
 	wg.Go(func() {
 		if err := svc.Runner.Run(ctx); err != nil {
 			errc <- fmt.Errorf("job runner: %w", err)

@@ -29,9 +29,11 @@ import (
 	"rendezvous/jobs"
 	"rendezvous/journey"
 	"rendezvous/notify"
+	"rendezvous/retention"
 	"rendezvous/room"
 	"rendezvous/store"
 	"rendezvous/web"
+	"rendezvous/webhook"
 )
 
 // JourneyEventJobKind is the job kind of the customer journey's share of an appointment
@@ -109,6 +111,10 @@ type Service struct {
 	Runner *jobs.Runner
 	// SandboxURL is the built-in sandbox's base URL, or "" with a real organization.
 	SandboxURL string
+	// Retention erases expired personal data; housekeeping calls its Schedule.
+	Retention *retention.Service
+	// Webhooks sends the organizations' webhook deliveries.
+	Webhooks *webhook.Service
 
 	journey   *journey.Service
 	sockets   *genesys.GuestSockets // web messaging sockets opened ahead for the journey
@@ -228,6 +234,11 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		}
 	}
 
+	// Webhook receivers may be local and plain HTTP only in the demo mode (the sandbox).
+	s.Webhooks = webhook.New(webhook.Options{Store: o.Store, Clock: o.Clock, Logger: log.With("component", "webhook"),
+		AllowPrivate: s.sandbox != nil})
+	s.Retention = retention.New(o.Store, o.Clock, log.With("component", "retention"))
+
 	// Background work yields to API requests once they could keep every core busy: a
 	// burst of bookings then gets the cores and its events are worked through after,
 	// instead of each job worker taking a client's share (see jobs.RunnerOptions.Busy).
@@ -247,6 +258,8 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Journey:   s.journey,
 		Rooms:     s.rooms,
 		Notify:    s.notify,
+		Webhooks:  s.Webhooks,
+		Retention: s.Retention,
 		Sandbox:   s.SandboxURL,
 
 		APIInFlight: apiInFlight,
@@ -257,8 +270,8 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 // registerJobs gives the job runner a handler for every job kind.
 //
 // An appointment change is one job (store.EventJobKind, enqueued in the change's own
-// transaction) that the journey, the room and notifications each take their share of, in
-// turn (jobs.All). Their shares only write to the database and are idempotent; anything
+// transaction) that the journey, the room, notifications and webhooks each take their
+// share of, in turn (jobs.All). Their shares only write to the database and are idempotent; anything
 // that can be slow or fail for long, such as a message to Genesys Cloud, is a job of its
 // own that a share enqueues, so one area's trouble never holds back another's. A job per
 // area instead tripled the queue's work per booking (three rows to insert, claim and
@@ -267,7 +280,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 func (s *Service) registerJobs() {
 	r := s.Runner
 	r.Handle(store.EventJobKind, jobs.All(s.journey.HandleAppointmentEvent, s.rooms.HandleAppointmentEvent,
-		s.notify.HandleAppointmentEvent))
+		s.notify.HandleAppointmentEvent, s.Webhooks.HandleAppointmentEvent))
 	// Each area's own event job, from before: still handled, for such jobs left in a database.
 	r.Handle(JourneyEventJobKind, s.journey.HandleAppointmentEvent)
 	r.Handle(room.EventJobKind, s.rooms.HandleAppointmentEvent)
@@ -275,6 +288,8 @@ func (s *Service) registerJobs() {
 	r.Handle(room.DeadlineJobKind, s.rooms.HandleDeadline)
 	r.Handle(room.EmptyJobKind, s.rooms.HandleEmpty)
 	s.notify.Register(r)
+	s.Webhooks.Register(r)
+	s.Retention.Register(r)
 }
 
 // ServeSandbox serves sb on addr until ctx ends and returns its base URL.

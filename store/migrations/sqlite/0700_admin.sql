@@ -75,3 +75,15 @@ CREATE TABLE privacy_settings (
 );
 
 ALTER TABLE appointments ADD COLUMN erased_at BIGINT NOT NULL DEFAULT 0;
+
+-- An erasure asked for one customer: what to match, sealed by the secrets box and dropped
+-- once the job has done it.
+CREATE TABLE erasure_requests (
+	id            TEXT PRIMARY KEY,
+	org_id        TEXT NOT NULL REFERENCES orgs (id),
+	match_sealed  BLOB, -- JSON {phone, email}, sealed; NULL once done
+	state         TEXT NOT NULL, -- pending or done
+	appointments  BIGINT NOT NULL, -- how many appointments it erased data of
+	requested_at  BIGINT NOT NULL,
+	done_at       BIGINT NOT NULL
+);
