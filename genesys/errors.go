@@ -229,7 +229,7 @@ func Classify(err error) (ErrorKind, time.Duration) {
 		switch {
 		case ge.Code == GuestCodeTooManyRequests:
 			return KindRetryAfter, ge.RetryAfter
-		case ge.Code >= 5000:
+		case ge.Code >= 5000, ge.Code >= 500 && ge.Code < 600:
 			return KindTransient, 0
 		default:
 			return KindPermanent, 0

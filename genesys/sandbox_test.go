@@ -359,7 +359,7 @@ func (e *env) guest(t *testing.T, deployment, token string) *genesys.GuestSessio
 		Origin: "https://rendezvous.example", HTTPClient: e.srv.Client(),
 		// The guest shares the sandbox's clock so that its pacing and the sandbox's
 		// per-second message window move together.
-		Clock: e.sbClock, EchoInterval: -1,
+		Clock: e.sbClock, PingInterval: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -410,9 +410,8 @@ func TestSandboxWebMessagingPreferredAgentWithFallback(t *testing.T) {
 	if _, err := e.sb.Answer(other); err != nil {
 		t.Fatal(err)
 	}
-	if ev := nextEvent(t, g, genesys.GuestPresenceJoin); ev.Message.Direction != "Outbound" {
-		t.Fatalf("join event = %+v", ev.Message)
-	}
+	// Genesys documents no Outbound presence Join when the agent answers; the agent's
+	// first message is what the guest sees.
 	if err := e.sb.AgentSendText(other, conv.ID, "Hello, I am taking over."); err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +497,10 @@ func TestSandboxWebMessagingResumeAfterDrop(t *testing.T) {
 	if _, err := e.sb.Answer(e.demo.Agents[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	nextEvent(t, g, genesys.GuestPresenceJoin)
+	if err := e.sb.AgentSendText(e.demo.Agents[0].ID, conv.ID, "Hello"); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, g, genesys.GuestAgentText)
 
 	// A restart of the product: a new session object with the stored token re-attaches.
 	token := g.Token()
@@ -522,7 +524,7 @@ func TestSandboxWebMessagingRateAndExpiry(t *testing.T) {
 	e := newEnv(t, sandbox.Options{WebMessagesPerSecond: 1, SessionDuration: time.Hour})
 	g, err := genesys.DialGuest(context.Background(), genesys.GuestConfig{
 		URL: e.endpoints().WebMessaging, DeploymentID: e.demo.QueueDeploymentID, HTTPClient: e.srv.Client(),
-		Clock: e.sbClock, EchoInterval: -1, MinSendInterval: -1, // no pacing: meet the 4029
+		Clock: e.sbClock, PingInterval: -1, MinSendInterval: -1, // no pacing: meet the 4029
 	})
 	if err != nil {
 		t.Fatal(err)

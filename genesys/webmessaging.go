@@ -41,8 +41,10 @@ var ErrSessionLost = errors.New("web messaging session lost")
 // ErrGuestClosed is returned by calls on a session that was closed or ended.
 var ErrGuestClosed = errors.New("web messaging session closed")
 
-// GuestError is an error frame from the web messaging service (classes Error,
-// TooManyRequestsErrorMessage, or a response with a 4xxx/5xxx code).
+// GuestError is an error frame from the web messaging service: a response of class
+// "string" whose code is the error code (4006, 4013, 5000, or an HTTP-like 400/403) and
+// whose body is plain text, a TooManyRequestsErrorMessage (code 429, errorCode 4029), or
+// a SessionExpiredEvent (reported with Code 4006).
 type GuestError struct {
 	Class   string
 	Code    int
@@ -81,8 +83,10 @@ type GuestConfig struct {
 	Clock clock.Clock
 	// Logger receives connection notes; nil discards them.
 	Logger *slog.Logger
-	// EchoInterval is the keep-alive period; 0 means 60 s, negative disables it.
-	EchoInterval time.Duration
+	// PingInterval is the keep-alive period: a WebSocket-level ping, as Genesys' official
+	// transport SDK sends every 15 s; a pong not back within the interval counts as a
+	// dropped socket (and the session resumes). 0 means 15 s, negative disables it.
+	PingInterval time.Duration
 	// MinSendInterval spaces onMessage frames (Genesys allows 2 per second per session);
 	// 0 means 500 ms, negative disables pacing.
 	MinSendInterval time.Duration
@@ -233,16 +237,57 @@ type GuestEvent struct {
 	At time.Time
 }
 
+// serverFrame is every frame Genesys sends. What a frame is depends on Class, never on
+// Type: an onMessage is acknowledged by a "message" (its inbound echo), errors and
+// SessionExpiredEvent come as "response".
 type serverFrame struct {
-	Type  string          `json:"type"`
-	Class string          `json:"class"`
-	Code  int             `json:"code"`
-	Body  json.RawMessage `json:"body"`
+	Type      string          `json:"type"`
+	Class     string          `json:"class"`
+	Code      int             `json:"code"`
+	Body      json.RawMessage `json:"body"`
+	TracingID string          `json:"tracingId,omitempty"`
 }
 
 type frameResult struct {
 	frame serverFrame
 	err   error
+}
+
+// answerKind is what acknowledges a request when Genesys leaves the tracingId out of its
+// answer (the official SDK's fixtures show untagged answers too).
+type answerKind int
+
+const (
+	answerSession answerKind = iota // configureSession, closeSession: a SessionResponse
+	answerEcho                      // echo: the message back as a StructuredMessage response
+	answerInbound                   // onMessage: the inbound echo of the message
+)
+
+// pending is the request waiting for its answer.
+type pending struct {
+	tracingID string
+	kind      answerKind
+	ch        chan frameResult
+}
+
+// answers reports whether f, which carries no tracingId, is the answer p waits for.
+func (p *pending) answers(f serverFrame) bool {
+	if isErrorFrame(f) {
+		return true // errors are never tagged in the SDK's fixtures: the one waiting owns it
+	}
+	switch f.Class {
+	case "SessionResponse":
+		return p.kind == answerSession
+	case "StructuredMessage":
+		var m struct {
+			Direction string `json:"direction"`
+		}
+		if json.Unmarshal(f.Body, &m) != nil || m.Direction != "Inbound" {
+			return false
+		}
+		return p.kind == answerInbound || p.kind == answerEcho && f.Type == "response"
+	}
+	return false
 }
 
 // GuestSession is one web messaging guest: one token, at most one socket at a time, and
@@ -262,7 +307,8 @@ type GuestSession struct {
 	mu           sync.Mutex
 	conn         *websocket.Conn
 	gen          int // bumps with each socket so a stale reader does not act
-	waiter       chan frameResult
+	waiter       *pending
+	closing      bool // closeSession or a Clear was sent: the socket's end is expected
 	info         SessionInfo
 	lastSend     time.Time
 	ended        bool
@@ -270,7 +316,7 @@ type GuestSession struct {
 	reconnecting bool
 	events       chan GuestEvent // set once in DialGuest, closed by finish
 	eventsDone   bool
-	echoTimer    clock.Timer
+	pingTimer    clock.Timer
 }
 
 // DialGuest connects, configures the session with cfg.Token (resuming it when Genesys
@@ -294,8 +340,8 @@ func DialGuest(ctx context.Context, cfg GuestConfig) (*GuestSession, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.EchoInterval == 0 {
-		cfg.EchoInterval = 60 * time.Second
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = 15 * time.Second
 	}
 	if cfg.MinSendInterval == 0 {
 		cfg.MinSendInterval = 500 * time.Millisecond
@@ -330,7 +376,6 @@ func DialGuest(ctx context.Context, cfg GuestConfig) (*GuestSession, error) {
 	if cfg.Sockets != nil {
 		s.refillSockets()
 	}
-	s.scheduleEcho()
 	return s, nil
 }
 
@@ -428,8 +473,8 @@ func (s *GuestSession) finish(ev *GuestEvent) {
 		close(s.events)
 		s.eventsDone = true
 	}
-	if s.echoTimer != nil {
-		s.echoTimer.Stop()
+	if s.pingTimer != nil {
+		s.pingTimer.Stop()
 	}
 }
 
@@ -475,8 +520,9 @@ func (s *GuestSession) connect(ctx context.Context, conn *websocket.Conn) error 
 		old.Close(websocket.StatusNormalClosure, "replaced")
 	}
 	go s.read(conn, gen)
+	s.schedulePing(conn, gen)
 
-	f, err := s.exchange(ctx, map[string]any{"action": "configureSession", "token": s.token, "deploymentId": s.cfg.DeploymentID})
+	f, err := s.exchange(ctx, answerSession, map[string]any{"action": "configureSession", "token": s.token, "deploymentId": s.cfg.DeploymentID})
 	if err != nil {
 		conn.Close(websocket.StatusNormalClosure, "configure failed")
 		return fmt.Errorf("genesys: web messaging configure session: %w", err)
@@ -506,48 +552,74 @@ func (s *GuestSession) read(conn *websocket.Conn, gen int) {
 			s.log.Warn("web messaging frame not understood", "err", err)
 			continue
 		}
-		if f.Type == "response" {
-			s.mu.Lock()
-			w := s.waiter
-			s.waiter = nil
-			s.mu.Unlock()
-			if w != nil {
-				w <- frameResult{frame: f}
-				continue
-			}
-		}
-		s.handlePush(f)
+		s.handleFrame(f)
 	}
 }
 
-// handlePush turns an unsolicited frame into events.
-func (s *GuestSession) handlePush(f serverFrame) {
+// handleFrame routes a frame: to the request waiting for it (same tracingId or, when
+// Genesys left the id out, the kind of answer the request expects), else to the events.
+// The class says what a frame is; its type does not (an onMessage is acknowledged by a
+// "message", errors come as "response").
+func (s *GuestSession) handleFrame(f serverFrame) {
 	switch f.Class {
-	case "StructuredMessage":
+	case "SessionExpiredEvent", "ConnectionClosedEvent":
+		s.sessionOver(f)
+		return
+	}
+	s.mu.Lock()
+	w := s.waiter
+	mine := w != nil && (f.TracingID != "" && f.TracingID == w.tracingID || f.TracingID == "" && w.answers(f))
+	if mine {
+		s.waiter = nil
+	}
+	s.mu.Unlock()
+	if mine {
+		w.ch <- frameResult{frame: f}
+		return
+	}
+	s.handlePush(f)
+}
+
+// sessionOver ends the session on SessionExpiredEvent (a "response" with code 200 and an
+// empty body, which is never a success) or ConnectionClosedEvent (closed from another
+// connection, or after a Clear): resuming would only fail, so it stops here.
+func (s *GuestSession) sessionOver(f serverFrame) {
+	s.mu.Lock()
+	conn, w := s.conn, s.waiter
+	s.conn, s.waiter = nil, nil
+	s.gen++
+	s.mu.Unlock()
+	var cause error = fmt.Errorf("%w: %s", ErrGuestClosed, f.Class)
+	if f.Class == "SessionExpiredEvent" {
+		cause = &GuestError{Class: f.Class, Code: GuestCodeSessionExpired, Message: "the session expired"}
+	}
+	if w != nil {
+		w.ch <- frameResult{err: cause}
+	}
+	if conn != nil {
+		conn.Close(websocket.StatusNormalClosure, "session ended")
+	}
+	s.finish(&GuestEvent{Type: GuestSessionEnded, Err: fmt.Errorf("genesys web messaging: %w", cause)})
+}
+
+// handlePush turns a frame no request waits for into events.
+func (s *GuestSession) handlePush(f serverFrame) {
+	switch {
+	case isErrorFrame(f):
+		ge := frameError(f)
+		if ge.Code == GuestCodeSessionExpired || ge.Code == GuestCodeSessionNotFound {
+			s.sessionOver(serverFrame{Class: "SessionExpiredEvent"})
+			return
+		}
+		s.emit(GuestEvent{Type: GuestErrorEvent, Err: ge})
+	case f.Class == "StructuredMessage":
 		var m StructuredMessage
 		if err := json.Unmarshal(f.Body, &m); err != nil {
 			s.log.Warn("web messaging message not understood", "err", err)
 			return
 		}
 		s.emit(GuestEvent{Type: messageEventType(&m), Message: &m})
-	case "SessionExpiredEvent", "ConnectionClosedEvent":
-		// The session is over (expired, or closed from another connection): resuming
-		// would only fail, so stop here.
-		s.mu.Lock()
-		conn, w := s.conn, s.waiter
-		s.conn, s.waiter = nil, nil
-		s.gen++
-		s.mu.Unlock()
-		if w != nil {
-			w <- frameResult{err: fmt.Errorf("%w: %s", ErrGuestClosed, f.Class)}
-		}
-		if conn != nil {
-			conn.Close(websocket.StatusNormalClosure, "session ended")
-		}
-		s.finish(&GuestEvent{Type: GuestSessionEnded, Err: fmt.Errorf("genesys web messaging: %s", f.Class)})
-	case "TooManyRequestsErrorMessage", "Error":
-		s.emit(GuestEvent{Type: GuestErrorEvent, Err: frameError(f)})
-	case "SessionResponse":
+	case f.Class == "SessionResponse":
 		var info SessionInfo
 		if json.Unmarshal(f.Body, &info) == nil {
 			s.mu.Lock()
@@ -555,9 +627,8 @@ func (s *GuestSession) handlePush(f serverFrame) {
 			s.mu.Unlock()
 		}
 	default:
-		if f.Code >= 400 {
-			s.emit(GuestEvent{Type: GuestErrorEvent, Err: frameError(f)})
-		}
+		// SessionClearedEvent and classes Rendezvous has no use for (attachments, JWT).
+		s.log.Debug("web messaging frame ignored", "class", f.Class)
 	}
 }
 
@@ -578,37 +649,40 @@ func messageEventType(m *StructuredMessage) GuestEventType {
 	return GuestMessage
 }
 
-// frameError builds a *GuestError from an error frame; the body is an object with
-// errorCode/errorMessage/retryAfter or, on some answers, a plain string.
+// frameError builds a *GuestError from an error frame. Genesys sends class "string"
+// with the error code as the frame's code and plain text as body; only
+// TooManyRequestsErrorMessage has an object body ({retryAfter, errorCode, errorMessage}).
+// An object body with errorCode is read too, for answers that carry one.
 func frameError(f serverFrame) *GuestError {
 	ge := &GuestError{Class: f.Class, Code: f.Code}
+	var str string
 	var b struct {
 		ErrorCode    int     `json:"errorCode"`
 		ErrorMessage string  `json:"errorMessage"`
 		RetryAfter   float64 `json:"retryAfter"`
 	}
-	if err := json.Unmarshal(f.Body, &b); err == nil {
+	switch {
+	case json.Unmarshal(f.Body, &str) == nil:
+		ge.Message = str
+	case json.Unmarshal(f.Body, &b) == nil:
 		if b.ErrorCode != 0 {
 			ge.Code = b.ErrorCode
 		}
 		ge.Message = b.ErrorMessage
 		ge.RetryAfter = time.Duration(b.RetryAfter * float64(time.Second))
-	} else {
-		var str string
-		if json.Unmarshal(f.Body, &str) == nil {
-			ge.Message = str
-		} else {
-			ge.Message = string(f.Body)
-		}
+	default:
+		ge.Message = string(f.Body)
 	}
-	if f.Class == "TooManyRequestsErrorMessage" && ge.Code < 4000 {
+	if (f.Class == "TooManyRequestsErrorMessage" || ge.Code == http.StatusTooManyRequests) && ge.Code < 4000 {
 		ge.Code = GuestCodeTooManyRequests
 	}
 	return ge
 }
 
+// isErrorFrame reports whether f is an error: class "string" (the body is the error's
+// text), TooManyRequestsErrorMessage, Error, or any code of 400 and above.
 func isErrorFrame(f serverFrame) bool {
-	return f.Code >= 400 || f.Class == "Error" || f.Class == "TooManyRequestsErrorMessage"
+	return f.Code >= 400 || f.Class == "string" || f.Class == "Error" || f.Class == "TooManyRequestsErrorMessage"
 }
 
 // dropped handles the end of socket gen: fail the waiting request and resume.
@@ -621,6 +695,14 @@ func (s *GuestSession) dropped(gen int, cause error) {
 	w := s.waiter
 	s.waiter = nil
 	s.conn = nil
+	if s.closing {
+		// The end of the socket after closeSession or a Clear is expected: no resume.
+		s.mu.Unlock()
+		if w != nil {
+			w.ch <- frameResult{err: fmt.Errorf("%w: %v", ErrGuestDisconnected, cause)}
+		}
+		return
+	}
 	// Before the first configuration DialGuest is still deciding (and may start over on
 	// another socket): nothing to resume yet.
 	start := !s.reconnecting && s.cfg.MaxReconnectAttempts > 0 && s.configured
@@ -629,7 +711,7 @@ func (s *GuestSession) dropped(gen int, cause error) {
 	}
 	s.mu.Unlock()
 	if w != nil {
-		w <- frameResult{err: fmt.Errorf("%w: %v", ErrGuestDisconnected, cause)}
+		w.ch <- frameResult{err: fmt.Errorf("%w: %v", ErrGuestDisconnected, cause)}
 	}
 	if s.ctx.Err() != nil {
 		return
@@ -707,25 +789,26 @@ func (s *GuestSession) resumed() bool {
 	return true
 }
 
-// request writes one frame and waits for its "response" frame. Error answers become
-// *GuestError.
-func (s *GuestSession) request(ctx context.Context, frame any) (serverFrame, error) {
+// request writes one frame and waits for its answer. Error answers become *GuestError.
+func (s *GuestSession) request(ctx context.Context, kind answerKind, frame map[string]any) (serverFrame, error) {
 	select {
 	case s.reqSem <- struct{}{}:
 	case <-ctx.Done():
 		return serverFrame{}, ctx.Err()
 	}
 	defer func() { <-s.reqSem }()
-	return s.exchange(ctx, frame)
+	return s.exchange(ctx, kind, frame)
 }
 
-// exchange is request for a caller that holds reqSem.
-func (s *GuestSession) exchange(ctx context.Context, frame any) (serverFrame, error) {
+// exchange is request for a caller that holds reqSem. Every frame gets a fresh tracingId,
+// as the official SDKs send one, and the answer carrying it is the frame's.
+func (s *GuestSession) exchange(ctx context.Context, kind answerKind, frame map[string]any) (serverFrame, error) {
+	w := &pending{tracingID: uuid.NewString(), kind: kind, ch: make(chan frameResult, 1)}
+	frame["tracingId"] = w.tracingID
 	data, err := json.Marshal(frame)
 	if err != nil {
 		return serverFrame{}, err
 	}
-	ch := make(chan frameResult, 1)
 	s.mu.Lock()
 	conn := s.conn
 	if s.ended {
@@ -736,16 +819,16 @@ func (s *GuestSession) exchange(ctx context.Context, frame any) (serverFrame, er
 		s.mu.Unlock()
 		return serverFrame{}, fmt.Errorf("%w: no socket (resuming)", ErrGuestDisconnected)
 	}
-	s.waiter = ch
+	s.waiter = w
 	s.mu.Unlock()
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	if err := conn.Write(rctx, websocket.MessageText, data); err != nil {
-		s.clearWaiter(ch)
+		s.clearWaiter(w)
 		return serverFrame{}, fmt.Errorf("%w: write: %v", ErrGuestDisconnected, err)
 	}
 	select {
-	case r := <-ch:
+	case r := <-w.ch:
 		if r.err != nil {
 			return serverFrame{}, r.err
 		}
@@ -754,16 +837,17 @@ func (s *GuestSession) exchange(ctx context.Context, frame any) (serverFrame, er
 		}
 		return r.frame, nil
 	case <-rctx.Done():
-		s.clearWaiter(ch)
-		// A late answer would be taken for the next request's; start a clean socket.
+		s.clearWaiter(w)
+		// A late answer without a tracingId would be taken for the next request's; start
+		// a clean socket.
 		conn.Close(websocket.StatusGoingAway, "answer timeout")
 		return serverFrame{}, fmt.Errorf("%w: no answer: %v", ErrGuestDisconnected, rctx.Err())
 	}
 }
 
-func (s *GuestSession) clearWaiter(ch chan frameResult) {
+func (s *GuestSession) clearWaiter(w *pending) {
 	s.mu.Lock()
-	if s.waiter == ch {
+	if s.waiter == w {
 		s.waiter = nil
 	}
 	s.mu.Unlock()
@@ -823,7 +907,7 @@ func (s *GuestSession) sendMessage(ctx context.Context, msg map[string]any, attr
 		if err := s.pace(ctx); err != nil {
 			return StructuredMessage{}, err
 		}
-		f, err := s.request(ctx, frame)
+		f, err := s.request(ctx, answerInbound, frame)
 		var ge *GuestError
 		if errors.As(err, &ge) && ge.Code == GuestCodeTooManyRequests && try < maxRateRetries {
 			wait := ge.RetryAfter
@@ -874,9 +958,10 @@ func (s *GuestSession) SendText(ctx context.Context, text string, customAttribut
 	return nil
 }
 
-// Echo sends the keep-alive frame and waits for its answer.
+// Echo sends the echo frame and waits for its answer: a check that the session answers,
+// which the keep-alive does not need (it pings at the WebSocket level).
 func (s *GuestSession) Echo(ctx context.Context) error {
-	_, err := s.request(ctx, map[string]any{"action": "echo", "token": s.token,
+	_, err := s.request(ctx, answerEcho, map[string]any{"action": "echo", "token": s.token,
 		"message": map[string]any{"type": "Text", "text": "ping"}})
 	if err != nil {
 		return fmt.Errorf("genesys: web messaging echo: %w", err)
@@ -884,20 +969,39 @@ func (s *GuestSession) Echo(ctx context.Context) error {
 	return nil
 }
 
-func (s *GuestSession) scheduleEcho() {
-	if s.cfg.EchoInterval < 0 {
+// schedulePing pings socket gen every PingInterval, as the official SDK does, while it is
+// the session's socket; a pong not back within the interval closes it, which resumes the
+// session on a new one.
+func (s *GuestSession) schedulePing(conn *websocket.Conn, gen int) {
+	if s.cfg.PingInterval < 0 {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ended || s.ctx.Err() != nil {
+	if s.ended || s.ctx.Err() != nil || s.gen != gen {
 		return
 	}
-	s.echoTimer = s.clock.AfterFunc(s.cfg.EchoInterval, func() {
-		if err := s.Echo(s.ctx); err != nil && s.ctx.Err() == nil {
-			s.log.Info("web messaging keep-alive failed", "err", err)
+	if s.pingTimer != nil {
+		s.pingTimer.Stop()
+	}
+	s.pingTimer = s.clock.AfterFunc(s.cfg.PingInterval, func() {
+		s.mu.Lock()
+		current := s.gen == gen && !s.ended
+		s.mu.Unlock()
+		if !current {
+			return
 		}
-		s.scheduleEcho()
+		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PingInterval)
+		err := conn.Ping(ctx)
+		cancel()
+		if err != nil {
+			if s.ctx.Err() == nil {
+				s.log.Info("web messaging pong missing; reconnecting", "err", err)
+				conn.CloseNow()
+			}
+			return
+		}
+		s.schedulePing(conn, gen)
 	})
 }
 
@@ -917,12 +1021,36 @@ func (s *GuestSession) Close() error {
 	return nil
 }
 
+// Clear ends the customer's side of the conversation: a Presence Clear event, which is
+// how Genesys' official transport SDK lets the end user leave (Genesys then disconnects
+// the customer, the agent is asked for wrap-up, and the session's connections are closed
+// with a ConnectionClosedEvent). The Messenger configuration must allow clearing the
+// conversation; Genesys refuses the event with a 403 otherwise. The socket is closed
+// afterwards either way.
+func (s *GuestSession) Clear(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	_, err := s.sendMessage(ctx, map[string]any{
+		"type":   "Event",
+		"events": []MessageEvent{{EventType: "Presence", Presence: &PresenceEvent{Type: "Clear"}}},
+	}, nil)
+	cerr := s.Close()
+	if err != nil && !errors.Is(err, ErrGuestClosed) && !errors.Is(err, ErrGuestDisconnected) {
+		return fmt.Errorf("genesys: web messaging clear: %w", err)
+	}
+	return cerr
+}
+
 // EndSession asks Genesys to close the session (closeSession, all connections), then
 // closes the socket. The token cannot be resumed afterwards.
 func (s *GuestSession) EndSession(ctx context.Context) error {
-	_, err := s.request(ctx, map[string]any{"action": "closeSession", "token": s.token, "closeAllConnections": true})
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	_, err := s.request(ctx, answerSession, map[string]any{"action": "closeSession", "token": s.token, "closeAllConnections": true})
 	cerr := s.Close()
-	if err != nil && !errors.Is(err, ErrGuestDisconnected) {
+	if err != nil && !errors.Is(err, ErrGuestDisconnected) && !errors.Is(err, ErrGuestClosed) {
 		return fmt.Errorf("genesys: web messaging close session: %w", err)
 	}
 	return cerr

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,8 +19,14 @@ import (
 	"rendezvous/genesys"
 )
 
-// fakeMessenger is a minimal web messaging server for the guest client's socket handling;
-// the sandbox tests cover the conversation side.
+// fakeMessenger is a small web messaging server written from the Genesys Cloud facts
+// file (not from the sandbox), so that the guest client is held to the wire as Genesys
+// speaks it by something that shares no code with the sandbox: configureSession, echo
+// and closeSession are answered with a "response" carrying the request's tracingId; an
+// onMessage with the inbound echo of the message (a "message" of class StructuredMessage,
+// direction Inbound, same tracingId); errors with a "response" of class "string", the
+// error code as code and plain text as body, untagged; TooManyRequestsErrorMessage with
+// an object body; SessionExpiredEvent as a "response" with code 200 and an empty body.
 type fakeMessenger struct {
 	mu         sync.Mutex
 	frames     []map[string]any // every client frame, in order
@@ -26,12 +34,16 @@ type fakeMessenger struct {
 	conns      []*websocket.Conn
 	gone       map[int]bool // sockets whose client went away
 	sessions   map[string]bool
-	rateLimits int // answer this many onMessage frames with 4029
+	rateLimits int  // answer this many onMessage frames with 4029
+	expireNext bool // answer the next onMessage with SessionExpiredEvent and close
+	noisy      bool // push an agent typing event and a stranger's echo before each ack
 	origin     string
+	// maxCustomDataBytes and maxText are the session's limits (64 and 4096 by default).
+	maxCustomDataBytes, maxText int
 }
 
 func newMessenger(t *testing.T) (*fakeMessenger, *httptest.Server) {
-	m := &fakeMessenger{sessions: map[string]bool{}}
+	m := &fakeMessenger{sessions: map[string]bool{}, maxCustomDataBytes: 64, maxText: 4096}
 	srv := httptest.NewServer(http.HandlerFunc(m.serve))
 	t.Cleanup(srv.Close)
 	return m, srv
@@ -64,6 +76,9 @@ func (m *fakeMessenger) serve(w http.ResponseWriter, r *http.Request) {
 		b, _ := json.Marshal(v)
 		conn.Write(ctx, websocket.MessageText, b)
 	}
+	fail := func(code int, text string) {
+		send(map[string]any{"type": "response", "class": "string", "code": code, "body": text})
+	}
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
@@ -74,28 +89,114 @@ func (m *fakeMessenger) serve(w http.ResponseWriter, r *http.Request) {
 		m.mu.Lock()
 		m.frames = append(m.frames, f)
 		m.frameConn = append(m.frameConn, idx)
-		limited := false
-		if f["action"] == "onMessage" && m.rateLimits > 0 {
-			m.rateLimits--
-			limited = true
+		limited, expire, noisy := false, false, m.noisy
+		if f["action"] == "onMessage" {
+			switch {
+			case m.expireNext:
+				m.expireNext, expire = false, true
+			case m.rateLimits > 0:
+				m.rateLimits--
+				limited = true
+			}
 		}
 		tok, _ := f["token"].(string)
 		isNew := !m.sessions[tok]
-		m.sessions[tok] = true
+		if f["action"] == "configureSession" && tok != "" {
+			m.sessions[tok] = true
+		}
+		maxAttrs, maxText := m.maxCustomDataBytes, m.maxText
 		m.mu.Unlock()
-		switch {
-		case f["action"] == "configureSession":
-			send(map[string]any{"type": "response", "class": "SessionResponse", "code": 200,
-				"body": map[string]any{"connected": true, "newSession": isNew, "maxCustomDataBytes": 64}})
-		case limited:
-			send(map[string]any{"type": "response", "class": "TooManyRequestsErrorMessage", "code": 429,
-				"body": map[string]any{"errorCode": 4029, "errorMessage": "Message rate too high", "retryAfter": 3}})
-		default:
+		tracingID, _ := f["tracingId"].(string)
+		answer := func(typ, class string, body any) {
+			send(map[string]any{"type": typ, "class": class, "code": 200, "body": body, "tracingId": tracingID})
+		}
+		switch f["action"] {
+		case "configureSession":
+			if tok == "" || f["deploymentId"] != "dep-1" {
+				fail(4020, "Missing token or deploymentId")
+				continue
+			}
+			answer("response", "SessionResponse", map[string]any{"connected": true, "newSession": isNew, "readOnly": false,
+				"maxCustomDataBytes": maxAttrs})
+		case "echo":
+			answer("response", "StructuredMessage", map[string]any{"id": "echo-id", "type": "Text", "text": "ping", "direction": "Inbound"})
+		case "closeSession":
+			answer("response", "SessionResponse", map[string]any{"connected": false, "newSession": false})
+			conn.Close(websocket.StatusNormalClosure, "")
+			return
+		case "onMessage":
 			msg, _ := f["message"].(map[string]any)
-			msg["direction"] = "Inbound"
-			send(map[string]any{"type": "response", "class": "StructuredMessage", "code": 200, "body": msg})
+			switch {
+			case expire:
+				send(map[string]any{"type": "response", "class": "SessionExpiredEvent", "code": 200, "body": map[string]any{}})
+				conn.Close(websocket.StatusNormalClosure, "")
+				return
+			case limited:
+				send(map[string]any{"type": "response", "class": "TooManyRequestsErrorMessage", "code": 429,
+					"body": map[string]any{"retryAfter": 3, "errorCode": 4029, "errorMessage": "Message rate too high for this session"}})
+				continue
+			case msg == nil || msg["type"] == nil:
+				fail(4020, "Missing message")
+				continue
+			}
+			if text, _ := msg["text"].(string); len([]rune(text)) > maxText {
+				fail(4011, "Message exceeded the maximum length")
+				continue
+			}
+			if attrs := customAttributes(msg); attrs > maxAttrs {
+				fail(4013, fmt.Sprintf("Custom Attributes in channel metadata is larger than %d bytes", maxAttrs))
+				continue
+			}
+			if noisy {
+				// Frames no request of this guest caused: the agent typing, and the echo of
+				// another connection's message, tagged with that connection's id.
+				send(map[string]any{"type": "message", "class": "StructuredMessage", "code": 200, "body": map[string]any{
+					"id": "typing-1", "type": "Event", "direction": "Outbound",
+					"events": []any{map[string]any{"eventType": "Typing", "typing": map[string]any{"type": "On", "duration": 5000}}}}})
+				send(map[string]any{"type": "message", "class": "StructuredMessage", "code": 200, "tracingId": "someone-else",
+					"body": map[string]any{"id": "other-1", "type": "Text", "text": "from another tab", "direction": "Inbound"}})
+			}
+			echo := maps.Clone(msg)
+			echo["id"], echo["direction"] = "echo-"+tracingID, "Inbound"
+			answer("message", "StructuredMessage", echo)
+			if presenceOf(msg) == "Clear" {
+				// Clearing the conversation ends the session (the official SDK's
+				// end-user-clear sequence).
+				send(map[string]any{"type": "message", "class": "SessionClearedEvent", "code": 200, "body": map[string]any{}})
+				send(map[string]any{"type": "message", "class": "ConnectionClosedEvent", "code": 200, "body": map[string]any{}})
+				conn.Close(websocket.StatusNormalClosure, "")
+				return
+			}
+		default:
+			fail(5000, "Request failed.")
 		}
 	}
+}
+
+// customAttributes is the size of a message's custom attributes as Genesys counts it.
+func customAttributes(msg map[string]any) int {
+	ch, _ := msg["channel"].(map[string]any)
+	md, _ := ch["metadata"].(map[string]any)
+	attrs, _ := md["customAttributes"].(map[string]any)
+	n := 0
+	for k, v := range attrs {
+		s, _ := v.(string)
+		n += len(k) + len(s)
+	}
+	return n
+}
+
+// presenceOf returns the presence type of an Event message, "" for none.
+func presenceOf(msg map[string]any) string {
+	evs, _ := msg["events"].([]any)
+	for _, e := range evs {
+		ev, _ := e.(map[string]any)
+		if p, ok := ev["presence"].(map[string]any); ok {
+			s, _ := p["type"].(string)
+			return s
+		}
+	}
+	return ""
 }
 
 func (m *fakeMessenger) push(t *testing.T, body map[string]any) {
@@ -123,7 +224,7 @@ func dialFake(t *testing.T, srv *httptest.Server, clk clock.Clock, token string)
 	t.Helper()
 	s, err := genesys.DialGuest(context.Background(), genesys.GuestConfig{
 		URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1", DeploymentID: "dep-1", Token: token,
-		Origin: "https://rendezvous.example", Clock: clk, EchoInterval: -1,
+		Origin: "https://rendezvous.example", Clock: clk, PingInterval: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -300,7 +401,7 @@ func TestGuestSocketsSkipTheHandshake(t *testing.T) {
 		t.Helper()
 		s, err := genesys.DialGuest(context.Background(), genesys.GuestConfig{
 			URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1", DeploymentID: "dep-1", Token: token,
-			Origin: "https://rendezvous.example", Clock: clock.NewFake(t0), EchoInterval: -1, Sockets: sockets,
+			Origin: "https://rendezvous.example", Clock: clock.NewFake(t0), PingInterval: -1, Sockets: sockets,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -383,7 +484,7 @@ func TestGuestSocketsDropASpareThatWaitedTooLong(t *testing.T) {
 	sockets := &genesys.GuestSockets{MaxIdle: time.Nanosecond}
 	t.Cleanup(sockets.Close)
 	cfg := genesys.GuestConfig{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1", DeploymentID: "dep-1",
-		Clock: clock.NewFake(t0), EchoInterval: -1, Sockets: sockets}
+		Clock: clock.NewFake(t0), PingInterval: -1, Sockets: sockets}
 	for _, tok := range []string{"guest-a", "guest-b"} {
 		cfg.Token = tok
 		s, err := genesys.DialGuest(context.Background(), cfg)
@@ -405,7 +506,7 @@ func TestGuestSocketsRenewSparesThenLetThemGo(t *testing.T) {
 	t.Cleanup(sockets.Close)
 	used := time.Now()
 	s, err := genesys.DialGuest(context.Background(), genesys.GuestConfig{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1",
-		DeploymentID: "dep-1", Token: "guest-r", Clock: clock.NewFake(t0), EchoInterval: -1, Sockets: sockets})
+		DeploymentID: "dep-1", Token: "guest-r", Clock: clock.NewFake(t0), PingInterval: -1, Sockets: sockets})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -289,6 +289,11 @@ func (w *world) journeyToAgent(start time.Time, link string, check func(c sandbo
 	if _, err := w.sb.Answer(agent); err != nil {
 		w.t.Fatalf("answer: %v", err)
 	}
+	// Genesys documents no presence event for the agent's answer: the agent's first
+	// message is what tells the guest side the agent is there.
+	if err := w.sb.AgentSendText(agent, c.ID, "Hello, I am opening the video now"); err != nil {
+		w.t.Fatalf("agent text: %v", err)
+	}
 	for !v.Room {
 		v = next()
 	}
@@ -337,10 +342,16 @@ func TestEndToEndFlowRouting(t *testing.T) {
 		if c.QueueName != sandbox.Demo.VideoQueue.Name {
 			t.Errorf("routed to queue %q; want %q", c.QueueName, sandbox.Demo.VideoQueue.Name)
 		}
+		// The agent sees who is waiting: the name, the title and the local time, as
+		// participant data and in the first text.
+		if attrs[journey.CustomerNameAttribute] != "Eva" || attrs[journey.AppointmentTitleAttribute] != "Video consultation" ||
+			!strings.HasSuffix(attrs[journey.AppointmentTimeAttribute], "Europe/Berlin") {
+			t.Errorf("identity attributes %v", attrs)
+		}
 		linkSent := false
 		for _, e := range c.Transcript {
 			if e.Direction == "Inbound" && e.Type == "Text" && strings.Contains(e.Text, w.srv.URL+"/r/"+id) {
-				linkSent = true
+				linkSent = strings.Contains(e.Text, "Eva") && strings.Contains(e.Text, "Video consultation") && strings.Contains(e.Text, "Europe/Berlin")
 			}
 		}
 		if !linkSent {

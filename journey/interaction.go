@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -239,12 +241,19 @@ func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.Journe
 	}
 	defer sess.Close()
 	if it.Progress == string(ProgressConnecting) {
-		if err := sess.Join(ctx, set.Attributes(a, s.agentLink(a))); err != nil {
+		attrs := set.Attributes(a, s.agentLink(a))
+		for k, v := range identityAttributes(a) {
+			if _, taken := attrs[k]; !taken {
+				attrs[k] = v
+			}
+		}
+		if err := sess.Join(ctx, attrs); err != nil {
 			fail("join", err)
 			return
 		}
-		// The presence join carries no visible text; the agent needs a link to click.
-		if err := sess.Say(ctx, "Video appointment "+a.ID+": join the customer here "+s.agentLink(a)); err != nil {
+		// The presence join carries no visible text; the agent needs a link to click, and
+		// to see who is waiting (see agentText).
+		if err := sess.Say(ctx, agentText(a, s.agentLink(a))); err != nil {
 			fail("message", err)
 			return
 		}
@@ -259,7 +268,7 @@ func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.Journe
 		log.Info("journey: interaction started")
 		s.wake(a.ID)
 	}
-	if err := sess.WaitAgent(ctx); err != nil {
+	if err := s.waitAgent(ctx, a, sess); err != nil {
 		select {
 		case <-lost:
 			log.Info("journey: another instance took the interaction over")
@@ -287,4 +296,118 @@ func (s *Service) idle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.driving) == 0
+}
+
+// waitAgent returns once the agent is there: the agent's first message (or a presence
+// Join, should Genesys send one: it does not document one) on the guest session, or the
+// agent in the appointment's video room, which this instance hears of through wake-ups
+// and which another instance's room shows in the store (read every PollEvery).
+func (s *Service) waitAgent(ctx context.Context, a *rendezvous.Appointment, sess GuestSession) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	inGenesys := make(chan error, 1)
+	go func() { inGenesys <- sess.WaitAgent(ctx) }()
+	wake, unsubscribe := s.changes.subscribe(a.ID)
+	defer unsubscribe()
+	for {
+		if s.agentInRoom(ctx, a) {
+			s.log.Info("journey: the agent opened the room", "appointment_id", a.ID)
+			return nil
+		}
+		poll := make(chan struct{})
+		t := s.clock.AfterFunc(s.o.PollEvery, func() { close(poll) })
+		select {
+		case err := <-inGenesys:
+			t.Stop()
+			return err
+		case <-wake:
+		case <-poll:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		t.Stop()
+	}
+}
+
+// agentInRoom reports whether the agent has joined a's video room (at any time: an agent
+// who opened the room and left has still taken the interaction up).
+func (s *Service) agentInRoom(ctx context.Context, a *rendezvous.Appointment) bool {
+	sessions, err := s.st.RoomSessions(ctx, a.OrgID, a.ID)
+	if err != nil {
+		return false // the next look tries again; Genesys may tell first anyway
+	}
+	for _, rs := range sessions {
+		if rs.Side == "agent" {
+			return true
+		}
+	}
+	return false
+}
+
+// Custom attributes that tell the agent who is waiting. An unauthenticated web messaging
+// guest has no name in Genesys Cloud (only authenticated messaging fills the customer's
+// name from the identity provider), so the agent's view shows a generic guest. The name,
+// the appointment's title and its local time therefore travel twice: as participant data
+// (which scripts, the Interaction Widget and Architect read) and in the first visible
+// text, which every agent sees in the transcript whatever the desktop's configuration.
+const (
+	CustomerNameAttribute     = "context.auvious.customerName"
+	AppointmentTitleAttribute = "context.auvious.appointmentTitle"
+	AppointmentTimeAttribute  = "context.auvious.appointmentTime"
+)
+
+// maxIdentityRunes bounds each identity value, so that a long title cannot push the
+// custom attributes over the deployment's maxCustomDataBytes.
+const maxIdentityRunes = 200
+
+// identityAttributes are a's identity attributes: the customers' names, the title and the
+// start in the appointment's zone.
+func identityAttributes(a *rendezvous.Appointment) map[string]string {
+	out := map[string]string{AppointmentTimeAttribute: localStart(a)}
+	if names := customerNames(a); names != "" {
+		out[CustomerNameAttribute] = clip(names)
+	}
+	if a.Title != "" {
+		out[AppointmentTitleAttribute] = clip(a.Title)
+	}
+	return out
+}
+
+// agentText is the first visible message of the interaction: who, what, when, and the
+// link the agent clicks to join the video.
+func agentText(a *rendezvous.Appointment, link string) string {
+	var b strings.Builder
+	b.WriteString("Video appointment")
+	if names := customerNames(a); names != "" {
+		b.WriteString(" with " + clip(names))
+	}
+	if a.Title != "" {
+		b.WriteString(": \u201c" + clip(a.Title) + "\u201d")
+	}
+	b.WriteString(", " + localStart(a) + ". Join the customer here: " + link)
+	return b.String()
+}
+
+func customerNames(a *rendezvous.Appointment) string {
+	var names []string
+	for _, c := range a.Customers {
+		if n := strings.TrimSpace(c.Name); n != "" {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// localStart is a's start as the customer sees it, with the zone beside it.
+func localStart(a *rendezvous.Appointment) string {
+	loc := a.Location()
+	return a.Start.In(loc).Format("Mon 2 Jan 2006 15:04") + " " + loc.String()
+}
+
+func clip(s string) string {
+	if utf8.RuneCountInString(s) <= maxIdentityRunes {
+		return s
+	}
+	return string([]rune(s)[:maxIdentityRunes-1]) + "\u2026"
 }

@@ -123,6 +123,10 @@ func TestJourneyToRoomInBrowser(t *testing.T) {
 	if _, err := sb.Answer(agentID); err != nil {
 		t.Fatalf("answer: %v", err)
 	}
+	// The agent greets first (Genesys documents no presence event for the answer).
+	if err := sb.AgentSendText(agentID, conv.ID, "Hello Eleni"); err != nil {
+		t.Fatalf("agent text: %v", err)
+	}
 	// The agent's room link is what the interaction carries.
 	var agentLink string
 	for _, p := range conv.Participants {

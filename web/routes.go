@@ -62,6 +62,17 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("PUT /api/v1/settings/data-retention", s.api(rendezvous.ScopeSettingsAdmin, s.handleRetentionPut()))
 	mux.Handle("POST /api/v1/settings/data-retention/erasures", s.api(rendezvous.ScopeSettingsAdmin, s.handleErasureCreate()))
 	mux.Handle("GET /api/v1/settings/data-retention/erasures/{id}", s.api(rendezvous.ScopeSettingsAdmin, s.handleErasureGet()))
+	mux.Handle("GET /api/v1/settings/schedules", s.api(rendezvous.ScopeSettingsAdmin, s.handleScheduleList()))
+	mux.Handle("GET /api/v1/settings/schedules/{queue}", s.api(rendezvous.ScopeSettingsAdmin, s.handleScheduleGet()))
+	mux.Handle("PUT /api/v1/settings/schedules/{queue}", s.api(rendezvous.ScopeSettingsAdmin, s.handleSchedulePut()))
+	mux.Handle("DELETE /api/v1/settings/schedules/{queue}", s.api(rendezvous.ScopeSettingsAdmin, s.handleScheduleDelete()))
+	mux.Handle("GET /api/v1/settings/widget", s.api(rendezvous.ScopeSettingsAdmin, s.handleWidgetSettingsGet()))
+	mux.Handle("PUT /api/v1/settings/widget", s.api(rendezvous.ScopeSettingsAdmin, s.handleWidgetSettingsPut()))
+	// Availability: with an API key (appointments:read), or public for the widget.
+	mux.Handle("GET /api/v1/availability", s.handleAvailability())
+	// The widget's public booking endpoints (no API key; see package widget).
+	mux.Handle("GET /api/v1/widget/challenge", s.handleWidgetChallenge())
+	mux.Handle("POST /api/v1/widget/bookings", s.handleWidgetBooking())
 	mux.Handle("/api/", s.apiNotFound())
 
 	// Customer journey: the customer's link, its event stream, page assets, waiting-room media.

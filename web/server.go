@@ -28,6 +28,7 @@ import (
 	"rendezvous/room"
 	"rendezvous/store"
 	"rendezvous/webhook"
+	"rendezvous/widget"
 )
 
 // Deps is everything the HTTP layer needs, wired in cmd/internal/wiring. Areas that add
@@ -72,6 +73,10 @@ type Deps struct {
 	// Retention serves the data retention settings and erasure requests. Nil leaves those
 	// routes answering 500.
 	Retention *retention.Service
+	// Widget serves the self-scheduling widget (its script and page) and decides its
+	// public endpoints: availability without a key, challenges, bookings. Nil leaves
+	// those answering 500; keyed availability needs it too.
+	Widget *widget.Service
 	// Sandbox is the base URL of the built-in Genesys Cloud sandbox when it stands in for
 	// a real organization, linked from the home page; "" otherwise.
 	Sandbox string

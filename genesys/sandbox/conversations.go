@@ -148,7 +148,8 @@ func (s *Sandbox) conversationViewLocked(c *conversation) Conversation {
 }
 
 // Answer makes the agent answer the interaction currently offered to them and returns its
-// conversation id. A web messaging guest receives the agent's Presence Join event.
+// conversation id. A web messaging guest receives the agent's Presence Join event only
+// with Options.AgentJoinPresence (Genesys does not document one).
 func (s *Sandbox) Answer(userID string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -160,7 +161,7 @@ func (s *Sandbox) Answer(userID string) (string, error) {
 	c.state, c.connectedTo, c.offeredTo = StateConnected, userID, ""
 	c.agentParticipant(userID).state = StateConnected
 	s.log.Info("sandbox conversation answered", "conversation_id", c.id, "agent", userID)
-	if c.media == MediaMessage {
+	if c.media == MediaMessage && s.opts.AgentJoinPresence {
 		s.sendAgentEventLocked(c, userID, "Join")
 	}
 	s.notifyLocked()

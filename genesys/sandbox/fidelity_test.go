@@ -363,60 +363,89 @@ func TestFidelityUserSignIn(t *testing.T) {
 func TestFidelityWebMessaging(t *testing.T) {
 	e := newEnv(t, Options{})
 	inFacts(t, "deploymentId", "application", "action", "configureSession", "onMessage", "echo", "closeSession", "token", "startNew",
-		"closeAllConnections", "message", "customAttributes", "channel", "metadata", "events", "eventType", "Presence", "presence", "Join", "Text", "Event")
+		"closeAllConnections", "message", "customAttributes", "channel", "metadata", "events", "eventType", "Presence", "presence", "Join", "Text", "Event",
+		"tracingId")
 	g := e.dialGuest(Demo.AgentDeploymentID, "fidelity", nil)
-	g.send(map[string]any{"action": "configureSession", "token": "fidelity", "deploymentId": Demo.AgentDeploymentID})
+	g.send(map[string]any{"action": "configureSession", "token": "fidelity", "deploymentId": Demo.AgentDeploymentID, "tracingId": "t-configure"})
 	f := g.next()
-	exactKeys(t, "frame", f, "type", "class", "code", "body")
-	if f["type"] != "response" || f["class"] != "SessionResponse" {
+	exactKeys(t, "frame", f, "type", "class", "code", "body", "tracingId")
+	if f["type"] != "response" || f["class"] != "SessionResponse" || f["tracingId"] != "t-configure" {
 		t.Fatalf("frame %v", f)
 	}
 	inFacts(t, "response", "SessionResponse")
 	hasKeys(t, "session response", body(f), "connected", "newSession", "readOnly", "maxCustomDataBytes", "durationSeconds", "expirationDate")
 
-	g.join(map[string]string{Demo.AgentAttribute: Demo.Agents[0].ID})
+	// An onMessage (the presence Join) is acknowledged by its inbound echo: a "message",
+	// not a "response", with the request's tracingId.
+	g.send(map[string]any{"action": "onMessage", "token": "fidelity", "tracingId": "t-join", "message": map[string]any{
+		"type": "Event", "events": []any{map[string]any{"eventType": "Presence", "presence": map[string]any{"type": "Join"}}},
+		"channel": map[string]any{"metadata": map[string]any{"customAttributes": map[string]string{Demo.AgentAttribute: Demo.Agents[0].ID}}}}})
+	f = g.next()
+	exactKeys(t, "inbound echo", f, "type", "class", "code", "body", "tracingId")
+	inFacts(t, "StructuredMessage", "Outbound", "Inbound", "message")
+	if f["type"] != "message" || f["class"] != "StructuredMessage" || f["code"] != float64(200) || f["tracingId"] != "t-join" || body(f)["direction"] != "Inbound" {
+		t.Fatalf("join acknowledgement %v", f)
+	}
+	hasKeys(t, "inbound echo body", body(f), "id", "type", "direction", "channel", "events")
+
+	// The agent answers: Genesys documents no Outbound presence Join, so the next frame
+	// the guest sees is the agent's first message.
 	if _, err := e.sb.Answer(Demo.Agents[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	convID := e.sb.Conversations()[0].ID
+	if err := e.sb.AgentSendText(Demo.Agents[0].ID, convID, "Hello"); err != nil {
 		t.Fatal(err)
 	}
 	f = g.next()
 	exactKeys(t, "frame", f, "type", "class", "code", "body")
-	inFacts(t, "StructuredMessage", "Outbound", "Inbound")
 	if f["type"] != "message" || f["class"] != "StructuredMessage" {
 		t.Fatalf("frame %v", f)
 	}
 	b := body(f)
-	hasKeys(t, "structured message", b, "id", "type", "direction", "channel", "events")
-	if b["direction"] != "Outbound" {
-		t.Errorf("agent frame direction %v", b["direction"])
+	hasKeys(t, "structured message", b, "id", "type", "text", "direction", "channel")
+	if b["direction"] != "Outbound" || b["text"] != "Hello" {
+		t.Errorf("agent frame %v", b)
 	}
-	ev := obj(t, b["events"].([]any)[0])
-	exactKeys(t, "event", ev, "eventType", "presence")
-	exactKeys(t, "presence", obj(t, ev["presence"]), "type")
 
+	// A text is acknowledged the same way; the echo action is answered with a response.
 	g.text("hello")
-	b = body(g.expect("response", "StructuredMessage"))
+	b = g.expectInbound("text:hello")
 	hasKeys(t, "echo", b, "id", "type", "text", "direction", "channel")
 	g.text("too fast")
 	f = g.next()
-	inFacts(t, "TooManyRequestsErrorMessage", "errorCode", "errorMessage", "retryAfter")
-	if f["class"] != "TooManyRequestsErrorMessage" {
+	inFacts(t, "TooManyRequestsErrorMessage", "errorCode", "errorMessage", "retryAfter", "429", "4029")
+	if f["type"] != "response" || f["class"] != "TooManyRequestsErrorMessage" || f["code"] != float64(429) {
 		t.Fatalf("frame %v", f)
 	}
 	exactKeys(t, "429 body", body(f), "errorCode", "errorMessage", "retryAfter")
-
-	g.send(map[string]any{"action": "onMessage", "message": map[string]any{"type": "Text", "text": "x"}})
-	f = g.next()
-	inFacts(t, "Error")
-	if f["class"] != "Error" {
-		t.Fatalf("frame %v", f)
+	e.clock.Advance(time.Second)
+	g.send(map[string]any{"action": "echo", "token": "fidelity", "tracingId": "t-echo", "message": map[string]any{"type": "Text", "text": "ping"}})
+	f = g.expect("response", "StructuredMessage")
+	if f["tracingId"] != "t-echo" || body(f)["text"] != "ping" || body(f)["direction"] != "Inbound" {
+		t.Fatalf("echo answer %v", f)
 	}
-	exactKeys(t, "error body", body(f), "errorCode", "errorMessage")
+
+	// Errors: a "response" of class "string", the error code as the frame's code, a
+	// plain-text body.
+	g.send(map[string]any{"action": "onMessage", "tracingId": "t-bad", "message": map[string]any{"type": "Text", "text": "x"}})
+	f = g.expectError(wmMissingParam)
+	inFacts(t, "string")
+	exactKeys(t, "error frame", f, "type", "class", "code", "body")
 
 	// Every error code the sandbox answers with is one of the facts file's.
 	for _, code := range []int{wmSessionExpired, wmSessionNotFound, wmMessageTooLong, wmCustomDataLarge, wmMissingParam, wmRateTooHigh, wmUnexpected} {
 		inFacts(t, strconv.Itoa(code))
 	}
-	inFacts(t, "SessionExpiredEvent", "ConnectionClosedEvent")
+
+	// SessionExpiredEvent comes as a "response" with code 200 and an empty body.
+	e.clock.Advance(72 * time.Hour)
+	f = g.nextOf("SessionExpiredEvent")
+	inFacts(t, "SessionExpiredEvent", "ConnectionClosedEvent", "200")
+	exactKeys(t, "expiry frame", f, "type", "class", "code", "body")
+	if f["type"] != "response" || f["code"] != float64(200) || len(body(f)) != 0 {
+		t.Fatalf("expiry frame %v", f)
+	}
 }
 
 // TestOwnWireStructs keeps the sandbox independent of the client: were it to share the

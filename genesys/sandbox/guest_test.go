@@ -80,12 +80,36 @@ func (g *guest) expect(typ, class string) map[string]any {
 
 func body(f map[string]any) map[string]any { return f["body"].(map[string]any) }
 
-// expectError reads an error frame with that errorCode.
-func (g *guest) expectError(class string, code int) map[string]any {
+// nextOf reads frames until one of class arrives (skipping what the agent side pushes).
+func (g *guest) nextOf(class string) map[string]any {
 	g.t.Helper()
-	f := g.expect("response", class)
-	if b := body(f); b["errorCode"] != float64(code) || b["errorMessage"] == "" {
-		g.t.Fatalf("error frame %v, want errorCode %d", f, code)
+	for {
+		if f := g.next(); f["class"] == class {
+			return f
+		}
+	}
+}
+
+// expectError reads an error frame: class "string" with the error code as the frame's
+// code and a plain-text body, without a tracingId.
+func (g *guest) expectError(code int) map[string]any {
+	g.t.Helper()
+	f := g.expect("response", "string")
+	if text, _ := f["body"].(string); f["code"] != float64(code) || text == "" {
+		g.t.Fatalf("error frame %v, want code %d and a text body", f, code)
+	}
+	if _, tagged := f["tracingId"]; tagged {
+		g.t.Fatalf("error frame %v carries a tracingId", f)
+	}
+	return f
+}
+
+// expectRateLimit reads a TooManyRequestsErrorMessage.
+func (g *guest) expectRateLimit() map[string]any {
+	g.t.Helper()
+	f := g.expect("response", "TooManyRequestsErrorMessage")
+	if b := body(f); f["code"] != float64(429) || b["errorCode"] != float64(4029) || b["errorMessage"] == "" {
+		g.t.Fatalf("429 frame %v", f)
 	}
 	return f
 }
@@ -102,17 +126,29 @@ func (g *guest) configure(startNew bool) map[string]any {
 
 func (g *guest) join(attrs map[string]string) {
 	g.t.Helper()
-	g.send(map[string]any{"action": "onMessage", "token": g.token, "message": map[string]any{
+	g.send(map[string]any{"action": "onMessage", "token": g.token, "tracingId": "join-1", "message": map[string]any{
 		"type":    "Event",
 		"events":  []any{map[string]any{"eventType": "Presence", "presence": map[string]any{"type": "Join"}}},
 		"channel": map[string]any{"metadata": map[string]any{"customAttributes": attrs}},
 	}})
-	g.expect("response", "StructuredMessage")
+	g.expectInbound("join-1")
 }
 
+// expectInbound reads the inbound echo that acknowledges an onMessage: a "message" of
+// class StructuredMessage, direction Inbound, carrying the request's tracingId.
+func (g *guest) expectInbound(tracingID string) map[string]any {
+	g.t.Helper()
+	f := g.expect("message", "StructuredMessage")
+	if body(f)["direction"] != "Inbound" || f["tracingId"] != tracingID {
+		g.t.Fatalf("inbound echo %v, want direction Inbound and tracingId %q", f, tracingID)
+	}
+	return body(f)
+}
+
+// text sends a Text onMessage with tracingId "text:"+s.
 func (g *guest) text(s string) {
 	g.t.Helper()
-	g.send(map[string]any{"action": "onMessage", "token": g.token, "message": map[string]any{"type": "Text", "text": s}})
+	g.send(map[string]any{"action": "onMessage", "token": g.token, "tracingId": "text:" + s, "message": map[string]any{"type": "Text", "text": s}})
 }
 
 // startGuest opens a session on dep and joins with attrs; it returns the conversation.
@@ -129,7 +165,7 @@ func (e *env) startGuest(dep, token string, attrs map[string]string) (*guest, Co
 }
 
 func TestGuestSessionAndConversation(t *testing.T) {
-	e := newEnv(t, Options{})
+	e := newEnv(t, Options{AgentJoinPresence: true})
 	g := e.dialGuest(Demo.AgentDeploymentID, "guest-1", nil)
 	sr := g.configure(false)
 	if sr["connected"] != true || sr["newSession"] != true || sr["readOnly"] != false || sr["maxCustomDataBytes"] != float64(2048) {
@@ -175,8 +211,8 @@ func TestGuestSessionAndConversation(t *testing.T) {
 	}
 
 	g.text("Thanks!")
-	b = body(g.expect("response", "StructuredMessage"))
-	if b["direction"] != "Inbound" || b["text"] != "Thanks!" {
+	b = g.expectInbound("text:Thanks!")
+	if b["text"] != "Thanks!" {
 		t.Fatalf("echo %v", b)
 	}
 	tr := e.conversation(c.ID).Transcript
@@ -197,7 +233,7 @@ func TestGuestSessionAndConversation(t *testing.T) {
 	// The next text starts a new conversation in the same session.
 	e.clock.Advance(time.Second)
 	g.text("One more question")
-	g.expect("response", "StructuredMessage")
+	g.expectInbound("text:One more question")
 	if n := len(e.sb.Conversations()); n != 2 {
 		t.Fatalf("%d conversations", n)
 	}
@@ -228,21 +264,21 @@ func TestGuestFrameErrors(t *testing.T) {
 	g := e.dialGuest(Demo.AgentDeploymentID, "guest-err", nil)
 
 	g.send(map[string]any{"action": "onMessage", "token": "guest-err", "message": map[string]any{"type": "Text", "text": "hi"}})
-	g.expectError("Error", 4007)
+	g.expectError(4007)
 	g.send(map[string]any{"action": "configureSession", "deploymentId": Demo.AgentDeploymentID})
-	g.expectError("Error", 4020)
+	g.expectError(4020)
 	g.configure(false)
 	g.send(map[string]any{"action": "onMessage", "message": map[string]any{"type": "Text", "text": "hi"}})
-	g.expectError("Error", 4020)
+	g.expectError(4020)
 	g.send(map[string]any{"action": "onMessage", "token": "guest-err", "message": map[string]any{"type": "Text"}})
-	g.expectError("Error", 4020)
+	g.expectError(4020)
 	g.text("this is far too long")
-	g.expectError("Error", 4011)
+	g.expectError(4011)
 	g.send(map[string]any{"action": "onMessage", "token": "guest-err", "message": map[string]any{"type": "Text", "text": "hi",
 		"channel": map[string]any{"metadata": map[string]any{"customAttributes": map[string]string{"k": strings.Repeat("v", 2048)}}}}})
-	g.expectError("Error", 4013)
+	g.expectError(4013)
 	g.send(map[string]any{"action": "getJwt", "token": "guest-err"})
-	g.expectError("Error", 5000)
+	g.expectError(5000)
 	if len(e.sb.Conversations()) != 0 {
 		t.Fatal("a refused frame started a conversation")
 	}
@@ -260,15 +296,15 @@ func TestGuestRateLimit(t *testing.T) {
 	g.configure(false)
 	g.join(map[string]string{Demo.QueueAttribute: Demo.PlainQueue.Name})
 	g.text("second")
-	g.expect("response", "StructuredMessage")
+	g.expectInbound("text:second")
 	g.text("third")
-	f := g.expectError("TooManyRequestsErrorMessage", 4029)
-	if f["code"] != float64(429) || body(f)["retryAfter"] != float64(1) {
+	f := g.expectRateLimit()
+	if body(f)["retryAfter"] != float64(1) {
 		t.Fatalf("429 frame %v", f)
 	}
 	e.clock.Advance(time.Second)
 	g.text("fourth")
-	g.expect("response", "StructuredMessage")
+	g.expectInbound("text:fourth")
 }
 
 func TestGuestResumeAfterDrop(t *testing.T) {
@@ -296,7 +332,7 @@ func TestGuestResumeAfterDrop(t *testing.T) {
 		t.Fatalf("after resume %v", b)
 	}
 	g2.text("yes")
-	g2.expect("response", "StructuredMessage")
+	g2.expectInbound("text:yes")
 	if got := e.conversation(c.ID).Transcript; got[len(got)-1].Text != "yes" {
 		t.Fatalf("the resumed session is not the same conversation: %+v", got)
 	}
@@ -319,7 +355,9 @@ func TestGuestSessionExpiry(t *testing.T) {
 	g := e.dialGuest(Demo.AgentDeploymentID, "guest-exp", nil)
 	g.configure(false)
 	e.clock.Advance(time.Hour)
-	g.expect("message", "SessionExpiredEvent")
+	if f := g.expect("response", "SessionExpiredEvent"); f["code"] != float64(200) || len(body(f)) != 0 {
+		t.Fatalf("expiry frame %v", f)
+	}
 	g2 := e.dialGuest(Demo.AgentDeploymentID, "guest-exp", nil)
 	// The expired session is gone: the same token starts afresh.
 	if sr := g2.configure(false); sr["newSession"] != true {

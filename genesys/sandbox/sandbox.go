@@ -35,6 +35,10 @@ type Options struct {
 	MaxTextLength int
 	// SessionDuration is how long a web messaging session lives; 0 means 72 h.
 	SessionDuration time.Duration
+	// AgentJoinPresence pushes an Outbound Presence Join to the guest when an agent
+	// answers. Genesys does not document that it does, so it is off by default: a client
+	// must know the agent is there from the agent's first message or otherwise.
+	AgentJoinPresence bool
 }
 
 func (o Options) withDefaults() Options {

@@ -19,7 +19,8 @@ import (
 	"rendezvous/clock"
 )
 
-// Web messaging error codes (body.errorCode of Error and TooManyRequestsErrorMessage).
+// Web messaging error codes: the code of an error frame (class "string"), and errorCode
+// in the body of TooManyRequestsErrorMessage.
 const (
 	wmSessionExpired  = 4006
 	wmSessionNotFound = 4007
@@ -29,14 +30,6 @@ const (
 	wmRateTooHigh     = 4029
 	wmUnexpected      = 5000
 )
-
-// wmStatus is the HTTP-like status in a frame's code for each error code.
-var wmStatus = map[int]int{
-	wmSessionExpired: http.StatusUnauthorized, wmSessionNotFound: http.StatusNotFound,
-	wmMessageTooLong: http.StatusBadRequest, wmCustomDataLarge: http.StatusBadRequest,
-	wmMissingParam: http.StatusBadRequest, wmRateTooHigh: http.StatusTooManyRequests,
-	wmUnexpected: http.StatusInternalServerError,
-}
 
 // wmSession is a guest's web messaging session, identified by the token the guest chose.
 type wmSession struct {
@@ -77,12 +70,17 @@ func (c *wmConn) send(frame any) {
 
 // Wire format of web messaging frames.
 
-// serverFrame is every frame the server sends.
+// serverFrame is every frame the server sends. Type is "response" for the answers to
+// configureSession, echo and closeSession, for errors and for SessionExpiredEvent, and
+// "message" for the inbound echo that acknowledges an onMessage and for everything pushed.
+// Successful answers carry the request's tracingId; errors carry none, as in the official
+// SDK's fixtures, so a client must not depend on it.
 type serverFrame struct {
-	Type  string `json:"type"` // response (to a client frame) or message (pushed)
-	Class string `json:"class"`
-	Code  int    `json:"code"`
-	Body  any    `json:"body"`
+	Type      string `json:"type"`
+	Class     string `json:"class"`
+	Code      int    `json:"code"`
+	Body      any    `json:"body"`
+	TracingID string `json:"tracingId,omitempty"`
 }
 
 type sessionResponse struct {
@@ -93,11 +91,6 @@ type sessionResponse struct {
 	DurationSeconds        int   `json:"durationSeconds"`
 	ExpirationDate         int64 `json:"expirationDate"`
 	ClearedExistingSession bool  `json:"clearedExistingSession"`
-}
-
-type errorMessage struct {
-	ErrorCode    int    `json:"errorCode"`
-	ErrorMessage string `json:"errorMessage"`
 }
 
 type tooManyRequests struct {
@@ -159,8 +152,10 @@ type clientFrame struct {
 	TracingID           string             `json:"tracingId,omitempty"`
 }
 
+// errorFrame is an error as Genesys sends it: class "string", the error code as the
+// frame's code, and the message as a plain-text body.
 func errorFrame(code int, msg string) serverFrame {
-	return serverFrame{Type: "response", Class: "Error", Code: wmStatus[code], Body: errorMessage{ErrorCode: code, ErrorMessage: msg}}
+	return serverFrame{Type: "response", Class: "string", Code: code, Body: msg}
 }
 
 // handleWebMessaging serves the guest WebSocket at GET /v1?deploymentId=&application=.
@@ -320,11 +315,11 @@ func (s *Sandbox) handleFrameLocked(c *wmConn, f *clientFrame) {
 		}
 		switch f.Action {
 		case "onMessage":
-			s.onMessageLocked(c, sess, f.Message)
+			s.onMessageLocked(c, sess, f.Message, f.TracingID)
 		case "echo":
-			s.echoLocked(c, f.Message)
+			s.echoLocked(c, f.Message, f.TracingID)
 		default:
-			s.closeSessionLocked(c, sess, f.CloseAllConnections)
+			s.closeSessionLocked(c, sess, f.CloseAllConnections, f.TracingID)
 		}
 	default:
 		s.log.Error("genesys sandbox: unmodelled web messaging action", "action", f.Action)
@@ -372,7 +367,7 @@ func (s *Sandbox) configureSessionLocked(c *wmConn, f *clientFrame) {
 	sess.conns[c] = true
 	resp.DurationSeconds = int(sess.expiresAt.Sub(now) / time.Second)
 	resp.ExpirationDate = sess.expiresAt.Unix()
-	c.send(serverFrame{Type: "response", Class: "SessionResponse", Code: http.StatusOK, Body: resp})
+	c.send(serverFrame{Type: "response", Class: "SessionResponse", Code: http.StatusOK, Body: resp, TracingID: f.TracingID})
 }
 
 // endSessionLocked pushes a closing event to the session's sockets other than except,
@@ -382,7 +377,13 @@ func (s *Sandbox) endSessionLocked(sess *wmSession, except *wmConn, class string
 		if conn == except {
 			continue
 		}
-		conn.send(serverFrame{Type: "message", Class: class, Code: http.StatusOK, Body: map[string]any{}})
+		// SessionExpiredEvent comes as a "response" (code 200, empty body), the official
+		// SDK's fixtures show; ConnectionClosedEvent as a "message".
+		typ := "message"
+		if class == "SessionExpiredEvent" {
+			typ = "response"
+		}
+		conn.send(serverFrame{Type: typ, Class: class, Code: http.StatusOK, Body: map[string]any{}})
 		conn.session = nil
 		conn.closeAfterFlush()
 	}
@@ -415,8 +416,8 @@ func (s *Sandbox) expireSessionLocked(sess *wmSession) {
 	s.endSessionLocked(sess, nil, "SessionExpiredEvent")
 }
 
-func (s *Sandbox) closeSessionLocked(c *wmConn, sess *wmSession, all bool) {
-	c.send(serverFrame{Type: "response", Class: "SessionResponse", Code: http.StatusOK,
+func (s *Sandbox) closeSessionLocked(c *wmConn, sess *wmSession, all bool, tracingID string) {
+	c.send(serverFrame{Type: "response", Class: "SessionResponse", Code: http.StatusOK, TracingID: tracingID,
 		Body: sessionResponse{Connected: false, MaxCustomDataBytes: s.opts.MaxCustomDataBytes,
 			DurationSeconds: int(sess.expiresAt.Sub(s.clock.Now()) / time.Second), ExpirationDate: sess.expiresAt.Unix()}})
 	if all {
@@ -434,19 +435,23 @@ func (s *Sandbox) closeSessionLocked(c *wmConn, sess *wmSession, all bool) {
 	c.closeAfterFlush()
 }
 
-func (s *Sandbox) echoLocked(c *wmConn, m *structuredMessage) {
+func (s *Sandbox) echoLocked(c *wmConn, m *structuredMessage, tracingID string) {
 	if m == nil {
 		c.send(errorFrame(wmMissingParam, "echo needs a message."))
 		return
 	}
-	c.send(serverFrame{Type: "response", Class: "StructuredMessage", Code: http.StatusOK,
+	c.send(serverFrame{Type: "response", Class: "StructuredMessage", Code: http.StatusOK, TracingID: tracingID,
 		Body: structuredMessage{ID: uuid.NewString(), Type: m.Type, Text: m.Text, Direction: "Inbound",
 			Channel: &wmChannel{Time: formatTime(s.clock.Now())}, Metadata: m.Metadata}})
 }
 
 // onMessageLocked handles a guest message: validation, the per-session rate, then the
-// conversation (started by a Presence Join or the first Text).
-func (s *Sandbox) onMessageLocked(c *wmConn, sess *wmSession, m *structuredMessage) {
+// conversation (started by a Presence Join or the first Text). It is acknowledged by the
+// inbound echo of the message, a "message" carrying the request's tracingId, which every
+// socket of the session receives; a Presence Clear also ends the session (its sockets get
+// SessionClearedEvent, then ConnectionClosedEvent, and are closed), as the official
+// transport SDK describes.
+func (s *Sandbox) onMessageLocked(c *wmConn, sess *wmSession, m *structuredMessage, tracingID string) {
 	if m == nil || m.Type == "" {
 		c.send(errorFrame(wmMissingParam, "onMessage needs a message with a type."))
 		return
@@ -507,11 +512,17 @@ func (s *Sandbox) onMessageLocked(c *wmConn, sess *wmSession, m *structuredMessa
 
 	echo := structuredMessage{ID: uuid.NewString(), Type: m.Type, Text: m.Text, Direction: "Inbound", Events: m.Events,
 		Channel: &wmChannel{Time: formatTime(now), MessageID: uuid.NewString()}, Metadata: m.Metadata}
+	ack := serverFrame{Type: "message", Class: "StructuredMessage", Code: http.StatusOK, Body: echo, TracingID: tracingID}
 	if clear {
-		if sess.conv != nil {
-			s.disconnectLocked(sess.conv)
+		if conv := sess.conv; conv != nil {
+			conv.transcript = append(conv.transcript, TranscriptEntry{Time: now, Direction: "Inbound", Type: m.Type, Event: eventName(m.Events)})
+			s.disconnectLocked(conv)
 		}
-		c.send(serverFrame{Type: "response", Class: "StructuredMessage", Code: http.StatusOK, Body: echo})
+		for conn := range sess.conns {
+			conn.send(ack)
+			conn.send(serverFrame{Type: "message", Class: "SessionClearedEvent", Code: http.StatusOK, Body: map[string]any{}})
+		}
+		s.endSessionLocked(sess, nil, "ConnectionClosedEvent")
 		return
 	}
 	conv, started := sess.conv, false
@@ -528,13 +539,7 @@ func (s *Sandbox) onMessageLocked(c *wmConn, sess *wmSession, m *structuredMessa
 		conv.transcript = append(conv.transcript, entry)
 	}
 	for conn := range sess.conns {
-		// The sender gets the echo as the response to its frame; the session's other
-		// sockets see it as a message.
-		typ := "message"
-		if conn == c {
-			typ = "response"
-		}
-		conn.send(serverFrame{Type: typ, Class: "StructuredMessage", Code: http.StatusOK, Body: echo})
+		conn.send(ack)
 	}
 	if started && conv.flowError != "" {
 		s.sendAgentEventLocked(conv, "", "Disconnect")

@@ -34,6 +34,7 @@ import (
 	"rendezvous/store"
 	"rendezvous/web"
 	"rendezvous/webhook"
+	"rendezvous/widget"
 )
 
 // JourneyEventJobKind is the job kind of the customer journey's share of an appointment
@@ -111,7 +112,7 @@ type Service struct {
 	Runner *jobs.Runner
 	// SandboxURL is the built-in sandbox's base URL, or "" with a real organization.
 	SandboxURL string
-	// Retention erases expired personal data; housekeeping calls its Schedule.
+	// Retention erases expired personal data; serve calls its Schedule at start.
 	Retention *retention.Service
 	// Webhooks sends the organizations' webhook deliveries.
 	Webhooks *webhook.Service
@@ -238,6 +239,12 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	s.Webhooks = webhook.New(webhook.Options{Store: o.Store, Clock: o.Clock, Logger: log.With("component", "webhook"),
 		AllowPrivate: s.sandbox != nil})
 	s.Retention = retention.New(o.Store, o.Clock, log.With("component", "retention"))
+	wid, err := widget.New(widget.Options{Store: o.Store, Clock: o.Clock, Logger: log.With("component", "widget"),
+		PublicURL: o.PublicURL, Key: o.Key, NotificationsEnabled: s.notify.EnabledForNewBooking})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("widget: %w", err)
+	}
 
 	// Background work yields to API requests once they could keep every core busy: a
 	// burst of bookings then gets the cores and its events are worked through after,
@@ -260,6 +267,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Notify:    s.notify,
 		Webhooks:  s.Webhooks,
 		Retention: s.Retention,
+		Widget:    wid,
 		Sandbox:   s.SandboxURL,
 
 		APIInFlight: apiInFlight,

@@ -1,0 +1,356 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"rendezvous"
+	"rendezvous/availability"
+)
+
+// ScheduleRecord is a queue's stored availability schedule.
+type ScheduleRecord struct {
+	availability.Schedule
+	Version   int
+	UpdatedAt time.Time
+	// LastAgent is the agent the widget assigned last in this queue (round robin).
+	LastAgent string
+}
+
+// PutSchedule creates or replaces the schedule of s.QueueName, which the caller has
+// validated (availability.Compile). ifVersion > 0 must match the stored version
+// (ErrStaleVersion otherwise, or ErrNotFound when there is none).
+func (s *Store) PutSchedule(ctx context.Context, orgID string, sch availability.Schedule, ifVersion int) (ScheduleRecord, error) {
+	body, err := json.Marshal(sch)
+	if err != nil {
+		return ScheduleRecord{}, fmt.Errorf("put schedule: %w", err)
+	}
+	now := s.clock.Now().UTC().Truncate(time.Microsecond)
+	rec := ScheduleRecord{Schedule: sch, UpdatedAt: now}
+	err = s.InTx(ctx, func(tx *Tx) error {
+		var version int
+		var last string
+		err := tx.QueryRow(ctx, "SELECT version, last_agent FROM schedules WHERE org_id = ? AND queue_name = ?", orgID, sch.QueueName).Scan(&version, &last)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if ifVersion > 0 {
+				return fmt.Errorf("no schedule for queue %q: %w", sch.QueueName, rendezvous.ErrNotFound)
+			}
+			rec.Version = 1
+			_, err = tx.Exec(ctx, `INSERT INTO schedules (org_id, queue_name, definition, version, last_agent, created_at, updated_at)
+				VALUES (?, ?, ?, 1, '', ?, ?)`, orgID, sch.QueueName, string(body), TimeToDB(now), TimeToDB(now))
+			return err
+		case err != nil:
+			return err
+		case ifVersion > 0 && ifVersion != version:
+			return fmt.Errorf("version %d given, current is %d: %w", ifVersion, version, rendezvous.ErrStaleVersion)
+		}
+		rec.Version, rec.LastAgent = version+1, last
+		_, err = tx.Exec(ctx, `UPDATE schedules SET definition = ?, version = ?, updated_at = ? WHERE org_id = ? AND queue_name = ?`,
+			string(body), rec.Version, TimeToDB(now), orgID, sch.QueueName)
+		return err
+	})
+	if err != nil {
+		return ScheduleRecord{}, fmt.Errorf("put schedule %q: %w", sch.QueueName, err)
+	}
+	return rec, nil
+}
+
+// Schedule returns the schedule of the organization's queue, or ErrNotFound.
+func (s *Store) Schedule(ctx context.Context, orgID, queue string) (ScheduleRecord, error) {
+	rec, err := scanSchedule(s.ReadRow(ctx, "SELECT definition, version, updated_at, last_agent FROM schedules WHERE org_id = ? AND queue_name = ?", orgID, queue))
+	if err != nil {
+		return rec, fmt.Errorf("schedule %q: %w", queue, err)
+	}
+	return rec, nil
+}
+
+// Schedules returns every schedule of the organization, by queue name.
+func (s *Store) Schedules(ctx context.Context, orgID string) ([]ScheduleRecord, error) {
+	rows, err := s.Read(ctx, "SELECT definition, version, updated_at, last_agent FROM schedules WHERE org_id = ? ORDER BY queue_name", orgID)
+	if err != nil {
+		return nil, fmt.Errorf("schedules: %w", err)
+	}
+	defer rows.Close()
+	var out []ScheduleRecord
+	for rows.Next() {
+		rec, err := scanSchedule(rows)
+		if err != nil {
+			return nil, fmt.Errorf("schedules: %w", err)
+		}
+		out = append(out, rec)
+	}
+	return out, rows.Err()
+}
+
+// DeleteSchedule removes the schedule of a queue; ErrNotFound if there is none.
+func (s *Store) DeleteSchedule(ctx context.Context, orgID, queue string) error {
+	n, err := s.execCount(ctx, "DELETE FROM schedules WHERE org_id = ? AND queue_name = ?", orgID, queue)
+	if err != nil {
+		return fmt.Errorf("delete schedule %q: %w", queue, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("schedule %q: %w", queue, rendezvous.ErrNotFound)
+	}
+	return nil
+}
+
+func scanSchedule(r rowScanner) (ScheduleRecord, error) {
+	var rec ScheduleRecord
+	var body string
+	var updated int64
+	err := r.Scan(&body, &rec.Version, &updated, &rec.LastAgent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rec, rendezvous.ErrNotFound
+	}
+	if err != nil {
+		return rec, err
+	}
+	if err := json.Unmarshal([]byte(body), &rec.Schedule); err != nil {
+		return rec, fmt.Errorf("decode schedule: %w", err)
+	}
+	rec.UpdatedAt = TimeFromDB(updated)
+	return rec, nil
+}
+
+// bookingsQuery reads what availability needs of the appointments holding time around a
+// window: four narrow columns, not the whole row.
+const bookingsQuery = `SELECT start_at, end_at, agent_user_id, interaction FROM appointments
+	WHERE org_id = ? AND start_at > ? AND start_at < ? AND end_at > ? AND status IN ('scheduled', 'in_progress')`
+
+// QueueBookings returns the appointments that hold time in queue during [from, to): every
+// scheduled or in-progress appointment of one of agents, whatever its channel or queue,
+// and every one routed to the queue by name with another or no agent.
+func (s *Store) QueueBookings(ctx context.Context, orgID, queue string, agents []string, from, to time.Time) ([]availability.Booking, error) {
+	rows, err := s.Read(ctx, bookingsQuery, orgID, TimeToDB(from.Add(-rendezvous.MaxDurationMinutes*time.Minute)), TimeToDB(to), TimeToDB(from))
+	if err != nil {
+		return nil, fmt.Errorf("queue bookings: %w", err)
+	}
+	defer rows.Close()
+	out, err := s.collectBookings(rows, queue, agents)
+	if err != nil {
+		return nil, fmt.Errorf("queue bookings: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) collectBookings(rows *sql.Rows, queue string, agents []string) ([]availability.Booking, error) {
+	isAgent := make(map[string]bool, len(agents))
+	for _, a := range agents {
+		isAgent[a] = true
+	}
+	// The queue's name as it appears in the stored interaction JSON: a cheap test before
+	// decoding, since most appointments are not routed to a queue.
+	needle, _ := json.Marshal(queue)
+	var out []availability.Booking
+	var start, end int64
+	var agent string
+	var interaction sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&start, &end, &agent, &interaction); err != nil {
+			return nil, err
+		}
+		if !isAgent[agent] {
+			if !bytes.Contains(interaction, needle) {
+				continue
+			}
+			in, err := s.decoded.decodeInteraction(interaction)
+			if err != nil {
+				return nil, err
+			}
+			if in.Routing.Type != rendezvous.RoutingQueue || in.Routing.QueueName != queue {
+				continue
+			}
+		}
+		out = append(out, availability.Booking{Start: TimeFromDB(start), End: TimeFromDB(end), AgentUserID: agent})
+	}
+	return out, rows.Err()
+}
+
+// WidgetBooking is what a booking made through the widget records beside the appointment.
+type WidgetBooking struct {
+	// Queue is the queue whose schedule the booking is checked against.
+	Queue string
+	// ContactHash identifies the customer's phone or email without storing it (hex SHA-256).
+	ContactHash string
+	// Origin is the web page origin the widget was embedded in.
+	Origin string
+	// Challenge is the id of the proof-of-work challenge the booking spends; each is
+	// accepted once.
+	Challenge string
+	// MaxPerContact bookings by one contact within ContactWindow; more are refused with
+	// ErrRateLimited. Zero means no limit.
+	MaxPerContact int
+	ContactWindow time.Duration
+}
+
+// BookDecision is what the widget's rules decide inside the booking transaction.
+type BookDecision func(rec ScheduleRecord, booked []availability.Booking) (agentUserID string, err error)
+
+// ErrChallengeSpent is returned when a proof-of-work challenge was already used.
+var ErrChallengeSpent = fmt.Errorf("this challenge was already used; ask for a new one: %w", rendezvous.ErrConflict)
+
+// BookFromSchedule stores a built by rendezvous.NewAppointment for a booking through the
+// widget, in one transaction that serialises every widget booking of the queue: it reads
+// the queue's schedule and the bookings within a day and a half of a's start, lets decide
+// apply the rules to them (it returns the agent to assign, "" for none, or why not),
+// checks the agent's other appointments, the contact's recent bookings and the challenge,
+// inserts the appointment, records the round-robin position and enqueues the "created"
+// event. Two parallel bookings for the last place cannot both pass decide.
+func (s *Store) BookFromSchedule(ctx context.Context, a *rendezvous.Appointment, wb WidgetBooking, decide BookDecision) (*rendezvous.Appointment, error) {
+	saved := *a
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("book: %w", err)
+	}
+	saved.ID, saved.Version = id.String(), 1
+	saved.Status = rendezvous.StatusScheduled
+	now := s.clock.Now().UTC().Truncate(time.Microsecond)
+	saved.CreatedAt, saved.UpdatedAt = now, now
+	saved.Start = saved.Start.UTC().Truncate(time.Microsecond)
+	tok, err := rendezvous.NewLinkToken()
+	if err != nil {
+		return nil, err
+	}
+	saved.LinkToken = tok
+	var sealed []byte
+	if s.secrets != nil {
+		if sealed, err = s.secrets.Seal([]byte(tok)); err != nil {
+			return nil, fmt.Errorf("book: %w", err)
+		}
+	}
+	err = s.InTx(ctx, func(tx *Tx) error {
+		if err := tx.Lock(ctx, "schedule/"+saved.OrgID+"/"+wb.Queue); err != nil {
+			return err
+		}
+		rec, err := scanSchedule(tx.QueryRow(ctx, "SELECT definition, version, updated_at, last_agent FROM schedules WHERE org_id = ? AND queue_name = ?",
+			saved.OrgID, wb.Queue))
+		if err != nil {
+			return fmt.Errorf("schedule %q: %w", wb.Queue, err)
+		}
+		agents := make([]string, len(rec.Agents))
+		for i, ag := range rec.Agents {
+			agents[i] = strings.TrimSpace(ag.UserID)
+		}
+		from, to := saved.Start.Add(-36*time.Hour), saved.Start.Add(36*time.Hour)
+		rows, err := tx.Query(ctx, bookingsQuery, saved.OrgID, TimeToDB(from.Add(-rendezvous.MaxDurationMinutes*time.Minute)), TimeToDB(to), TimeToDB(from))
+		if err != nil {
+			return fmt.Errorf("queue bookings: %w", err)
+		}
+		booked, err := s.collectBookings(rows, wb.Queue, agents)
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("queue bookings: %w", err)
+		}
+		agent, err := decide(rec, booked)
+		if err != nil {
+			return err
+		}
+		saved.AgentUserID = agent
+		if err := s.checkOverlap(ctx, tx, &saved); err != nil {
+			return err
+		}
+		if wb.MaxPerContact > 0 && wb.ContactHash != "" {
+			var n int
+			if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM widget_bookings WHERE org_id = ? AND contact_hash = ? AND created_at > ?",
+				saved.OrgID, wb.ContactHash, TimeToDB(now.Add(-wb.ContactWindow))).Scan(&n); err != nil {
+				return fmt.Errorf("count contact's bookings: %w", err)
+			}
+			if n >= wb.MaxPerContact {
+				return fmt.Errorf("this phone number or email has booked %d appointments recently; the limit is %d: %w", n, wb.MaxPerContact, rendezvous.ErrRateLimited)
+			}
+		}
+		var spent int
+		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM widget_bookings WHERE org_id = ? AND challenge = ?", saved.OrgID, wb.Challenge).Scan(&spent); err != nil {
+			return fmt.Errorf("check challenge: %w", err)
+		}
+		if spent > 0 {
+			return ErrChallengeSpent
+		}
+		customers, interaction, err := encodeAppointment(&saved)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO appointments (`+appointmentColumns+`, link_hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			saved.ID, saved.OrgID, string(saved.Status), saved.Version, TimeToDB(saved.Start), TimeToDB(saved.End()),
+			saved.TimeZone, saved.Title, saved.Notes, saved.AgentUserID, customers, interaction, sealed,
+			saved.NotificationsEnabled, TimeToDB(saved.CreatedAt), TimeToDB(saved.UpdatedAt),
+			int64(0), "", int64(0), int64(0), rendezvous.HashLinkToken(tok)); err != nil {
+			return fmt.Errorf("insert appointment: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO widget_bookings (org_id, appointment_id, contact_hash, origin, challenge, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, saved.OrgID, saved.ID, wb.ContactHash, wb.Origin, wb.Challenge, TimeToDB(now)); err != nil {
+			return fmt.Errorf("record widget booking: %w", err)
+		}
+		if agent != "" {
+			if _, err := tx.Exec(ctx, "UPDATE schedules SET last_agent = ? WHERE org_id = ? AND queue_name = ?", agent, saved.OrgID, wb.Queue); err != nil {
+				return fmt.Errorf("record round robin: %w", err)
+			}
+		}
+		// Audited (and sent to webhooks) like any booking; through the widget the
+		// customer booked it.
+		actx := ctx
+		if rendezvous.ActorFrom(ctx).Kind == rendezvous.ActorSystem {
+			actx = rendezvous.WithActor(ctx, rendezvous.Actor{Kind: rendezvous.ActorCustomer})
+		}
+		if err := tx.auditAppointment(actx, saved.OrgID, saved.ID, "created", saved.Version, nil); err != nil {
+			return err
+		}
+		return tx.enqueueEvent(ctx, saved.OrgID, EventArgs{AppointmentID: saved.ID, Event: "created", Version: saved.Version})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("book from schedule: %w", err)
+	}
+	return &saved, nil
+}
+
+// WidgetOrigins returns the web origins allowed to embed the organization's widget (none
+// until an administrator sets them) and when they were last saved.
+func (s *Store) WidgetOrigins(ctx context.Context, orgID string) ([]string, time.Time, error) {
+	var body string
+	var updated int64
+	err := s.ReadRow(ctx, "SELECT allowed_origins, updated_at FROM widget_settings WHERE org_id = ?", orgID).Scan(&body, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return []string{}, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("widget origins: %w", err)
+	}
+	var out []string
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		return nil, time.Time{}, fmt.Errorf("widget origins: %w", err)
+	}
+	return out, TimeFromDB(updated), nil
+}
+
+// PutWidgetOrigins replaces the organization's allowed embedding origins (validated by the
+// caller) and returns when they were saved.
+func (s *Store) PutWidgetOrigins(ctx context.Context, orgID string, origins []string) (time.Time, error) {
+	if origins == nil {
+		origins = []string{}
+	}
+	body, err := json.Marshal(origins)
+	if err != nil {
+		return time.Time{}, err
+	}
+	now := s.clock.Now().UTC().Truncate(time.Microsecond)
+	err = s.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO widget_settings (org_id, allowed_origins, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (org_id) DO UPDATE SET allowed_origins = excluded.allowed_origins, updated_at = excluded.updated_at`,
+			orgID, string(body), TimeToDB(now))
+		return err
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("put widget origins: %w", err)
+	}
+	return now, nil
+}
