@@ -22,6 +22,9 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrRateLimited means the caller must slow down.
 	ErrRateLimited = errors.New("rate limited")
+	// ErrUnavailable means a service the request depends on (Genesys Cloud) could not be
+	// asked just now; the same request may succeed in a moment.
+	ErrUnavailable = errors.New("temporarily unavailable")
 )
 
 // FieldProblem is one actionable problem with one input field. Field is a JSON pointer-like

@@ -49,7 +49,33 @@ type Config struct {
 	MaxBackoff time.Duration
 	// MaxRetryAfter is the longest Retry-After the client waits inline; a longer one is
 	// returned to the caller (KindRetryAfter) for its job queue to reschedule. 0 means 60 s.
+	// It bounds the wait for a Pacer's slot the same way.
 	MaxRetryAfter time.Duration
+	// Pacer, when set, spaces this OAuth client's calls together with every other process
+	// using the same client (the product shares it through the database), instead of the
+	// client's own in-process limiter; RequestsPerMinute is then the Pacer's business.
+	Pacer Pacer
+}
+
+// Pacer spaces the calls of one OAuth client across processes. Genesys Cloud names its
+// limit per client-credentials token and its community describes it per OAuth client;
+// pacing per client across every instance is safe either way.
+type Pacer interface {
+	// Reserve takes the client's next call slot and returns when the call may leave. A
+	// slot more than maxWait after now is not taken: ok is false and at says when it
+	// would be.
+	Reserve(ctx context.Context, now time.Time, maxWait time.Duration) (at time.Time, ok bool, err error)
+}
+
+// PacedError is returned when the client's next call slot is further away than
+// MaxRetryAfter: nothing was sent, and Classify gives KindRetryAfter with Wait.
+type PacedError struct {
+	Op   string
+	Wait time.Duration
+}
+
+func (e *PacedError) Error() string {
+	return fmt.Sprintf("genesys: %s: the OAuth client's next call slot is in %s", e.Op, e.Wait.Round(time.Millisecond))
 }
 
 // Client calls the Genesys Cloud platform API with one OAuth client: one cached token,
@@ -64,6 +90,7 @@ type Client struct {
 	maxAttempts int
 	base, cap   time.Duration
 	maxRetry    time.Duration
+	pacer       Pacer
 }
 
 // New returns a Client for cfg. It does no I/O; the first call fetches the token
@@ -96,6 +123,7 @@ func New(cfg Config) *Client {
 		base:        cmp0(cfg.BaseBackoff, 500*time.Millisecond),
 		cap:         cmp0(cfg.MaxBackoff, 30*time.Second),
 		maxRetry:    cmp0(cfg.MaxRetryAfter, 60*time.Second),
+		pacer:       cfg.Pacer,
 	}
 	return c
 }
@@ -152,8 +180,12 @@ func (c *Client) do(ctx context.Context, cl call) error {
 	}
 	renewed := false
 	for attempt := 1; ; attempt++ {
-		if cl.userToken == "" {
-			if err := c.wait(ctx); err != nil {
+		if cl.userToken == "" && !(attempt == 1 && prepaid(ctx)) {
+			if err := c.wait(ctx, cl.op); err != nil {
+				var pe *PacedError
+				if errors.As(err, &pe) {
+					return err
+				}
 				return fmt.Errorf("genesys: %s: rate limiter: %w", cl.op, err)
 			}
 		}
@@ -356,9 +388,42 @@ func sleepOn(ctx context.Context, clk clock.Clock, d time.Duration) error {
 	}
 }
 
-// wait takes one request from the rate limiter, waiting on the client's clock.
-func (c *Client) wait(ctx context.Context) error {
+// prepaidKey marks a context whose first call has its slot already (TakeSlot).
+type prepaidKey struct{}
+
+// TakeSlot waits for this client's next call slot and returns a context whose next call
+// through the client goes without taking another (its retries take their own). A sender
+// that records "sending" before a call uses it to wait before recording, so that a crash
+// while waiting leaves nothing ambiguous. A slot too far away is a *PacedError.
+func (c *Client) TakeSlot(ctx context.Context, op string) (context.Context, error) {
+	if err := c.wait(ctx, op); err != nil {
+		return ctx, err
+	}
+	flag := &atomic.Bool{}
+	flag.Store(true)
+	return context.WithValue(ctx, prepaidKey{}, flag), nil
+}
+
+// prepaid reports, once, whether ctx carries a slot taken by TakeSlot.
+func prepaid(ctx context.Context) bool {
+	f, _ := ctx.Value(prepaidKey{}).(*atomic.Bool)
+	return f != nil && f.CompareAndSwap(true, false)
+}
+
+// wait takes one request from the pacer or the rate limiter, waiting on the client's
+// clock.
+func (c *Client) wait(ctx context.Context, op string) error {
 	now := c.clock.Now()
+	if c.pacer != nil {
+		at, ok, err := c.pacer.Reserve(ctx, now, c.maxRetry)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &PacedError{Op: op, Wait: at.Sub(now)}
+		}
+		return c.sleep(ctx, at.Sub(now))
+	}
 	r := c.limiter.ReserveN(now, 1)
 	if !r.OK() {
 		return errors.New("rate limiter refused reservation")

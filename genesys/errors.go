@@ -210,6 +210,13 @@ func Classify(err error) (ErrorKind, time.Duration) {
 			return KindPermanent, 0
 		}
 	}
+	var pe *PacedError
+	if errors.As(err, &pe) {
+		return KindRetryAfter, pe.Wait
+	}
+	if errors.Is(err, rendezvous.ErrNotConnected) {
+		return KindPermanent, 0
+	}
 	var oe *OAuthError
 	if errors.As(err, &oe) {
 		if oe.temporaryFailure {

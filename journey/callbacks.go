@@ -43,6 +43,34 @@ type Callbacks interface {
 	QueueByName(ctx context.Context, name string) (genesys.Queue, error)
 }
 
+// callbacksFor returns the organization's callbacks client; when it has none, one whose
+// every call fails with the reason (rendezvous.ErrNotConnected, which the job records as
+// a refusal), so the sync's steps need no second error path.
+func (s *Service) callbacksFor(ctx context.Context, orgID string) Callbacks {
+	c, err := s.callbacks(ctx, orgID)
+	if err == nil && c == nil {
+		err = rendezvous.NotConnectedError(orgID, "no Genesys Cloud client for callbacks")
+	}
+	if err != nil {
+		return failingCallbacks{err}
+	}
+	return c
+}
+
+// failingCallbacks answers every call with err.
+type failingCallbacks struct{ err error }
+
+func (f failingCallbacks) CreateCallback(context.Context, genesys.CallbackRequest) (genesys.CallbackResponse, error) {
+	return genesys.CallbackResponse{}, f.err
+}
+func (f failingCallbacks) RescheduleCallback(context.Context, genesys.CallbackUpdate) error {
+	return f.err
+}
+func (f failingCallbacks) CancelCallback(context.Context, string, string) error { return f.err }
+func (f failingCallbacks) QueueByName(context.Context, string) (genesys.Queue, error) {
+	return genesys.Queue{}, f.err
+}
+
 // callbackEvents are the appointment events that can change a callback.
 var callbackEvents = map[string]bool{
 	"created": true, "rescheduled": true, "reassigned": true, "updated": true, "cancelled": true,
@@ -52,7 +80,7 @@ var callbackEvents = map[string]bool{
 // organization uses the callbacks channel, or when the appointment already has a callback
 // (so that one made before a change of channel is still moved or disconnected).
 func (s *Service) enqueueCallbackSync(ctx context.Context, orgID string, ev EventArgs) error {
-	if s.o.Callbacks == nil || !callbackEvents[ev.Event] {
+	if !s.hasCallbacks() || !callbackEvents[ev.Event] {
 		return nil
 	}
 	set, err := s.Settings(ctx, orgID)
@@ -79,7 +107,7 @@ func (s *Service) HandleCallbackSync(ctx context.Context, j *store.Job) error {
 	if err := j.Decode(&args); err != nil {
 		return jobs.Permanent(fmt.Errorf("journey: decode callback job: %w", err))
 	}
-	if s.o.Callbacks == nil {
+	if !s.hasCallbacks() {
 		return jobs.Permanent(errors.New("journey: no Genesys Cloud client for callbacks"))
 	}
 	a, err := s.st.Appointment(ctx, j.OrgID, args.AppointmentID)
@@ -114,7 +142,7 @@ func (s *Service) syncCallback(ctx context.Context, a *rendezvous.Appointment) (
 
 	if a.Status != rendezvous.StatusScheduled {
 		if a.Status == rendezvous.StatusCancelled && exists && cb.State == store.CallbackScheduled {
-			if err := s.o.Callbacks.CancelCallback(ctx, cb.ConversationID, cb.CallbackID); err != nil {
+			if err := s.callbacksFor(ctx, a.OrgID).CancelCallback(ctx, cb.ConversationID, cb.CallbackID); err != nil {
 				return false, s.callbackFailed(ctx, log, cb, "cancel", err)
 			}
 			cb.State, cb.LastError = store.CallbackCancelled, ""
@@ -149,7 +177,7 @@ func (s *Service) syncCallback(ctx context.Context, a *rendezvous.Appointment) (
 	}
 	if a.Start.Sub(now) > genesys.MaxCallbackHorizon {
 		// Genesys refuses a time that far ahead: disconnect now, create again later.
-		if err := s.o.Callbacks.CancelCallback(ctx, cb.ConversationID, cb.CallbackID); err != nil {
+		if err := s.callbacksFor(ctx, a.OrgID).CancelCallback(ctx, cb.ConversationID, cb.CallbackID); err != nil {
 			return false, s.callbackFailed(ctx, log, cb, "cancel", err)
 		}
 		cb.State, cb.LastError = store.CallbackDeferred, ""
@@ -158,7 +186,7 @@ func (s *Service) syncCallback(ctx context.Context, a *rendezvous.Appointment) (
 		}
 		return false, s.deferCallback(ctx, a)
 	}
-	err = s.o.Callbacks.RescheduleCallback(ctx, genesys.CallbackUpdate{
+	err = s.callbacksFor(ctx, a.OrgID).RescheduleCallback(ctx, genesys.CallbackUpdate{
 		ConversationID: cb.ConversationID, AgentID: a.AgentUserID, QueueID: cb.QueueID,
 		CallbackScheduledTime: a.Start.UTC().Format(time.RFC3339),
 	})
@@ -211,7 +239,7 @@ func (s *Service) createCallback(ctx context.Context, log *slog.Logger, a *rende
 	if queueName == "" {
 		return fail("no queue: set a default queue in the scheduling settings")
 	}
-	q, err := s.o.Callbacks.QueueByName(ctx, queueName)
+	q, err := s.callbacksFor(ctx, a.OrgID).QueueByName(ctx, queueName)
 	if err != nil {
 		if k, _ := genesys.Classify(err); k == genesys.KindPermanent {
 			return fail(fmt.Sprintf("queue %q: %v", queueName, err))
@@ -232,7 +260,7 @@ func (s *Service) createCallback(ctx context.Context, log *slog.Logger, a *rende
 		rd.ScoredAgents = []genesys.AgentScore{{Agent: genesys.AddressableEntityRef{ID: a.AgentUserID}, Score: 100}}
 		rd.RoutingFlags = []string{genesys.RoutingFlagAgentOwned}
 	}
-	resp, err := s.o.Callbacks.CreateCallback(ctx, genesys.CallbackRequest{
+	resp, err := s.callbacksFor(ctx, a.OrgID).CreateCallback(ctx, genesys.CallbackRequest{
 		RoutingData:           rd,
 		CallbackNumbers:       []string{phone},
 		CallbackUserName:      name,

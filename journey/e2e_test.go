@@ -489,10 +489,10 @@ func TestTwentyOpensAtTheStart(t *testing.T) {
 func TestQueueCheckThroughGenesys(t *testing.T) {
 	w := newWorld(t, store.SQLite)
 	ctx := context.Background()
-	if err := w.j.CheckQueue(ctx, sandbox.Demo.PlainQueue.Name); err != nil {
+	if err := w.j.CheckQueue(ctx, "org", sandbox.Demo.PlainQueue.Name); err != nil {
 		t.Fatalf("existing queue: %v", err)
 	}
-	err := w.j.CheckQueue(ctx, "No Such Queue")
+	err := w.j.CheckQueue(ctx, "org", "No Such Queue")
 	if err == nil || !strings.Contains(err.Error(), "interaction.routing.properties.queueName") {
 		t.Fatalf("missing queue: %v", err)
 	}

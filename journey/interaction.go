@@ -70,7 +70,7 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 		won   bool
 	}
 	var decided chan claimed
-	if errors.Is(lookErr, rendezvous.ErrNotFound) && s.o.Guest != nil {
+	if errors.Is(lookErr, rendezvous.ErrNotFound) && s.hasGuest() {
 		// One goroutine dials now and, once the claim is decided, either drives the
 		// interaction with the session it opened or closes it: no hand-over between
 		// goroutines on the way to the presence join.
@@ -78,7 +78,11 @@ func (s *Service) EnsureInteraction(ctx context.Context, a *rendezvous.Appointme
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			sess, err := s.o.Guest.Open(s.ctx, deployment, offered)
+			var sess GuestSession
+			guest, err := s.guest(s.ctx, a.OrgID)
+			if err == nil {
+				sess, err = guest.Open(s.ctx, deployment, offered)
+			}
 			c := <-decided
 			if !c.won || c.token != offered {
 				if sess != nil {
@@ -197,8 +201,12 @@ func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.Journe
 		s.st.ReleaseJourneyLease(bg, a.ID, s.owner)
 		s.wake(a.ID)
 	}
-	if s.o.Guest == nil {
-		fail("open", errors.New("no Genesys web messaging client configured"))
+	guest, err := s.guest(ctx, a.OrgID)
+	if err == nil && guest == nil {
+		err = errors.New("no Genesys web messaging client configured")
+	}
+	if err != nil {
+		fail("open", err)
 		return
 	}
 
@@ -227,13 +235,12 @@ func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.Journe
 	defer func() { cancel(); <-renewDone }()
 
 	var sess GuestSession
-	var err error
 	if early != nil {
 		r := <-early
 		sess, err = r.sess, r.err
 	}
 	if sess == nil {
-		sess, err = s.o.Guest.Open(ctx, it.DeploymentID, token)
+		sess, err = guest.Open(ctx, it.DeploymentID, token)
 	}
 	if err != nil {
 		fail("open", err)

@@ -68,12 +68,31 @@ type QueueFinder interface {
 	QueueExists(ctx context.Context, name string) (bool, error)
 }
 
+// Genesys gives each organization its own Genesys Cloud parts, from its own connection
+// (the wiring's per-organization registry). An organization without a connection gets an
+// error matching rendezvous.ErrNotConnected, never another organization's parts.
+type Genesys interface {
+	// Guest opens web messaging sessions on the organization's web messaging host.
+	Guest(ctx context.Context, orgID string) (Guest, error)
+	// Queues looks queues up in the organization's Genesys Cloud.
+	Queues(ctx context.Context, orgID string) (QueueFinder, error)
+	// Callbacks is the organization's API client for the callbacks channel.
+	Callbacks(ctx context.Context, orgID string) (Callbacks, error)
+	// KnowsUser reports whether the organization's Genesys Cloud has this user: false
+	// with a nil error when Genesys answered that it does not.
+	KnowsUser(ctx context.Context, orgID, userID string) (bool, error)
+}
+
 // Options configures a Service.
 type Options struct {
 	Store  *store.Store
 	Clock  clock.Clock  // defaults to the store's clock
 	Logger *slog.Logger // defaults to discarding
-	// Guest opens web messaging sessions; required for the live phase.
+	// Genesys gives each organization's Genesys Cloud parts; when nil, Guest, Queues
+	// and Callbacks below serve every organization (tests of one organization).
+	Genesys Genesys
+	// Guest opens web messaging sessions when Genesys is nil; one or the other is
+	// required for the live phase.
 	Guest Guest
 	// Secrets seals guest session tokens at rest; defaults to the store's box (required).
 	Secrets *secret.Box
@@ -90,6 +109,10 @@ type Options struct {
 	// Defaults are the settings of an organization whose administrator saved none (for the
 	// demo organization: the sandbox's seeded deployment keys).
 	Defaults Settings
+	// DefaultsOrgID, when set, limits Defaults to that organization; the others start
+	// from DefaultSettings with no deployment keys, since another organization's keys
+	// would route its customers into that organization's Genesys Cloud.
+	DefaultsOrgID string
 	// RoomScript is the URL of the room UI script the page loads when the agent joined
 	// (default "/static/room/room.js").
 	RoomScript string
@@ -243,14 +266,18 @@ func (s *Service) cacheSettings(orgID string, set Settings) {
 }
 
 func (s *Service) loadSettings(ctx context.Context, orgID string) (Settings, error) {
+	defaults := s.o.Defaults
+	if s.o.DefaultsOrgID != "" && orgID != s.o.DefaultsOrgID {
+		defaults = DefaultSettings("", "", "")
+	}
 	body, updated, err := s.st.JourneySettings(ctx, orgID)
 	if errors.Is(err, rendezvous.ErrNotFound) {
-		return s.o.Defaults, nil
+		return defaults, nil
 	}
 	if err != nil {
 		return Settings{}, err
 	}
-	set := s.o.Defaults
+	set := defaults
 	if err := json.Unmarshal(body, &set); err != nil {
 		return Settings{}, fmt.Errorf("scheduling settings of %s: %w", orgID, err)
 	}
@@ -320,20 +347,80 @@ func (s *Service) UploadMedia(ctx context.Context, orgID, contentType string, bo
 	return Media{Kind: kind, UploadID: id}, nil
 }
 
+// guest returns the organization's web messaging client, or nil without an error when
+// none is configured at all.
+func (s *Service) guest(ctx context.Context, orgID string) (Guest, error) {
+	if s.o.Genesys != nil {
+		return s.o.Genesys.Guest(ctx, orgID)
+	}
+	return s.o.Guest, nil
+}
+
+// hasGuest reports whether web messaging is configured at all.
+func (s *Service) hasGuest() bool { return s.o.Genesys != nil || s.o.Guest != nil }
+
+// callbacks returns the organization's callbacks client, or nil without an error when
+// none is configured at all.
+func (s *Service) callbacks(ctx context.Context, orgID string) (Callbacks, error) {
+	if s.o.Genesys != nil {
+		return s.o.Genesys.Callbacks(ctx, orgID)
+	}
+	return s.o.Callbacks, nil
+}
+
+// hasCallbacks reports whether the callbacks channel can reach Genesys at all.
+func (s *Service) hasCallbacks() bool { return s.o.Genesys != nil || s.o.Callbacks != nil }
+
 // CheckQueue reports, for an API booking with queue routing, whether queueName names an
-// existing Genesys Cloud queue: nil when it does, a *rendezvous.ValidationError on
-// interaction.routing.properties.queueName when it does not.
-func (s *Service) CheckQueue(ctx context.Context, queueName string) error {
-	if s.o.Queues == nil || strings.TrimSpace(queueName) == "" {
+// existing queue of the organization's Genesys Cloud: nil when it does, a
+// *rendezvous.ValidationError on interaction.routing.properties.queueName when it does
+// not, rendezvous.ErrNotConnected when the organization has no Genesys connection.
+func (s *Service) CheckQueue(ctx context.Context, orgID, queueName string) error {
+	if strings.TrimSpace(queueName) == "" {
 		return nil
 	}
-	ok, err := s.o.Queues.QueueExists(ctx, queueName)
+	queues := s.o.Queues
+	if s.o.Genesys != nil {
+		var err error
+		if queues, err = s.o.Genesys.Queues(ctx, orgID); err != nil {
+			return fmt.Errorf("check queue: %w", err)
+		}
+	}
+	if queues == nil {
+		return nil
+	}
+	ok, err := queues.QueueExists(ctx, queueName)
 	if err != nil {
 		return fmt.Errorf("check queue: %w", err)
 	}
 	if !ok {
 		var p rendezvous.Problems
 		p.Add("interaction.routing.properties.queueName", "names no Genesys Cloud queue (%q); use the exact queue name from Admin > Contact Center > Queues", queueName)
+		return p.Err()
+	}
+	return nil
+}
+
+// CheckAgent is the booking rule for an assigned agent: agentUserID must be a user of the
+// organization's Genesys Cloud. It returns a *rendezvous.ValidationError on field when
+// Genesys does not know the user, an error wrapping rendezvous.ErrUnavailable when
+// Genesys cannot be asked (no answer, a server error, a rate limit), and rendezvous.ErrNotConnected when the organization has no Genesys
+// connection. The API and the staff pages both book through it. Without any Genesys
+// configured (tests of one area) every agent is accepted.
+func (s *Service) CheckAgent(ctx context.Context, orgID, field, agentUserID string) error {
+	if agentUserID == "" || s.o.Genesys == nil {
+		return nil
+	}
+	ok, err := s.o.Genesys.KnowsUser(ctx, orgID, agentUserID)
+	switch {
+	case errors.Is(err, rendezvous.ErrNotConnected):
+		return fmt.Errorf("check agent: %w", err)
+	case err != nil:
+		s.log.Warn("journey: Genesys Cloud could not be asked about an agent", "org_id", orgID, "error", err)
+		return fmt.Errorf("Genesys Cloud could not be asked whether agent %s exists; try again in a moment: %w", agentUserID, rendezvous.ErrUnavailable)
+	case !ok:
+		var p rendezvous.Problems
+		p.Add(field, "is not a user of the organization's Genesys Cloud (%q); use the agent's Genesys Cloud user id (Admin > People, or GET /api/v2/users/me as the agent)", agentUserID)
 		return p.Err()
 	}
 	return nil

@@ -217,9 +217,11 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	// waiting leaves nothing ambiguous behind.
 	var gc *sendClient
 	if chErr == nil && !chRow.VerifiedAt.IsZero() && (d.Outcome == OutcomeScheduled || d.Outcome == OutcomeRetrying) {
-		gc = s.client(chRow.ClientID, sec)
-		if err := s.pace(ctx, gc); err != nil {
-			return fmt.Errorf("wait for a send slot: %w", err)
+		if gc, err = s.client(ctx, j.OrgID, chRow.ClientID, sec); err != nil {
+			return sendFailed(err)
+		}
+		if ctx, err = s.pace(ctx, gc); err != nil {
+			return sendFailed(fmt.Errorf("wait for a send slot: %w", err))
 		}
 	}
 	var prep *prepared

@@ -72,7 +72,7 @@ func (e *env) open() {
 	// 6000 per minute gives the send pacer a burst of 30, so messages due at the same fake
 	// instant go without moving the clock.
 	svc, err := notify.New(notify.Options{Store: st, Clock: e.clk, PublicURL: "https://meet.example.com", RequestsPerMinute: 6000,
-		Endpoints: genesys.Endpoints{API: e.srv.URL, Login: e.srv.URL}})
+		Endpoints: notify.FixedEndpoints(genesys.Endpoints{API: e.srv.URL, Login: e.srv.URL})})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -47,8 +47,13 @@ type Options struct {
 	// Secrets seals the OAuth client secrets; nil means the store's box. Required one way
 	// or the other: secrets are never stored in the clear.
 	Secrets *secret.Box
-	// Endpoints are the Genesys Cloud region's base URLs (or the sandbox's).
-	Endpoints genesys.Endpoints
+	// Endpoints gives an organization's Genesys Cloud base URLs, from its own connection
+	// (an organization without one gets an error matching rendezvous.ErrNotConnected and
+	// sends nothing). FixedEndpoints serves a test of one organization. Required.
+	Endpoints func(ctx context.Context, orgID string) (genesys.Endpoints, error)
+	// Pacer, when set, gives the pace of one OAuth client shared by every instance (the
+	// wiring's, through the database); nil paces each client in this process only.
+	Pacer func(e genesys.Endpoints, clientID string) genesys.Pacer
 	// HTTPClient is used for Genesys calls; nil means the genesys package default.
 	HTTPClient *http.Client
 	// RequestsPerMinute is the client-side rate limit per OAuth client; 0 means 300,
@@ -59,6 +64,12 @@ type Options struct {
 	// AgentName returns the display name of an agent (a Genesys user id) for templates;
 	// nil or an error falls back to "your agent" in the customer's language.
 	AgentName func(ctx context.Context, orgID, userID string) (string, error)
+}
+
+// FixedEndpoints gives every organization the same endpoints, for tests of one
+// organization.
+func FixedEndpoints(e genesys.Endpoints) func(context.Context, string) (genesys.Endpoints, error) {
+	return func(context.Context, string) (genesys.Endpoints, error) { return e, nil }
 }
 
 // Service is the notifications of every organization. Create it with New; it is safe for
@@ -94,6 +105,9 @@ type cachedEnabled struct {
 type sendClient struct {
 	*genesys.Client
 	pacer *rate.Limiter
+	// shared is set when the client is paced through the database (Options.Pacer): its
+	// sends then take their slot there, and pacer is not used.
+	shared bool
 }
 
 // pacingShare is the part of the rate limit the pacer uses: a little headroom absorbs the
@@ -105,6 +119,9 @@ const pacingShare = 0.995
 func New(o Options) (*Service, error) {
 	if o.Store == nil {
 		return nil, errors.New("notify: Store is required")
+	}
+	if o.Endpoints == nil {
+		return nil, errors.New("notify: Endpoints is required")
 	}
 	s := &Service{st: o.Store, clock: o.Clock, log: o.Logger, secrets: o.Secrets, o: o, clients: map[string]*sendClient{}}
 	if s.clock == nil {
@@ -209,39 +226,61 @@ func (s *Service) EnabledForNewBooking(ctx context.Context, orgID string) bool {
 // limit. A smooth pace never puts more than the limit into any minute, however Genesys
 // aligns its window, and uses almost all of it. The client's limiter is set to twice the
 // limit so that it stays out of the way of the pacer while still guarding other calls.
-func (s *Service) client(clientID, clientSecret string) *sendClient {
-	sum := sha256.Sum256([]byte(clientID + "\x00" + clientSecret))
+//
+// The client is on the organization's own endpoints (Options.Endpoints); with a shared
+// Pacer its sends are paced through the database instead, across every instance.
+func (s *Service) client(ctx context.Context, orgID, clientID, clientSecret string) (*sendClient, error) {
+	ep, err := s.o.Endpoints(ctx, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("Genesys Cloud connection of %s: %w", orgID, err)
+	}
+	sum := sha256.Sum256([]byte(ep.API + "\x00" + ep.Login + "\x00" + clientID + "\x00" + clientSecret))
 	key := hex.EncodeToString(sum[:])
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.clients[key]; ok {
-		return c
+		return c, nil
 	}
 	rpm := s.o.RequestsPerMinute
 	if rpm <= 0 {
 		rpm = 300
 	}
+	cfg := genesys.Config{
+		Endpoints:         ep,
+		ClientID:          clientID,
+		ClientSecret:      clientSecret,
+		HTTPClient:        s.o.HTTPClient,
+		RequestsPerMinute: 2 * rpm,
+		Clock:             s.clock,
+		Logger:            s.log,
+	}
+	if s.o.Pacer != nil {
+		cfg.Pacer = s.o.Pacer(ep, clientID)
+	}
 	c := &sendClient{
-		Client: genesys.New(genesys.Config{
-			Endpoints:         s.o.Endpoints,
-			ClientID:          clientID,
-			ClientSecret:      clientSecret,
-			HTTPClient:        s.o.HTTPClient,
-			RequestsPerMinute: 2 * rpm,
-			Clock:             s.clock,
-			Logger:            s.log,
-		}),
+		Client: genesys.New(cfg),
+		shared: cfg.Pacer != nil,
 		// Half the headroom is a small burst (messages due together start at once); a
 		// minute then holds at most pacingShare×rpm + burst + 1 < rpm sends, the other half
 		// absorbing the jitter between our clock and Genesys' window.
 		pacer: rate.NewLimiter(rate.Limit(float64(rpm)*pacingShare/60), max(1, int(float64(rpm)*(1-pacingShare)/2))),
 	}
 	s.clients[key] = c
-	return c
+	return c, nil
 }
 
-// pace waits for the OAuth client's next send slot, on the service's clock.
-func (s *Service) pace(ctx context.Context, c *sendClient) error {
+// pace waits for the OAuth client's next send slot, on the service's clock, and returns
+// the context to send with. A shared pace's slot is taken here and travels in the
+// context, so that the send itself does not take another (genesys.Client.TakeSlot).
+func (s *Service) pace(ctx context.Context, c *sendClient) (context.Context, error) {
+	if c.shared {
+		return c.TakeSlot(ctx, "send")
+	}
+	return ctx, s.paceLocal(ctx, c)
+}
+
+// paceLocal waits for the client's next slot of this process's pacer.
+func (s *Service) paceLocal(ctx context.Context, c *sendClient) error {
 	now := s.clock.Now()
 	r := c.pacer.ReserveN(now, 1)
 	if !r.OK() {
@@ -294,4 +333,17 @@ func timePtr(t time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+// sendFailed turns a failure before anything was sent (no connection, no send slot
+// soon enough) into the job's outcome: a pace too far ahead comes back when its slot is
+// due, a missing connection is not retried, anything else retries with backoff.
+func sendFailed(err error) error {
+	switch kind, wait := genesys.Classify(err); kind {
+	case genesys.KindRetryAfter:
+		return jobs.RetryAfter(wait, err)
+	case genesys.KindPermanent:
+		return jobs.Permanent(err)
+	}
+	return err
 }

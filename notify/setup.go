@@ -203,7 +203,7 @@ func (s *Service) SaveChannel(ctx context.Context, orgID string, ch Channel, in 
 	if err := p.Err(); err != nil {
 		return ChannelView{}, err
 	}
-	if err := s.check(ctx, ch, in.ClientID, secretText, cfg); err != nil {
+	if err := s.check(ctx, orgID, ch, in.ClientID, secretText, cfg); err != nil {
 		return ChannelView{}, err
 	}
 	sealed, err := s.secrets.Seal([]byte(secretText))
@@ -237,9 +237,12 @@ func (s *Service) SaveChannel(ctx context.Context, orgID string, ch Channel, in 
 }
 
 // check runs the credential checks of SaveChannel.
-func (s *Service) check(ctx context.Context, ch Channel, clientID, clientSecret string, cfg channelConfig) error {
+func (s *Service) check(ctx context.Context, orgID string, ch Channel, clientID, clientSecret string, cfg channelConfig) error {
 	var p rendezvous.Problems
-	gc := s.client(clientID, clientSecret)
+	gc, err := s.client(ctx, orgID, clientID, clientSecret)
+	if err != nil {
+		return err
+	}
 	need := genesys.CapabilitySMSNumbers
 	perm := permSMSNumbers
 	if ch == ChannelEmail {
@@ -352,7 +355,11 @@ func (s *Service) StartVerification(ctx context.Context, orgID string, ch Channe
 	if err != nil {
 		return ChannelView{}, err
 	}
-	_, _, err = s.send(ctx, &prepared{client: s.client(c.ClientID, sec), ch: ch, cfg: cfg, to: to, msg: otpText(code, ch, lang)})
+	gc, err := s.client(ctx, orgID, c.ClientID, sec)
+	if err != nil {
+		return ChannelView{}, err
+	}
+	_, _, err = s.send(ctx, &prepared{client: gc, ch: ch, cfg: cfg, to: to, msg: otpText(code, ch, lang)})
 	if err != nil {
 		return ChannelView{}, sendProblem(ch, err)
 	}

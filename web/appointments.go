@@ -139,6 +139,10 @@ func (s *server) handleAppointmentCreate() http.Handler {
 			s.error(w, r, err)
 			return
 		}
+		if err := s.checkAgent(r, key.OrgID, a.AgentUserID); err != nil {
+			s.error(w, r, err)
+			return
+		}
 		// The organization's notification switch is snapshotted at booking: turning it
 		// off later does not silence appointments already promised their messages.
 		a.NotificationsEnabled = s.Notify == nil || s.Notify.EnabledForNewBooking(r.Context(), key.OrgID)
@@ -168,19 +172,29 @@ func (s *server) handleAppointmentCreate() http.Handler {
 }
 
 // checkQueue refuses queue routing to a queue the Genesys Cloud organization does not
-// have. When Genesys cannot be asked, the booking goes ahead: the queue is checked again
-// when the customer arrives, and an outage should not stop bookings.
+// have, and any queue routing for an organization without a Genesys connection. When
+// Genesys cannot be asked, the booking goes ahead: the queue is checked again when the
+// customer arrives, and an outage should not stop bookings.
 func (s *server) checkQueue(r *http.Request, a *rendezvous.Appointment) error {
 	if s.Journey == nil || a.Interaction.Routing.Type != rendezvous.RoutingQueue {
 		return nil
 	}
-	err := s.Journey.CheckQueue(r.Context(), a.Interaction.Routing.QueueName)
+	err := s.Journey.CheckQueue(r.Context(), a.OrgID, a.Interaction.Routing.QueueName)
 	var ve *rendezvous.ValidationError
-	if err != nil && !errors.As(err, &ve) {
+	if err != nil && !errors.As(err, &ve) && !errors.Is(err, rendezvous.ErrNotConnected) {
 		s.log.WarnContext(r.Context(), "queue not checked; booking anyway", "request_id", requestID(r.Context()), "error", err)
 		return nil
 	}
 	return err
+}
+
+// checkAgent refuses an agent the organization's Genesys Cloud does not know (422 on
+// agentUserId), and answers 503 when Genesys cannot be asked (journey.CheckAgent).
+func (s *server) checkAgent(r *http.Request, orgID, agentUserID string) error {
+	if s.Journey == nil {
+		return nil
+	}
+	return s.Journey.CheckAgent(r.Context(), orgID, "agentUserId", agentUserID)
 }
 
 func (s *server) handleAppointmentGet() http.Handler {
@@ -282,6 +296,12 @@ func (s *server) handleAppointmentPatch() http.Handler {
 			return
 		}
 		key := apiKey(r.Context())
+		if in.AgentUserID != nil {
+			if err := s.checkAgent(r, key.OrgID, strings.TrimSpace(*in.AgentUserID)); err != nil {
+				s.error(w, r, err)
+				return
+			}
+		}
 		a, err := s.Store.UpdateAppointment(r.Context(), key.OrgID, r.PathValue("id"), version,
 			func(a *rendezvous.Appointment) (string, error) {
 				agent := a.AgentUserID

@@ -63,6 +63,8 @@ var kinds = []kind{
 	{rendezvous.ErrStaleVersion, http.StatusPreconditionFailed, "/problems/stale-version", "Stale version"},
 	{rendezvous.ErrConflict, http.StatusConflict, "/problems/conflict", "Conflict"},
 	{rendezvous.ErrRateLimited, http.StatusTooManyRequests, "/problems/rate-limited", "Too many requests"},
+	{rendezvous.ErrNotConnected, http.StatusConflict, "/problems/not-connected", "Genesys Cloud not connected"},
+	{rendezvous.ErrUnavailable, http.StatusServiceUnavailable, "/problems/unavailable", "Temporarily unavailable"},
 }
 
 // problemFor turns err into problem details. It keeps the messages shown to callers apart from the wrapped causes: the
@@ -138,6 +140,9 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 			secs = rl.seconds
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	case http.StatusServiceUnavailable:
+		// Genesys Cloud did not answer: a short wait is the honest estimate.
+		w.Header().Set("Retry-After", "5")
 	}
 	writeProblem(w, p)
 }

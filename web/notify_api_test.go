@@ -39,7 +39,7 @@ func newNotifyEnv(t *testing.T) (*env, *sandbox.Sandbox, *notify.Service) {
 		t.Fatal(err)
 	}
 	svc, err := notify.New(notify.Options{Store: st, Clock: clk, PublicURL: "https://meet.example.com",
-		Endpoints: genesys.Endpoints{API: gsrv.URL, Login: gsrv.URL}})
+		Endpoints: notify.FixedEndpoints(genesys.Endpoints{API: gsrv.URL, Login: gsrv.URL})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,10 @@ type config struct {
 	genesysWebMsgURL    string
 	genesysClientID     string
 	genesysClientSecret string
+	genesysOrgID        string
+	genesysSignInID     string
+	genesysSignInSecret string
+	genesysRPM          int
 }
 
 // flagSet is a command's flags, each backed by an environment variable.
@@ -84,6 +88,11 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 	str(&c.genesysWebMsgURL, "genesys-webmessaging-url", "RENDEZVOUS_GENESYS_WEBMESSAGING_URL", "", "override the Genesys Cloud web messaging WebSocket URL (wss://webmessaging.<domain>/v1)")
 	str(&c.genesysClientID, "genesys-client-id", "RENDEZVOUS_GENESYS_CLIENT_ID", "", "OAuth client id (client credentials) for the Genesys Cloud organization")
 	str(&c.genesysClientSecret, "genesys-client-secret", "RENDEZVOUS_GENESYS_CLIENT_SECRET", "", "OAuth client secret for the Genesys Cloud organization; prefer the environment variable over the flag")
+	str(&c.genesysOrgID, "genesys-org-id", "RENDEZVOUS_GENESYS_ORG_ID", "", "the Genesys Cloud organization id, by which staff sign-in recognises the organization")
+	str(&c.genesysSignInID, "genesys-signin-client-id", "RENDEZVOUS_GENESYS_SIGNIN_CLIENT_ID", "", "OAuth client id (authorization code with PKCE) that staff sign in with")
+	str(&c.genesysSignInSecret, "genesys-signin-client-secret", "RENDEZVOUS_GENESYS_SIGNIN_CLIENT_SECRET", "", "its secret, if it has one; prefer the environment variable over the flag")
+	fs.IntVar(&c.genesysRPM, "genesys-requests-per-minute", 300, "Genesys Cloud API calls allowed per minute per OAuth client, shared by every instance on the database ($RENDEZVOUS_GENESYS_REQUESTS_PER_MINUTE)")
+	fs.env["genesys-requests-per-minute"] = "RENDEZVOUS_GENESYS_REQUESTS_PER_MINUTE"
 	return fs
 }
 
@@ -120,7 +129,8 @@ func (c *config) genesys() wiring.Genesys {
 	return wiring.Genesys{
 		Region: c.genesysRegion, APIURL: c.genesysAPIURL, LoginURL: c.genesysLoginURL,
 		WebMessagingURL: c.genesysWebMsgURL, ClientID: c.genesysClientID,
-		ClientSecret: c.genesysClientSecret, SandboxAddr: c.sandboxAddr,
+		ClientSecret: c.genesysClientSecret, OrgID: c.genesysOrgID,
+		SignInClientID: c.genesysSignInID, SignInClientSecret: c.genesysSignInSecret, SandboxAddr: c.sandboxAddr,
 	}
 }
 

@@ -5,6 +5,7 @@
 //	rendezvous migrate                      apply database migrations and exit
 //	rendezvous apikey create -name NAME     create an API key; prints it on the last line
 //	rendezvous apikey list | revoke -id ID  list the API keys, or revoke one
+//	rendezvous org create|list|update|connect  organizations and their Genesys Cloud
 //	rendezvous sandbox                      run only the Genesys Cloud sandbox
 //
 // With no configuration it serves on 127.0.0.1:8080 with an embedded SQLite database in
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = apikey(ctx, args, getenv, stdout, stderr)
 	case "sandbox":
 		err = sandboxCmd(ctx, args, getenv, stdout, stderr)
+	case "org":
+		err = orgCmd(ctx, args, getenv, stdout, stderr)
 	case "help":
 		usage(stdout, newFlags("serve", getenv, &config{}).FlagSet)
 		return nil
@@ -75,6 +78,11 @@ Usage:
                                     list the organization's API keys (never their secrets)
   rendezvous apikey revoke -id ID [-org ORG] [flags]
                                     revoke an API key
+  rendezvous org create -name NAME -genesys-region REGION [-genesys-org-id ID] [flags]
+                                    create an organization with its Genesys Cloud region
+  rendezvous org list | update -id ID ... | connect -id ID ... [flags]
+                                    list organizations, change one, or set its Genesys
+                                    Cloud API and sign-in clients (rendezvous org for help)
   rendezvous sandbox [-addr ADDR]   run only the built-in Genesys Cloud sandbox
 
 With no settings, serve listens on 127.0.0.1:8080, keeps an embedded SQLite database in

@@ -164,6 +164,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
+	// Agents are Genesys Cloud users of the organization: here the sandbox's demo agents.
+	agent7, agent8 := sandbox.Demo.Agents[0].ID, sandbox.Demo.Agents[1].ID
 	book := func(agent string, at time.Time) string {
 		return fmt.Sprintf(`{"start": %q, "durationMinutes": 30, "timeZone": "America/New_York", "title": "Claim review",
 			"agentUserId": %q, "customers": [{"name": "Sam Lee", "phone": "+14155550188", "email": "sam@example.com"}],
@@ -183,13 +185,13 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Book, with an idempotency key, and replay it.
-	code, hdr, a := call("POST", "/api/v1/appointments", book("agent-7", start), "Idempotency-Key", "e2e-1")
+	code, hdr, a := call("POST", "/api/v1/appointments", book(agent7, start), "Idempotency-Key", "e2e-1")
 	expect("book", code, http.StatusCreated, a)
 	id := a["id"].(string)
 	if link := a["links"].(map[string]any)["customer"].(string); !strings.HasPrefix(link, base+"/a/") {
 		t.Errorf("links.customer = %q, want %s/a/<token>", link, base)
 	}
-	code, _, again := call("POST", "/api/v1/appointments", book("agent-7", start), "Idempotency-Key", "e2e-1")
+	code, _, again := call("POST", "/api/v1/appointments", book(agent7, start), "Idempotency-Key", "e2e-1")
 	expect("replay", code, http.StatusCreated, again)
 	if again["id"] != id {
 		t.Errorf("replay created %v, want the first appointment %s", again["id"], id)
@@ -199,24 +201,30 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Conflicts and refusals.
-	code, _, p := call("POST", "/api/v1/appointments", book("agent-7", start.Add(15*time.Minute)))
+	code, _, p := call("POST", "/api/v1/appointments", book(agent7, start.Add(15*time.Minute)))
 	expect("overlap", code, http.StatusConflict, p)
-	code, _, p = call("POST", "/api/v1/appointments", strings.Replace(book("agent-7", start), `"+14155550188"`, `"555-0123"`, 1))
+	code, _, p = call("POST", "/api/v1/appointments", strings.Replace(book(agent7, start), `"+14155550188"`, `"555-0123"`, 1))
 	expect("bad phone", code, http.StatusUnprocessableEntity, p)
 	if !fieldErr(p, "customers[0].phone") {
 		t.Errorf("422 lacks customers[0].phone: %v", p)
 	}
-	code, _, p = call("POST", "/api/v1/appointments", strings.Replace(book("agent-8", start), `"title"`, `"tilte"`, 1))
+	code, _, p = call("POST", "/api/v1/appointments", strings.Replace(book(agent8, start), `"title"`, `"tilte"`, 1))
 	expect("unknown field", code, http.StatusBadRequest, p)
 	if !fieldErr(p, "tilte") {
 		t.Errorf("400 does not name the unknown field: %v", p)
 	}
 	// The queue is checked against the Genesys Cloud organization: here the sandbox that
 	// run started.
-	code, _, p = call("POST", "/api/v1/appointments", strings.Replace(book("agent-8", start), sandbox.Demo.PlainQueue.Name, "No Such Queue", 1))
+	code, _, p = call("POST", "/api/v1/appointments", strings.Replace(book(agent8, start), sandbox.Demo.PlainQueue.Name, "No Such Queue", 1))
 	expect("unknown queue", code, http.StatusUnprocessableEntity, p)
 	if !fieldErr(p, "interaction.routing.properties.queueName") {
 		t.Errorf("422 lacks the queue name: %v", p)
+	}
+	// So is the agent: the README's placeholder is no Genesys user.
+	code, _, p = call("POST", "/api/v1/appointments", book("<Genesys user id of the agent>", start))
+	expect("unknown agent", code, http.StatusUnprocessableEntity, p)
+	if !fieldErr(p, "agentUserId") {
+		t.Errorf("422 lacks agentUserId: %v", p)
 	}
 	code, _, p = call("GET", "/api/v1/appointments/00000000-0000-0000-0000-000000000000", "")
 	expect("missing", code, http.StatusNotFound, p)
@@ -230,7 +238,7 @@ func TestEndToEnd(t *testing.T) {
 	link := a["links"].(map[string]any)["customer"].(string)
 	sandboxURL := logs.value("url=")
 	waitOutbox(t, http.DefaultClient, sandboxURL, "+14155550188", "sam@example.com", link)
-	code, _, list := call("GET", "/api/v1/appointments?agentUserId=agent-7&status=scheduled", "")
+	code, _, list := call("GET", "/api/v1/appointments?agentUserId="+agent7+"&status=scheduled", "")
 	expect("list", code, http.StatusOK, list)
 	if items := list["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != id {
 		t.Errorf("list = %v, want just %s", list, id)

@@ -67,6 +67,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		JobWorkers:  c.jobWorkers,
 		ICEServers:  ice,
 		InstanceURL: c.instanceURL,
+
+		GenesysRequestsPerMinute: c.genesysRPM,
 	})
 	if err != nil {
 		ln.Close()

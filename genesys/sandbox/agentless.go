@@ -15,20 +15,22 @@ import (
 
 // OutboxMessage is one SMS or email the sandbox accepted for delivery.
 type OutboxMessage struct {
-	ID             string    `json:"id"`
-	ConversationID string    `json:"conversationId"`
-	Channel        string    `json:"channel"` // "sms" or "email"
-	From           string    `json:"from"`
-	FromName       string    `json:"fromName,omitempty"`
-	To             string    `json:"to"`
-	ToName         string    `json:"toName,omitempty"`
-	ReplyTo        string    `json:"replyTo,omitempty"`
-	Text           string    `json:"text,omitempty"` // SMS text
-	Subject        string    `json:"subject,omitempty"`
-	Body           string    `json:"body,omitempty"` // email text body
-	HTML           string    `json:"html,omitempty"` // email HTML body
-	ClientID       string    `json:"clientId"`
-	Time           time.Time `json:"time"`
+	ID             string `json:"id"`
+	ConversationID string `json:"conversationId"`
+	Channel        string `json:"channel"` // "sms" or "email"
+	From           string `json:"from"`
+	FromName       string `json:"fromName,omitempty"`
+	To             string `json:"to"`
+	ToName         string `json:"toName,omitempty"`
+	ReplyTo        string `json:"replyTo,omitempty"`
+	Text           string `json:"text,omitempty"` // SMS text
+	Subject        string `json:"subject,omitempty"`
+	Body           string `json:"body,omitempty"` // email text body
+	HTML           string `json:"html,omitempty"` // email HTML body
+	ClientID       string `json:"clientId"`
+	// OrgID is the Genesys organization whose client sent it.
+	OrgID string    `json:"orgId"`
+	Time  time.Time `json:"time"`
 }
 
 // Outbox lists every accepted SMS and email, oldest first.
@@ -98,12 +100,12 @@ func (s *Sandbox) sendSMS(w http.ResponseWriter, r *http.Request, c caller) erro
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !slices.Contains(s.smsNumbers, req.FromAddress) {
+	if !slices.Contains(s.tenantLocked(c.org()).smsNumbers, req.FromAddress) {
 		return badRequest("fromAddress", "fromAddress is not an SMS number provisioned in this organization.")
 	}
 	now := s.clock.Now()
 	msg := OutboxMessage{ID: uuid.NewString(), ConversationID: uuid.NewString(), Channel: "sms",
-		From: req.FromAddress, To: req.ToAddress, Text: req.TextBody, ClientID: c.client.ID, Time: now}
+		From: req.FromAddress, To: req.ToAddress, Text: req.TextBody, ClientID: c.client.ID, OrgID: c.org(), Time: now}
 	s.outbox = append(s.outbox, msg)
 	s.log.Info("sandbox sms accepted", "conversation_id", msg.ConversationID, "chars", utf8.RuneCountInString(msg.Text))
 	s.notifyLocked()
@@ -130,14 +132,14 @@ type wireNumber struct {
 }
 
 // GET /api/v2/routing/sms/phonenumbers.
-func (s *Sandbox) listSMSNumbers(w http.ResponseWriter, r *http.Request, _ caller) error {
+func (s *Sandbox) listSMSNumbers(w http.ResponseWriter, r *http.Request, c caller) error {
 	size, number, err := queryPaging(r, 500)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	var all []wireNumber
-	for _, n := range s.smsNumbers {
+	for _, n := range s.tenantLocked(c.org()).smsNumbers {
 		id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(n)).String()
 		all = append(all, wireNumber{ID: id, Name: n, PhoneNumber: n, PhoneNumberType: "local",
 			ProvisionedThroughPureCloud: true, PhoneNumberStatus: "active", CountryCode: "US",
@@ -219,18 +221,18 @@ func (s *Sandbox) sendEmail(w http.ResponseWriter, r *http.Request, c caller) er
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !slices.Contains(s.emailDomains, emailDomain(req.FromAddress.Email)) {
+	if !slices.Contains(s.tenantLocked(c.org()).emailDomains, emailDomain(req.FromAddress.Email)) {
 		return badRequest("fromAddress", "The domain of fromAddress is not an outbound email domain of this organization.")
 	}
 	now := s.clock.Now()
-	if ok, wait := s.emailWindow.take(now, s.opts.EmailsPerMinute, time.Minute); !ok {
+	if ok, wait := s.tenantLocked(c.org()).emailWindow.take(now, s.opts.EmailsPerMinute, time.Minute); !ok {
 		return &apiError{status: http.StatusTooManyRequests, code: codeTooManyRequests, retryAfter: wait,
 			message: fmt.Sprintf("Agentless email rate exceeded: [%d] messages for [60] seconds.", s.opts.EmailsPerMinute)}
 	}
 	to := req.ToAddresses[0]
 	msg := OutboxMessage{ID: uuid.NewString(), ConversationID: uuid.NewString(), Channel: "email",
 		From: req.FromAddress.Email, FromName: req.FromAddress.Name, To: to.Email, ToName: to.Name,
-		Subject: req.Subject, Body: req.TextBody, HTML: req.HTMLBody, ClientID: c.client.ID, Time: now}
+		Subject: req.Subject, Body: req.TextBody, HTML: req.HTMLBody, ClientID: c.client.ID, OrgID: c.org(), Time: now}
 	if req.ReplyToAddress != nil {
 		msg.ReplyTo = req.ReplyToAddress.Email
 	}
@@ -258,14 +260,14 @@ type wireOutboundDomain struct {
 }
 
 // GET /api/v2/routing/email/outbound/domains.
-func (s *Sandbox) listEmailDomains(w http.ResponseWriter, r *http.Request, _ caller) error {
+func (s *Sandbox) listEmailDomains(w http.ResponseWriter, r *http.Request, c caller) error {
 	size, number, err := queryPaging(r, 500)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	var all []wireOutboundDomain
-	for _, d := range s.emailDomains {
+	for _, d := range s.tenantLocked(c.org()).emailDomains {
 		all = append(all, wireOutboundDomain{ID: d, Name: d, CnameVerificationResult: wireVerification{"VERIFIED"},
 			DkimVerificationResult: wireVerification{"VERIFIED"}, SenderType: "Genesys",
 			SelfURI: "/api/v2/routing/email/outbound/domains/" + d})

@@ -102,7 +102,7 @@ func validateNumbers(numbers []string, validate bool) *apiError {
 }
 
 // POST /api/v2/conversations/callbacks.
-func (s *Sandbox) createCallback(w http.ResponseWriter, r *http.Request, _ caller) error {
+func (s *Sandbox) createCallback(w http.ResponseWriter, r *http.Request, caller caller) error {
 	var req createCallbackRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -132,7 +132,7 @@ func (s *Sandbox) createCallback(w http.ResponseWriter, r *http.Request, _ calle
 	if aerr != nil {
 		return aerr
 	}
-	q := s.queues[queueID]
+	q := s.queueInLocked(queueID, caller.org())
 	if q == nil {
 		return badRequest("queueId", "The queue %s does not exist.", queueID)
 	}
@@ -141,6 +141,11 @@ func (s *Sandbox) createCallback(w http.ResponseWriter, r *http.Request, _ calle
 		agents, aerr := s.scoredAgentsLocked(rd)
 		if aerr != nil {
 			return aerr
+		}
+		for _, a := range agents {
+			if s.userInLocked(a.UserID, caller.org()) == nil {
+				return badRequest("routingData.scoredAgents", "The agent %s does not exist.", a.UserID)
+			}
 		}
 		if slices.Contains(rd.RoutingFlags, flagAgentOwned) {
 			if len(agents) != 1 || agents[0].Score != 100 {
@@ -219,7 +224,7 @@ type patchCallbackRequest struct {
 
 // PATCH /api/v2/conversations/callbacks: reschedule a callback that has not been offered
 // yet (agentId makes it agent-owned by that agent).
-func (s *Sandbox) patchCallback(w http.ResponseWriter, r *http.Request, _ caller) error {
+func (s *Sandbox) patchCallback(w http.ResponseWriter, r *http.Request, caller caller) error {
 	var req patchCallbackRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -234,7 +239,7 @@ func (s *Sandbox) patchCallback(w http.ResponseWriter, r *http.Request, _ caller
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.convs[req.ConversationID]
+	c := s.convInLocked(req.ConversationID, caller.org())
 	if c == nil || c.callback == nil {
 		return notFound("The callback conversation %s was not found.", req.ConversationID)
 	}
@@ -246,13 +251,13 @@ func (s *Sandbox) patchCallback(w http.ResponseWriter, r *http.Request, _ caller
 		return aerr
 	}
 	if req.QueueID != "" {
-		if s.queues[req.QueueID] == nil {
+		if s.queueInLocked(req.QueueID, caller.org()) == nil {
 			return badRequest("queueId", "The queue %s does not exist.", req.QueueID)
 		}
 		c.queueID = req.QueueID
 	}
 	if req.AgentID != "" {
-		if s.users[req.AgentID] == nil {
+		if s.userInLocked(req.AgentID, caller.org()) == nil {
 			return badRequest("agentId", "The agent %s does not exist.", req.AgentID)
 		}
 		c.callback.owner = req.AgentID
@@ -281,7 +286,7 @@ type bulkDisconnectRequest struct {
 
 // POST /api/v2/conversations/callbacks/bulk/disconnect. Every identifier is checked before
 // any callback is disconnected.
-func (s *Sandbox) bulkDisconnectCallbacks(w http.ResponseWriter, r *http.Request, _ caller) error {
+func (s *Sandbox) bulkDisconnectCallbacks(w http.ResponseWriter, r *http.Request, caller caller) error {
 	var req bulkDisconnectRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -293,7 +298,7 @@ func (s *Sandbox) bulkDisconnectCallbacks(w http.ResponseWriter, r *http.Request
 	defer s.mu.Unlock()
 	var targets []*conversation
 	for _, id := range req.CallbackDisconnectIdentifiers {
-		c := s.convs[id.ConversationID]
+		c := s.convInLocked(id.ConversationID, caller.org())
 		if id.ConversationID == "" || id.CallbackID == "" {
 			return badRequest("callbackDisconnectIdentifiers", "Every identifier needs conversationId and callbackId.")
 		}
@@ -345,7 +350,7 @@ func (s *Sandbox) wireConversationLocked(c *conversation) wireConversation {
 }
 
 // PATCH /api/v2/conversations/callbacks/{conversationId} with {"state":"disconnected"}.
-func (s *Sandbox) patchCallbackConversation(w http.ResponseWriter, r *http.Request, _ caller) error {
+func (s *Sandbox) patchCallbackConversation(w http.ResponseWriter, r *http.Request, caller caller) error {
 	var req conversationStateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -357,7 +362,7 @@ func (s *Sandbox) patchCallbackConversation(w http.ResponseWriter, r *http.Reque
 	id := r.PathValue("conversationId")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.convs[id]
+	c := s.convInLocked(id, caller.org())
 	if c == nil || c.callback == nil {
 		return notFound("The callback conversation %s was not found.", id)
 	}

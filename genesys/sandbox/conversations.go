@@ -23,7 +23,9 @@ var (
 
 // Conversation is a routed interaction as the inspection API shows it.
 type Conversation struct {
-	ID           string        `json:"id"`
+	ID string `json:"id"`
+	// OrgID is the Genesys organization the conversation belongs to.
+	OrgID        string        `json:"orgId"`
 	MediaType    string        `json:"mediaType"` // "message" (web messaging) or "callback"
 	State        string        `json:"state"`
 	QueueID      string        `json:"queueId,omitempty"`
@@ -115,7 +117,7 @@ func (s *Sandbox) Conversation(id string) (Conversation, bool) {
 func (s *Sandbox) conversationViewLocked(c *conversation) Conversation {
 	v := Conversation{ID: c.id, MediaType: c.media, State: c.state, QueueID: c.queueID, DeploymentID: c.deploymentID,
 		PreferredAgents: slices.Clone(c.preferred), OfferedAgentID: c.offeredTo, ConnectedAgentID: c.connectedTo,
-		CreatedAt: c.createdAt, FlowError: c.flowError, Transcript: slices.Clone(c.transcript)}
+		CreatedAt: c.createdAt, FlowError: c.flowError, Transcript: slices.Clone(c.transcript), OrgID: s.convOrgLocked(c)}
 	if v.PreferredAgents == nil {
 		v.PreferredAgents = []ScoredAgent{}
 	}
@@ -286,7 +288,7 @@ type attributesRequest struct {
 }
 
 // PATCH /api/v2/conversations/{conversationId}/participants/{participantId}/attributes.
-func (s *Sandbox) patchParticipantAttributes(w http.ResponseWriter, r *http.Request, _ caller) error {
+func (s *Sandbox) patchParticipantAttributes(w http.ResponseWriter, r *http.Request, caller caller) error {
 	var req attributesRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -297,7 +299,7 @@ func (s *Sandbox) patchParticipantAttributes(w http.ResponseWriter, r *http.Requ
 	convID, partID := r.PathValue("conversationId"), r.PathValue("participantId")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.convs[convID]
+	c := s.convInLocked(convID, caller.org())
 	if c == nil {
 		return notFound("The conversation %s was not found.", convID)
 	}

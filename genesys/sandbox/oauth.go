@@ -230,11 +230,20 @@ func (s *Sandbox) handleAuthorize() http.Handler {
 		if !ok {
 			return
 		}
+		s.mu.Lock()
+		org := s.tenantLocked(s.clients[ar.ClientID].org).spec
+		s.mu.Unlock()
+		var users []User
+		for _, u := range s.Users() {
+			if u.OrgID == org.OrgID {
+				users = append(users, u)
+			}
+		}
 		data := struct {
 			OrgName string
 			Users   []User
 			Params  url.Values
-		}{s.org.OrgName, s.Users(), ar.Params}
+		}{org.OrgName, users, ar.Params}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := authorizeTmpl.Execute(w, data); err != nil {
 			s.log.Error("sandbox authorize page", "err", err)
@@ -258,6 +267,9 @@ func (s *Sandbox) handleAuthorizeSubmit() http.Handler {
 		userID := r.PostForm.Get("userId")
 		s.mu.Lock()
 		u := s.users[userID]
+		if u != nil && u.org != s.clients[ar.ClientID].org {
+			u = nil // a user of another organization cannot sign in through this client
+		}
 		code := randomToken()
 		if u != nil {
 			s.codes[code] = &authCode{clientID: ar.ClientID, userID: u.id, redirectURI: ar.RedirectURI,
@@ -286,6 +298,9 @@ type caller struct {
 	user   *user // nil for client credentials
 }
 
+// org is the Genesys organization the caller belongs to: its OAuth client's.
+func (c caller) org() string { return c.client.org }
+
 func (c caller) can(perm string) bool {
 	if c.user != nil {
 		return slices.Contains(c.user.permissions, perm)
@@ -303,6 +318,7 @@ func (s *Sandbox) api(h apiHandler, perms ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authenticate(r)
 		if err == nil {
+			s.recordCall(r, c)
 			err = s.checkRate(w, c)
 		}
 		if err == nil && len(perms) > 0 && !slices.ContainsFunc(perms, c.can) {
@@ -339,12 +355,54 @@ func (s *Sandbox) authenticate(r *http.Request) (caller, error) {
 	return c, nil
 }
 
-func (s *Sandbox) checkRate(w http.ResponseWriter, c caller) error {
+// APICall is one authenticated platform API request as the sandbox saw it: which
+// Genesys organization's token made it, and what it asked for. Tests assert on it that
+// one organization's work never reached another's Genesys Cloud.
+type APICall struct {
+	OrgID    string    `json:"orgId"`
+	ClientID string    `json:"clientId"`
+	UserID   string    `json:"userId,omitempty"`
+	Method   string    `json:"method"`
+	Route    string    `json:"route"`
+	Path     string    `json:"path"`
+	Time     time.Time `json:"time"`
+}
+
+// maxCalls bounds the call log; the oldest calls are forgotten first.
+const maxCalls = 20_000
+
+func (s *Sandbox) recordCall(r *http.Request, c caller) {
+	call := APICall{OrgID: c.org(), ClientID: c.client.ID, Method: r.Method, Route: r.Pattern, Path: r.URL.Path}
+	if c.user != nil {
+		call.UserID = c.user.id
+	}
 	s.mu.Lock()
-	wnd := s.limits[c.token.value]
+	defer s.mu.Unlock()
+	call.Time = s.clock.Now()
+	if len(s.calls) >= maxCalls {
+		s.calls = slices.Delete(s.calls, 0, len(s.calls)-maxCalls+1)
+	}
+	s.calls = append(s.calls, call)
+}
+
+// APICalls lists the authenticated platform API requests made so far (at most the last
+// 20,000), oldest first.
+func (s *Sandbox) APICalls() []APICall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+func (s *Sandbox) checkRate(w http.ResponseWriter, c caller) error {
+	key := c.token.value
+	if s.opts.RateLimitPerClient {
+		key = "client/" + c.client.ID
+	}
+	s.mu.Lock()
+	wnd := s.limits[key]
 	if wnd == nil {
 		wnd = &window{}
-		s.limits[c.token.value] = wnd
+		s.limits[key] = wnd
 	}
 	ok, wait := wnd.take(s.clock.Now(), s.opts.RequestsPerMinute, time.Minute)
 	s.mu.Unlock()

@@ -1,8 +1,10 @@
 package sandbox
 
 import (
+	"crypto/rand"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Presence is an agent's presence as the sandbox models it: the three states routing cares
@@ -64,8 +66,9 @@ const (
 	OperatorAny            = "ANY"
 )
 
-// DemoOrg names everything the seeded demo organization holds, so that the product (and
-// tests) can wire themselves to a sandbox without looking anything up.
+// DemoOrg names everything one sandbox organization holds (the seeded demo organization,
+// or one added with AddOrg), so that the product (and tests) can wire themselves to a
+// sandbox without looking anything up.
 type DemoOrg struct {
 	OrgID   string `json:"orgId"`
 	OrgName string `json:"orgName"`
@@ -197,6 +200,7 @@ func allPermissions() []string {
 // user is a seeded Genesys user and its routing state.
 type user struct {
 	id, name, email, role string
+	org                   string // the Genesys organization id it belongs to
 	presence              Presence
 	notResponding         bool
 	permissions           []string
@@ -207,6 +211,7 @@ type user struct {
 // queue is a routing queue.
 type queue struct {
 	id, name               string
+	org                    string
 	method                 string
 	rules                  []RoutingRule
 	alertingTimeoutSeconds int
@@ -241,6 +246,7 @@ type Flow struct {
 // deployment is a Messenger deployment.
 type deployment struct {
 	id, name, flowID string
+	org              string
 	// allowedDomains empty means every origin is allowed ("allow all domains").
 	allowedDomains []string
 }
@@ -248,6 +254,7 @@ type deployment struct {
 // oauthClient is an OAuth client of the org.
 type oauthClient struct {
 	DemoClient
+	org          string
 	redirectURIs []string // empty: any redirect URI (the product runs on any port)
 }
 
@@ -255,44 +262,128 @@ func (c *oauthClient) has(perm string) bool { return slices.Contains(c.Permissio
 
 // seedLocked fills the sandbox with the demo organization.
 func (s *Sandbox) seedLocked() {
+	s.org = demoOrg()
+	s.seedOrgLocked(s.org)
+}
+
+// tenant is one Genesys organization of the sandbox: what it was seeded with and its
+// inventories. Users, queues, deployments, OAuth clients and conversations carry their
+// organization's id; a request sees only those of its token's organization.
+type tenant struct {
+	spec         DemoOrg
+	smsNumbers   []string
+	emailDomains []string
+	emailWindow  window // the organization's agentless email limit
+}
+
+// AddOrg adds another Genesys organization to the sandbox, seeded like the demo one
+// (three agents on queue, a supervisor, a preferred-agent and a plain queue, two
+// Messenger deployments with their flows, an SMS number, an email domain and the four
+// OAuth clients) under fresh ids, and returns what it holds. Nothing of it is visible to
+// the other organizations' tokens, and nothing of theirs to its own. name names the
+// organization and prefixes its people and queues; domain is its email domain (empty:
+// derived from name).
+func (s *Sandbox) AddOrg(name string) DemoOrg {
+	id := func() string { return newUUID() }
+	slug := strings.ToLower(strings.Join(strings.Fields(name), "-"))
 	d := demoOrg()
-	s.org = d
+	d.OrgID, d.OrgName = id(), name
+	for i := range d.Agents {
+		d.Agents[i].ID = id()
+		first := strings.Fields(d.Agents[i].Name)[0]
+		d.Agents[i].Name = first + " of " + name
+		d.Agents[i].Email = strings.ToLower(first) + "@" + slug + ".example"
+	}
+	d.Supervisor = DemoUser{ID: id(), Name: "Supervisor of " + name, Email: "supervisor@" + slug + ".example"}
+	d.VideoQueue = DemoQueue{ID: id(), Name: name + " Video"}
+	d.PlainQueue = DemoQueue{ID: id(), Name: name + " Appointments"}
+	d.AgentDeploymentID, d.QueueDeploymentID = id(), id()
+	d.EmailDomain = slug + ".example"
+	for _, c := range []*DemoClient{&d.SMSClient, &d.EmailClient, &d.APIClient, &d.LoginClient} {
+		c.ID, c.Secret, c.Name = id(), randomToken(), c.Name+" ("+name+")"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d.SMSNumber = fmt.Sprintf("+1555010%04d", 200+len(s.tenants))
+	s.seedOrgLocked(d)
+	s.notifyLocked()
+	return d
+}
+
+// Orgs lists the sandbox's Genesys organizations, the demo one first.
+func (s *Sandbox) Orgs() []DemoOrg {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]DemoOrg, 0, len(s.tenantOrder))
+	for _, id := range s.tenantOrder {
+		out = append(out, s.tenants[id].spec)
+	}
+	return out
+}
+
+// seedOrgLocked adds the organization d describes.
+func (s *Sandbox) seedOrgLocked(d DemoOrg) {
+	if s.tenants == nil {
+		s.tenants = map[string]*tenant{}
+	}
+	s.tenants[d.OrgID] = &tenant{spec: d, smsNumbers: []string{d.SMSNumber}, emailDomains: []string{d.EmailDomain}}
+	s.tenantOrder = append(s.tenantOrder, d.OrgID)
 	agentPerms := []string{PermQueueView, PermUserView}
+	seq := len(s.userOrder)
 	for i, a := range d.Agents {
-		s.addUserLocked(&user{id: a.ID, name: a.Name, email: a.Email, role: RoleAgent,
-			presence: PresenceOnQueue, permissions: agentPerms, seq: i})
+		s.addUserLocked(&user{id: a.ID, name: a.Name, email: a.Email, role: RoleAgent, org: d.OrgID,
+			presence: PresenceOnQueue, permissions: agentPerms, seq: seq + i})
 	}
 	sup := d.Supervisor
-	s.addUserLocked(&user{id: sup.ID, name: sup.Name, email: sup.Email, role: RoleSupervisor,
-		presence: PresenceAvailable, permissions: allPermissions(), seq: len(d.Agents)})
+	s.addUserLocked(&user{id: sup.ID, name: sup.Name, email: sup.Email, role: RoleSupervisor, org: d.OrgID,
+		presence: PresenceAvailable, permissions: allPermissions(), seq: seq + len(d.Agents)})
 
 	var members []string
 	for _, a := range d.Agents {
 		members = append(members, a.ID)
 	}
-	s.addQueueLocked(&queue{id: d.VideoQueue.ID, name: d.VideoQueue.Name, method: MethodPreferredAgent,
+	s.addQueueLocked(&queue{id: d.VideoQueue.ID, name: d.VideoQueue.Name, org: d.OrgID, method: MethodPreferredAgent,
 		rules:                  []RoutingRule{{Operator: OperatorMeetsThreshold, Threshold: defaultPreferredScore, WaitSeconds: demoRingWaitSeconds}},
 		alertingTimeoutSeconds: demoAlertTimeoutSeconds, members: slices.Clone(members)})
-	s.addQueueLocked(&queue{id: d.PlainQueue.ID, name: d.PlainQueue.Name, method: MethodStandard,
+	s.addQueueLocked(&queue{id: d.PlainQueue.ID, name: d.PlainQueue.Name, org: d.OrgID, method: MethodStandard,
 		alertingTimeoutSeconds: demoAlertTimeoutSeconds, members: slices.Clone(members)})
 
 	agentFlow := &Flow{ID: "f1000000-0001-4000-8000-0000000000f1", Name: "Rendezvous agent routing",
 		QueueID: d.VideoQueue.ID, PreferredAgentAttribute: d.AgentAttribute, PreferredAgentScore: defaultPreferredScore}
 	queueFlow := &Flow{ID: "f1000000-0002-4000-8000-0000000000f2", Name: "Rendezvous queue routing",
 		QueueNameAttribute: d.QueueAttribute}
+	if len(s.tenantOrder) > 1 {
+		agentFlow.ID, queueFlow.ID = newUUID(), newUUID()
+	}
 	s.flows[agentFlow.ID] = agentFlow
 	s.flows[queueFlow.ID] = queueFlow
-	s.deployments[d.AgentDeploymentID] = &deployment{id: d.AgentDeploymentID, name: "Rendezvous agent routing", flowID: agentFlow.ID}
-	s.deployments[d.QueueDeploymentID] = &deployment{id: d.QueueDeploymentID, name: "Rendezvous queue routing", flowID: queueFlow.ID}
-	s.deploymentOrder = []string{d.AgentDeploymentID, d.QueueDeploymentID}
+	s.deployments[d.AgentDeploymentID] = &deployment{id: d.AgentDeploymentID, name: "Rendezvous agent routing", flowID: agentFlow.ID, org: d.OrgID}
+	s.deployments[d.QueueDeploymentID] = &deployment{id: d.QueueDeploymentID, name: "Rendezvous queue routing", flowID: queueFlow.ID, org: d.OrgID}
+	s.deploymentOrder = append(s.deploymentOrder, d.AgentDeploymentID, d.QueueDeploymentID)
 
-	s.smsNumbers = []string{d.SMSNumber}
-	s.emailDomains = []string{d.EmailDomain}
 	for _, c := range []DemoClient{d.SMSClient, d.EmailClient, d.APIClient, d.LoginClient} {
 		c.Permissions = slices.Clone(c.Permissions)
-		s.clients[c.ID] = &oauthClient{DemoClient: c}
+		s.clients[c.ID] = &oauthClient{DemoClient: c, org: d.OrgID}
 		s.clientOrder = append(s.clientOrder, c.ID)
 	}
+}
+
+// tenantLocked returns the organization with id; the demo one when id is unknown, which
+// only an entity created before organizations existed could name.
+func (s *Sandbox) tenantLocked(id string) *tenant {
+	if t := s.tenants[id]; t != nil {
+		return t
+	}
+	return s.tenants[s.org.OrgID]
+}
+
+// newUUID returns a random version 4 UUID, the shape of every Genesys id.
+func newUUID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 func (s *Sandbox) addUserLocked(u *user) {
@@ -342,7 +433,7 @@ func (s *Sandbox) SetDeploymentFlow(deploymentID string, f Flow) error {
 		return fmt.Errorf("deployment %s: %w", deploymentID, ErrNotFound)
 	case f.QueueID == "" && f.QueueNameAttribute == "":
 		return fmt.Errorf("flow %q needs QueueID or QueueNameAttribute: %w", f.Name, ErrInvalid)
-	case f.QueueID != "" && s.queues[f.QueueID] == nil:
+	case f.QueueID != "" && s.queueInLocked(f.QueueID, d.org) == nil:
 		return fmt.Errorf("flow %q: queue %s: %w", f.Name, f.QueueID, ErrNotFound)
 	case f.PreferredAgentScore < 0 || f.PreferredAgentScore > 100:
 		return fmt.Errorf("flow %q: score %d is outside 0..100: %w", f.Name, f.PreferredAgentScore, ErrInvalid)
@@ -380,4 +471,41 @@ func (s *Sandbox) SetQueueRouting(queueID, method string, rules []RoutingRule, a
 	q.method, q.rules, q.alertingTimeoutSeconds = method, slices.Clone(rules), alertingTimeoutSeconds
 	s.notifyLocked()
 	return nil
+}
+
+// queueInLocked returns the queue with id when it belongs to the organization org: to a
+// request, another organization's queue does not exist.
+func (s *Sandbox) queueInLocked(id, org string) *queue {
+	if q := s.queues[id]; q != nil && q.org == org {
+		return q
+	}
+	return nil
+}
+
+// userInLocked returns the user with id when they belong to the organization org.
+func (s *Sandbox) userInLocked(id, org string) *user {
+	if u := s.users[id]; u != nil && u.org == org {
+		return u
+	}
+	return nil
+}
+
+// convInLocked returns the conversation with id when it belongs to the organization org.
+func (s *Sandbox) convInLocked(id, org string) *conversation {
+	if c := s.convs[id]; c != nil && s.convOrgLocked(c) == org {
+		return c
+	}
+	return nil
+}
+
+// convOrgLocked is the organization a conversation belongs to: its Messenger
+// deployment's, or its queue's.
+func (s *Sandbox) convOrgLocked(c *conversation) string {
+	if d := s.deployments[c.deploymentID]; d != nil {
+		return d.org
+	}
+	if q := s.queues[c.queueID]; q != nil {
+		return q.org
+	}
+	return ""
 }

@@ -15,6 +15,7 @@ type Queue struct {
 	RoutingRules           []RoutingRule `json:"routingRules"`
 	AlertingTimeoutSeconds int           `json:"alertingTimeoutSeconds"`
 	MemberIDs              []string      `json:"memberIds"`
+	OrgID                  string        `json:"orgId"`
 	// Waiting counts interactions queued or alerting in this queue.
 	Waiting int `json:"waiting"`
 }
@@ -27,7 +28,7 @@ func (s *Sandbox) Queues() []Queue {
 	for _, id := range s.queueOrder {
 		q := s.queues[id]
 		v := Queue{ID: q.id, Name: q.name, RoutingMethod: q.method, RoutingRules: slices.Clone(q.rules),
-			AlertingTimeoutSeconds: q.alertingTimeoutSeconds, MemberIDs: slices.Clone(q.members)}
+			AlertingTimeoutSeconds: q.alertingTimeoutSeconds, MemberIDs: slices.Clone(q.members), OrgID: q.org}
 		if v.RoutingRules == nil {
 			v.RoutingRules = []RoutingRule{}
 		}
@@ -169,7 +170,7 @@ func (s *Sandbox) wireQueueLocked(q *queue) wireQueue {
 		desc = "Preferred agent routing."
 	}
 	return wireQueue{
-		ID: q.id, Name: q.name, Division: s.divisionLocked(), Description: desc,
+		ID: q.id, Name: q.name, Division: s.divisionLocked(q.org), Description: desc,
 		MemberCount: len(q.members), UserMemberCount: len(q.members), JoinedMemberCount: len(q.members),
 		MediaSettings: map[string]wireMediaSetting{"call": ms, "callback": ms, "chat": ms, "email": ms, "message": ms},
 		RoutingRules:  rules, SkillEvaluationMethod: "BEST", AcwSettings: map[string]string{"wrapupPrompt": "OPTIONAL"},
@@ -181,7 +182,7 @@ func (s *Sandbox) wireQueueLocked(q *queue) wireQueue {
 // exact match, as in Genesys: * is a wildcard and a name without * matches as a prefix, case
 // insensitively, so "Appointments" also finds "Appointments Video" and the client has to
 // pick the exact name itself.
-func (s *Sandbox) listQueues(w http.ResponseWriter, r *http.Request, _ caller) error {
+func (s *Sandbox) listQueues(w http.ResponseWriter, r *http.Request, c caller) error {
 	size, number, aerr := queryPaging(r, 500)
 	if aerr != nil {
 		return aerr
@@ -197,7 +198,7 @@ func (s *Sandbox) listQueues(w http.ResponseWriter, r *http.Request, _ caller) e
 	s.mu.Lock()
 	var all []wireQueue
 	for _, id := range s.queueOrder {
-		if qu := s.queues[id]; name == "" || matchName(name, qu.name) {
+		if qu := s.queues[id]; qu.org == c.org() && (name == "" || matchName(name, qu.name)) {
 			all = append(all, s.wireQueueLocked(qu))
 		}
 	}
@@ -227,11 +228,14 @@ func matchName(pattern, name string) bool {
 	return strings.HasSuffix(n, last)
 }
 
-// GET /api/v2/routing/queues/{queueId}.
-func (s *Sandbox) getQueue(w http.ResponseWriter, r *http.Request, _ caller) error {
+// GET /api/v2/routing/queues/{queueId}. Another organization's queue is not found.
+func (s *Sandbox) getQueue(w http.ResponseWriter, r *http.Request, c caller) error {
 	id := r.PathValue("queueId")
 	s.mu.Lock()
 	q := s.queues[id]
+	if q != nil && q.org != c.org() {
+		q = nil
+	}
 	var body wireQueue
 	if q != nil {
 		body = s.wireQueueLocked(q)

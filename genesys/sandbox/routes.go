@@ -41,6 +41,8 @@ func (s *Sandbox) routes() http.Handler {
 	mux.Handle("GET /sandbox/oauth-clients", s.inspect(func() any { return s.OAuthClients() }))
 	mux.Handle("GET /sandbox/deployments", s.inspect(func() any { return s.Deployments() }))
 	mux.Handle("GET /sandbox/demo", s.inspect(func() any { return s.Demo() }))
+	mux.Handle("GET /sandbox/orgs", s.inspect(func() any { return s.Orgs() }))
+	mux.Handle("GET /sandbox/api-calls", s.inspect(func() any { return s.APICalls() }))
 	mux.Handle("GET /sandbox/faults", s.inspect(func() any { return wireFaults(s.Faults()) }))
 	mux.Handle("POST /sandbox/agents/{userId}/answer", s.handleAnswer())
 	mux.Handle("POST /sandbox/agents/{userId}/decline", s.handleDecline())

@@ -23,6 +23,11 @@ type Options struct {
 	// RequestsPerMinute is the API rate limit per access token; 0 means 300, negative
 	// means no limit.
 	RequestsPerMinute int
+	// RateLimitPerClient counts the API rate limit per OAuth client, across all its tokens,
+	// instead of per token: the stricter reading of Genesys' limit (its community
+	// describes it per client), which catches several processes that each hold a token
+	// and together send more than the limit.
+	RateLimitPerClient bool
 	// EmailsPerMinute is the org's agentless email limit; 0 means 300, negative no limit.
 	EmailsPerMinute int
 	// WebMessagesPerSecond is web messaging's per-session message rate; 0 means 2,
@@ -85,7 +90,9 @@ type Sandbox struct {
 	changed         chan struct{}
 	version         int64 // counts state changes, for the console's long poll
 	closed          bool
-	org             DemoOrg
+	org             DemoOrg // the demo organization, seeded first
+	tenants         map[string]*tenant
+	tenantOrder     []string
 	users           map[string]*user
 	userOrder       []string
 	queues          map[string]*queue
@@ -95,13 +102,11 @@ type Sandbox struct {
 	deploymentOrder []string
 	clients         map[string]*oauthClient
 	clientOrder     []string
-	smsNumbers      []string
-	emailDomains    []string
 
-	tokens      map[string]*token
-	codes       map[string]*authCode
-	limits      map[string]*window // per access token
-	emailWindow window
+	tokens map[string]*token
+	codes  map[string]*authCode
+	limits map[string]*window // per access token (or OAuth client, RateLimitPerClient)
+	calls  []APICall
 
 	outbox    []OutboxMessage
 	convs     map[string]*conversation

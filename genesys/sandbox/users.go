@@ -9,6 +9,7 @@ import (
 // User is a user of the sandbox org as the inspection API shows it.
 type User struct {
 	ID            string   `json:"id"`
+	OrgID         string   `json:"orgId"`
 	Name          string   `json:"name"`
 	Email         string   `json:"email"`
 	Role          string   `json:"role"`
@@ -33,7 +34,7 @@ func (s *Sandbox) Users() []User {
 }
 
 func (s *Sandbox) userViewLocked(u *user) User {
-	v := User{ID: u.id, Name: u.name, Email: u.email, Role: u.role, Presence: u.presence,
+	v := User{ID: u.id, OrgID: u.org, Name: u.name, Email: u.email, Role: u.role, Presence: u.presence,
 		RoutingStatus: s.routingStatusLocked(u), QueueIDs: []string{}, ConnectedConversationIDs: []string{}}
 	for _, qid := range s.queueOrder {
 		if s.queues[qid].isMember(u.id) {
@@ -136,13 +137,15 @@ func parseExpand(values []string) ([]string, *apiError) {
 	return out, nil
 }
 
-func (s *Sandbox) divisionLocked() wireRef {
-	return wireRef{ID: s.org.OrgID, Name: "Home", SelfURI: "/api/v2/authorization/divisions/" + s.org.OrgID}
+// divisionLocked is the home division of the organization orgID (its id is the org's).
+func (s *Sandbox) divisionLocked(orgID string) wireRef {
+	org := s.tenantLocked(orgID).spec
+	return wireRef{ID: org.OrgID, Name: "Home", SelfURI: "/api/v2/authorization/divisions/" + org.OrgID}
 }
 
 func (s *Sandbox) wireUserLocked(u *user, expand []string) wireUser {
 	w := wireUser{
-		ID: u.id, Name: u.name, Division: s.divisionLocked(), Email: u.email,
+		ID: u.id, Name: u.name, Division: s.divisionLocked(u.org), Email: u.email,
 		PrimaryContactInfo: []wireContact{{Address: u.email, MediaType: "EMAIL", Type: "PRIMARY"}},
 		State:              "active", Username: u.email, Version: 1, SelfURI: "/api/v2/users/" + u.id,
 	}
@@ -156,17 +159,24 @@ func (s *Sandbox) wireUserLocked(u *user, expand []string) wireUser {
 		case "authorization":
 			w.Authorization = &wireAuthorization{Roles: []wireRef{{ID: strings.ToLower(u.role), Name: u.role}}, Permissions: slices.Clone(u.permissions)}
 		case "organization":
-			org := s.wireOrgLocked()
+			org := s.wireOrgLocked(u.org)
 			w.Organization = &org
 		}
 	}
 	return w
 }
 
-func (s *Sandbox) wireOrgLocked() wireOrganization {
-	return wireOrganization{ID: s.org.OrgID, Name: s.org.OrgName, DefaultLanguage: "en-us", DefaultCountryCode: "US",
-		ThirdPartyOrgName: "rendezvous-demo", Domain: "rendezvous-demo", State: "active", Version: 1,
-		SelfURI: "/api/v2/organizations/" + s.org.OrgID}
+// wireOrgLocked is the organization orgID as GET /api/v2/users/me?expand=organization
+// shows it.
+func (s *Sandbox) wireOrgLocked(orgID string) wireOrganization {
+	org := s.tenantLocked(orgID).spec
+	short := "rendezvous-demo"
+	if org.OrgID != s.org.OrgID {
+		short = strings.ToLower(strings.Join(strings.Fields(org.OrgName), "-"))
+	}
+	return wireOrganization{ID: org.OrgID, Name: org.OrgName, DefaultLanguage: "en-us", DefaultCountryCode: "US",
+		ThirdPartyOrgName: short, Domain: short, State: "active", Version: 1,
+		SelfURI: "/api/v2/organizations/" + org.OrgID}
 }
 
 // GET /api/v2/users/me: the signed-in user; client credentials have no user.
@@ -186,8 +196,8 @@ func (s *Sandbox) usersMe(w http.ResponseWriter, r *http.Request, c caller) erro
 	return nil
 }
 
-// GET /api/v2/users/{id}.
-func (s *Sandbox) getUser(w http.ResponseWriter, r *http.Request, _ caller) error {
+// GET /api/v2/users/{id}. A user of another organization is not found, as in Genesys.
+func (s *Sandbox) getUser(w http.ResponseWriter, r *http.Request, c caller) error {
 	expand, err := parseExpand(r.URL.Query()["expand"])
 	if err != nil {
 		return err
@@ -195,6 +205,9 @@ func (s *Sandbox) getUser(w http.ResponseWriter, r *http.Request, _ caller) erro
 	id := r.PathValue("id")
 	s.mu.Lock()
 	u := s.users[id]
+	if u != nil && u.org != c.org() {
+		u = nil
+	}
 	var body wireUser
 	if u != nil {
 		body = s.wireUserLocked(u, expand)
@@ -237,7 +250,7 @@ var searchFields = []string{"id", "name", "email", "username"}
 
 // POST /api/v2/users/search: EXACT, CONTAINS, STARTS_WITH and TERM criteria over id, name,
 // email and username, all criteria combined with AND, as Genesys does by default.
-func (s *Sandbox) searchUsers(w http.ResponseWriter, r *http.Request, _ caller) error {
+func (s *Sandbox) searchUsers(w http.ResponseWriter, r *http.Request, c caller) error {
 	var req userSearchRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -270,7 +283,7 @@ func (s *Sandbox) searchUsers(w http.ResponseWriter, r *http.Request, _ caller) 
 	var hits []wireUser
 	for _, id := range s.userOrder {
 		u := s.users[id]
-		if matchesAll(u, req.Query) {
+		if u.org == c.org() && matchesAll(u, req.Query) {
 			hits = append(hits, s.wireUserLocked(u, expand))
 		}
 	}

@@ -569,7 +569,7 @@ func (s *Sandbox) startWebConversationLocked(sess *wmSession, attrs map[string]s
 	sess.conv = c
 	dep := s.deployments[sess.deploymentID]
 	flow := s.flows[dep.flowID]
-	q, preferred, err := s.runFlowLocked(flow, c.customer().attributes)
+	q, preferred, err := s.runFlowLocked(dep.org, flow, c.customer().attributes)
 	if err != nil {
 		// A flow that cannot transfer disconnects, as an Architect flow's failure path
 		// would; the reason is visible in inspection and in the log.
@@ -582,11 +582,12 @@ func (s *Sandbox) startWebConversationLocked(sess *wmSession, attrs map[string]s
 	return c
 }
 
-// runFlowLocked evaluates a flow on the customer's participant data.
-func (s *Sandbox) runFlowLocked(f *Flow, attrs map[string]string) (*queue, []ScoredAgent, error) {
+// runFlowLocked evaluates a flow of the organization org on the customer's participant
+// data; it sees only that organization's queues and users.
+func (s *Sandbox) runFlowLocked(org string, f *Flow, attrs map[string]string) (*queue, []ScoredAgent, error) {
 	var q *queue
 	if f.QueueID != "" {
-		q = s.queues[f.QueueID]
+		q = s.queueInLocked(f.QueueID, org)
 		if q == nil {
 			return nil, nil, fmt.Errorf("flow %s: queue %s does not exist", f.Name, f.QueueID)
 		}
@@ -596,8 +597,8 @@ func (s *Sandbox) runFlowLocked(f *Flow, attrs map[string]string) (*queue, []Sco
 			return nil, nil, fmt.Errorf("flow %s: participant attribute %s (the queue name) is missing", f.Name, f.QueueNameAttribute)
 		}
 		for _, id := range s.queueOrder {
-			if s.queues[id].name == name {
-				q = s.queues[id]
+			if qu := s.queues[id]; qu.org == org && qu.name == name {
+				q = qu
 			}
 		}
 		if q == nil {
@@ -608,7 +609,7 @@ func (s *Sandbox) runFlowLocked(f *Flow, attrs map[string]string) (*queue, []Sco
 	if f.PreferredAgentAttribute != "" {
 		// FindUserById of an unknown id gives no agent: the transfer goes ahead without a
 		// preferred agent, as the Architect expression would.
-		if id := attrs[f.PreferredAgentAttribute]; id != "" && s.users[id] != nil {
+		if id := attrs[f.PreferredAgentAttribute]; id != "" && s.userInLocked(id, org) != nil {
 			score := f.PreferredAgentScore
 			if score == 0 {
 				score = defaultPreferredScore

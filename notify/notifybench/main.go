@@ -102,7 +102,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	rt := &counting{next: http.DefaultTransport}
 	svc, err := notify.New(notify.Options{Store: st, Logger: log, PublicURL: "https://meet.example.com",
-		Endpoints: genesys.Endpoints{API: gsrv.URL, Login: gsrv.URL}, RequestsPerMinute: *rpm,
+		Endpoints: notify.FixedEndpoints(genesys.Endpoints{API: gsrv.URL, Login: gsrv.URL}), RequestsPerMinute: *rpm,
 		HTTPClient: &http.Client{Transport: rt, Timeout: 30 * time.Second}})
 	if err != nil {
 		return err

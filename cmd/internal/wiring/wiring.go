@@ -23,7 +23,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"rendezvous"
 	"rendezvous/clock"
+	"rendezvous/connections"
 	"rendezvous/genesys"
 	"rendezvous/genesys/sandbox"
 	"rendezvous/jobs"
@@ -42,8 +44,14 @@ import (
 // own per change; it is still handled, for such jobs left in a database.
 const JourneyEventJobKind = "journey.appointment_event"
 
-// Genesys says which Genesys Cloud organization to talk to. With no Region and no APIURL,
-// the built-in sandbox is started on SandboxAddr instead.
+// DefaultOrgID is the organization the command line's Genesys settings (or the built-in
+// sandbox) connect, while it has no connection of its own in the database: the demo
+// organization, which a single-organization deployment uses.
+const DefaultOrgID = "demo"
+
+// Genesys is the command line's Genesys Cloud connection, for the DefaultOrgID
+// organization (other organizations have their own, set with rendezvous org connect).
+// With no Region and no APIURL, the built-in sandbox is started on SandboxAddr instead.
 type Genesys struct {
 	Region          string
 	APIURL          string
@@ -51,7 +59,13 @@ type Genesys struct {
 	WebMessagingURL string
 	ClientID        string
 	ClientSecret    string
-	SandboxAddr     string
+	// OrgID is the Genesys Cloud organization id, by which staff sign-in recognises the
+	// organization.
+	OrgID string
+	// SignInClientID and SignInClientSecret are the staff sign-in OAuth client.
+	SignInClientID     string
+	SignInClientSecret string
+	SandboxAddr        string
 }
 
 // UseSandbox reports whether no Genesys Cloud organization is configured.
@@ -83,6 +97,14 @@ func (g Genesys) Endpoints() (genesys.Endpoints, error) {
 	return e, nil
 }
 
+// connection is the command line's connection as the registry takes it.
+func (g Genesys) connection(e genesys.Endpoints) *connections.Default {
+	return &connections.Default{OrgID: DefaultOrgID,
+		Connection: rendezvous.GenesysConnection{APIURL: e.API, LoginURL: e.Login, WebMessagingURL: e.WebMessaging,
+			OrgID: strings.ToLower(strings.TrimSpace(g.OrgID)), APIClientID: g.ClientID, SignInClientID: g.SignInClientID},
+		APIClientSecret: g.ClientSecret, SignInClientSecret: g.SignInClientSecret}
+}
+
 // Options are what the service is built from.
 type Options struct {
 	Store *store.Store
@@ -102,6 +124,14 @@ type Options struct {
 	// InstanceURL is this instance's base URL as other instances reach it; see
 	// room.Options.InstanceURL.
 	InstanceURL string
+	// GenesysRequestsPerMinute is each Genesys OAuth client's limit, shared by every
+	// instance on the database; 0 means 300, Genesys' default.
+	GenesysRequestsPerMinute int
+	// Sandbox, when set, is used as the built-in sandbox instead of starting one (tests
+	// that serve it themselves, with several Genesys organizations); its base URL is
+	// SandboxURL.
+	Sandbox    *sandbox.Sandbox
+	SandboxURL string
 }
 
 // Service is the assembled service.
@@ -116,6 +146,9 @@ type Service struct {
 	Retention *retention.Service
 	// Webhooks sends the organizations' webhook deliveries.
 	Webhooks *webhook.Service
+	// Connections gives each organization its Genesys Cloud connection (staff sign-in
+	// finds the organization and its sign-in client there).
+	Connections *connections.Registry
 
 	journey   *journey.Service
 	sockets   *genesys.GuestSockets // web messaging sockets opened ahead for the journey
@@ -147,45 +180,43 @@ func (s *Service) close() {
 func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	s := &Service{sockets: &genesys.GuestSockets{}}
 	log := o.Logger
-	var endpoints genesys.Endpoints
-	clientID, clientSecret := o.Genesys.ClientID, o.Genesys.ClientSecret
+	var def *connections.Default
 	var defaults journey.Settings
-	if o.Genesys.UseSandbox() {
-		s.sandbox = sandbox.New(sandbox.Options{Clock: o.Clock, Logger: log})
-		url, err := ServeSandbox(ctx, wg, s.sandbox, o.Genesys.SandboxAddr, log)
+	switch {
+	case o.Sandbox != nil:
+		s.SandboxURL = o.SandboxURL
+		def, defaults = sandboxDefault(o.SandboxURL)
+	case o.Genesys.UseSandbox():
+		sb := sandbox.New(sandbox.Options{Clock: o.Clock, Logger: log})
+		url, err := ServeSandbox(ctx, wg, sb, o.Genesys.SandboxAddr, log)
 		if err != nil {
-			s.Close()
+			sb.Close()
 			return nil, err
 		}
-		s.SandboxURL = url
-		demo := sandbox.Demo
-		endpoints = genesys.Endpoints{API: url, Login: url, WebMessaging: "ws" + strings.TrimPrefix(url, "http") + "/v1"}
-		clientID, clientSecret = demo.APIClient.ID, demo.APIClient.Secret
-		defaults = journey.DefaultSettings(demo.AgentDeploymentID, demo.QueueDeploymentID, demo.PlainQueue.Name)
-	} else {
-		var err error
-		if endpoints, err = o.Genesys.Endpoints(); err != nil {
+		s.sandbox, s.SandboxURL = sb, url
+		def, defaults = sandboxDefault(url)
+	default:
+		endpoints, err := o.Genesys.Endpoints()
+		if err != nil {
 			return nil, err
 		}
+		def = o.Genesys.connection(endpoints)
 	}
+	reg, err := connections.New(connections.Options{Store: o.Store, Clock: o.Clock, Logger: log,
+		Default: def, RequestsPerMinute: o.GenesysRequestsPerMinute})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Connections = reg
 
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	var queues journey.QueueFinder
-	var callbacks journey.Callbacks
-	// Without a Genesys client, messages greet the customer on behalf of "your agent".
-	var agentName func(ctx context.Context, orgID, userID string) (string, error)
-	if clientID != "" {
-		gc := genesys.New(genesys.Config{Endpoints: endpoints, ClientID: clientID, ClientSecret: clientSecret, Clock: o.Clock, Logger: log})
-		queues = journey.GenesysQueues{Client: gc}
-		// The callbacks channel reuses the API client, which in the sandbox's demo org
-		// (and per the administrator guide) carries the callback permissions.
-		callbacks = gc
-		agentName = func(ctx context.Context, _, userID string) (string, error) {
-			u, err := gc.User(ctx, userID)
-			return u.Name, err
-		}
+	// Without a Genesys user, messages greet the customer on behalf of "your agent".
+	agentName := func(ctx context.Context, orgID, userID string) (string, error) {
+		u, err := reg.User(ctx, orgID, userID)
+		return u.Name, err
 	}
 
 	// The room and the journey refer to each other (the journey hands out room links; the
@@ -207,11 +238,10 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	s.rooms = rooms
 	j, err = journey.New(journey.Options{
 		Store: o.Store, Clock: o.Clock, Logger: log.With("component", "journey"), PublicURL: o.PublicURL,
-		Guest:     journey.WebMessaging{URL: endpoints.WebMessaging, Origin: o.PublicURL, Sockets: s.sockets},
-		Queues:    queues,
-		Callbacks: callbacks,
-		RoomLinks: rooms,
-		Defaults:  defaults,
+		Genesys:       orgGenesys{reg: reg, origin: o.PublicURL, sockets: s.sockets},
+		RoomLinks:     rooms,
+		Defaults:      defaults,
+		DefaultsOrgID: DefaultOrgID,
 	})
 	if err != nil {
 		s.Close()
@@ -219,16 +249,17 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	}
 	s.journey = j
 
-	s.notify, err = notify.New(notify.Options{Store: o.Store, Clock: o.Clock, Logger: log, Endpoints: endpoints, PublicURL: o.PublicURL, AgentName: agentName})
+	s.notify, err = notify.New(notify.Options{Store: o.Store, Clock: o.Clock, Logger: log, Endpoints: reg.Endpoints, Pacer: reg.Pacer,
+		RequestsPerMinute: o.GenesysRequestsPerMinute, PublicURL: o.PublicURL, AgentName: agentName})
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("notifications: %w", err)
 	}
-	if s.sandbox != nil {
+	if s.SandboxURL != "" {
 		// The demo organization sends its notifications through the sandbox from the
 		// first booking. A database without it (created for production) is left alone.
-		if _, err := o.Store.Org(ctx, "demo"); err == nil {
-			if err := s.notify.SeedDemo(ctx, "demo", sandbox.Demo); err != nil {
+		if org, err := o.Store.Org(ctx, DefaultOrgID); err == nil && !org.Genesys.Configured() {
+			if err := s.notify.SeedDemo(ctx, DefaultOrgID, sandbox.Demo); err != nil {
 				s.Close()
 				return nil, err
 			}
@@ -237,7 +268,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 
 	// Webhook receivers may be local and plain HTTP only in the demo mode (the sandbox).
 	s.Webhooks = webhook.New(webhook.Options{Store: o.Store, Clock: o.Clock, Logger: log.With("component", "webhook"),
-		AllowPrivate: s.sandbox != nil})
+		AllowPrivate: s.SandboxURL != ""})
 	s.Retention = retention.New(o.Store, o.Clock, log.With("component", "retention"))
 	wid, err := widget.New(widget.Options{Store: o.Store, Clock: o.Clock, Logger: log.With("component", "widget"),
 		PublicURL: o.PublicURL, Key: o.Key, NotificationsEnabled: s.notify.EnabledForNewBooking})
@@ -273,6 +304,56 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		APIInFlight: apiInFlight,
 	})
 	return s, nil
+}
+
+// sandboxDefault is the demo organization's connection to the sandbox at url, and its
+// scheduling defaults: the sandbox's seeded Messenger deployments.
+func sandboxDefault(url string) (*connections.Default, journey.Settings) {
+	demo := sandbox.Demo
+	def := &connections.Default{OrgID: DefaultOrgID, Connection: rendezvous.GenesysConnection{
+		APIURL: url, LoginURL: url, WebMessagingURL: "ws" + strings.TrimPrefix(url, "http") + "/v1",
+		OrgID: demo.OrgID, APIClientID: demo.APIClient.ID, SignInClientID: demo.LoginClient.ID},
+		APIClientSecret: demo.APIClient.Secret, SignInClientSecret: demo.LoginClient.Secret}
+	return def, journey.DefaultSettings(demo.AgentDeploymentID, demo.QueueDeploymentID, demo.PlainQueue.Name)
+}
+
+// orgGenesys gives the journey each organization's Genesys parts from the registry.
+type orgGenesys struct {
+	reg     *connections.Registry
+	origin  string
+	sockets *genesys.GuestSockets
+}
+
+func (g orgGenesys) Guest(ctx context.Context, orgID string) (journey.Guest, error) {
+	ep, err := g.reg.Endpoints(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return journey.WebMessaging{URL: ep.WebMessaging, Origin: g.origin, Sockets: g.sockets}, nil
+}
+
+func (g orgGenesys) Queues(ctx context.Context, orgID string) (journey.QueueFinder, error) {
+	gc, err := g.reg.Client(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return journey.GenesysQueues{Client: gc}, nil
+}
+
+func (g orgGenesys) Callbacks(ctx context.Context, orgID string) (journey.Callbacks, error) {
+	gc, err := g.reg.Client(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return gc, nil
+}
+
+func (g orgGenesys) KnowsUser(ctx context.Context, orgID, userID string) (bool, error) {
+	_, err := g.reg.User(ctx, orgID, userID)
+	if errors.Is(err, connections.ErrUnknownUser) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // registerJobs gives the job runner a handler for every job kind.
