@@ -398,6 +398,10 @@ func (s *Service) RescheduleHandler() http.Handler {
 
 // freeSlots computes the times the appointment may move to now.
 func (s *Service) freeSlots(ctx context.Context, a *rendezvous.Appointment, now time.Time) ([]time.Time, error) {
+	// The availability engine, when a queue's schedule covers the appointment.
+	if slots, ok, err := s.scheduledSlots(ctx, a, now); ok || err != nil {
+		return slots, err
+	}
 	rule := DefaultSlotRule
 	loc := a.Location()
 	var busy []Busy

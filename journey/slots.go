@@ -1,14 +1,20 @@
 package journey
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"time"
 
 	"rendezvous"
+	"rendezvous/availability"
+	"rendezvous/store"
 )
 
 // SlotRule says which times a customer may move an appointment to on the self-service
-// reschedule page. There is no availability engine yet, so the rule is deliberately
-// simple: office hours in the customer's own zone, a fixed step, a minimum notice.
+// reschedule page when no availability schedule covers the appointment (see
+// scheduledSlots): office hours in the customer's own zone, a fixed step, a minimum
+// notice.
 type SlotRule struct {
 	// Days is how many calendar days, today included, in the customer's zone are offered.
 	Days int
@@ -92,4 +98,64 @@ func busyOf(a *rendezvous.Appointment, others []*rendezvous.Appointment) []Busy 
 		out = append(out, Busy{Start: o.Start, End: o.End()})
 	}
 	return out
+}
+
+// scheduledSlots returns the times a's customer may move it to according to the
+// availability engine, when a queue schedule covers a: the schedule of the queue it is
+// routed to, or else the first schedule (by queue name) that lists its agent. ok is false
+// when none does; the fixed grid of FreeSlots then stands in. The slots are the
+// schedule's, where a place is left once a itself is set aside and, for an appointment
+// with an agent, where that agent is free.
+func (s *Service) scheduledSlots(ctx context.Context, a *rendezvous.Appointment, now time.Time) (slots []time.Time, ok bool, err error) {
+	recs, err := s.st.Schedules(ctx, a.OrgID)
+	if err != nil {
+		return nil, false, err
+	}
+	var rec *store.ScheduleRecord
+	for i := range recs {
+		r := &recs[i]
+		if a.Interaction.Routing.Type == rendezvous.RoutingQueue && r.QueueName == a.Interaction.Routing.QueueName {
+			rec = r
+			break
+		}
+		if rec == nil && a.AgentUserID != "" && slices.ContainsFunc(r.Agents, func(ag availability.Agent) bool { return ag.UserID == a.AgentUserID }) {
+			rec = r
+		}
+	}
+	if rec == nil {
+		return nil, false, nil
+	}
+	plan, err := availability.Compile(rec.Schedule)
+	if err != nil {
+		return nil, false, fmt.Errorf("schedule of %q: %w", rec.QueueName, err)
+	}
+	agents := plan.Agents()
+	if a.AgentUserID != "" && !slices.Contains(agents, a.AgentUserID) {
+		agents = append(agents, a.AgentUserID) // routed to the queue but assigned elsewhere
+	}
+	horizon := time.Duration(max(rec.HorizonDays, 1)) * 24 * time.Hour
+	if rec.HorizonDays == 0 {
+		horizon = availability.DefaultHorizonDay * 24 * time.Hour
+	}
+	booked, err := s.st.QueueBookings(ctx, a.OrgID, rec.QueueName, agents, now.Add(-24*time.Hour), now.Add(horizon+24*time.Hour))
+	if err != nil {
+		return nil, false, err
+	}
+	// Set the appointment itself aside: its own time is free to move within.
+	for i, b := range booked {
+		if b.Start.Equal(a.Start) && b.End.Equal(a.End()) && b.AgentUserID == a.AgentUserID {
+			booked = slices.Delete(booked, i, i+1)
+			break
+		}
+	}
+	for _, sl := range plan.Slots(availability.Query{Now: now, From: now, To: now.Add(horizon + time.Minute), Booked: booked}) {
+		if sl.Start.Equal(a.Start) {
+			continue // moving to the same time is no move
+		}
+		if a.AgentUserID != "" && !slices.Contains(plan.FreeAgents(sl.Start, booked), a.AgentUserID) && slices.Contains(plan.Agents(), a.AgentUserID) {
+			continue
+		}
+		slots = append(slots, sl.Start)
+	}
+	return slots, true, nil
 }

@@ -36,6 +36,15 @@ func (s *server) widgetMissing(w http.ResponseWriter, r *http.Request) {
 	s.error(w, r, errors.New("the scheduling widget is not configured in this server"))
 }
 
+// handleWidget returns h from the widget service, or a 500 when the server was built
+// without one (tests of other areas).
+func (s *server) handleWidget(h func(*widget.Service) http.Handler) http.Handler {
+	if s.Widget == nil {
+		return http.HandlerFunc(s.widgetMissing)
+	}
+	return h(s.Widget)
+}
+
 func (s *server) handleScheduleList() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		recs, err := s.Store.Schedules(r.Context(), apiKey(r.Context()).OrgID)

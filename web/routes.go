@@ -6,6 +6,7 @@ import (
 	"rendezvous"
 	"rendezvous/journey"
 	"rendezvous/room"
+	"rendezvous/widget"
 )
 
 // routes lists every route the service serves. Patterns use net/http's ServeMux syntax;
@@ -85,6 +86,11 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /a/{token}/calendar.ics", s.handleCalendar()) // notifications: the appointment's .ics
 	mux.Handle("GET /journey/assets/", s.handleJourney((*journey.Service).AssetsHandler))
 	mux.Handle("GET /journey/media/{id}", s.handleJourney((*journey.Service).MediaHandler))
+
+	// Self-scheduling widget: the script host pages load, the page it frames, its assets.
+	mux.Handle("GET /widget/widget.js", s.handleWidget((*widget.Service).ScriptHandler))
+	mux.Handle("GET /widget/frame", s.handleWidget((*widget.Service).FrameHandler))
+	mux.Handle("GET /widget/static/", s.handleWidget((*widget.Service).StaticHandler))
 
 	// Video room: each side's page and signaling WebSocket, the room script and stylesheet.
 	mux.Handle("GET /room/agent/{key}", s.handleRoomPage(room.Agent))

@@ -47,15 +47,16 @@ type Options struct {
 	PublicURL string
 	// Key is the secrets key; the challenge key is derived from it.
 	Key []byte
-	// Difficulty is the proof-of-work in leading zero bits; 0 means 18.
+	// Difficulty is the proof-of-work in leading zero bits; 0 means 16.
 	Difficulty int
-	// MaxPerContact bookings per phone number or email within a day; 0 means 3.
+	// MaxPerContact bookings per phone number or email within a day; 0 means 3, negative
+	// no limit.
 	MaxPerContact int
 	// PerOrigin is how many bookings one embedding origin may make per minute (bursts of
-	// twice that); 0 means 30.
+	// twice that); 0 means 30, negative no limit.
 	PerOrigin float64
 	// PerClient is how many public requests one client address may make per second
-	// (bursts of ten times that); 0 means 5.
+	// (bursts of ten times that); 0 means 5, negative no limit.
 	PerClient float64
 	// NotificationsEnabled reports the organization's notification switch for a new
 	// booking; nil means on.
@@ -89,7 +90,9 @@ func New(o Options) (*Service, error) {
 	}
 	d := o.Difficulty
 	if d == 0 {
-		d = 18
+		// About 65,000 hashes: a fraction of a second in a browser, while the customer
+		// types; a bot pays it for every booking.
+		d = 16
 	}
 	s.challenges = NewChallenges(o.Key, d, 15*time.Minute)
 	if s.o.MaxPerContact == 0 {

@@ -4,6 +4,7 @@
 //	go run ./cmd/rdvbench                  # API on SQLite, beside raw SQLite and trivial handlers
 //	go run ./cmd/rdvbench -db postgres     # the same on PostgreSQL
 //	go run ./cmd/rdvbench -startup         # idle memory and time to ready of the real binary
+//	go run ./cmd/rdvbench -availability    # free slots of a 200-agent queue, widget bookings
 //
 // The service runs in this process, assembled by cmd/internal/wiring as rendezvous serve
 // assembles it, on a fresh database, on one HTTP server that also serves the floors: a
@@ -41,6 +42,7 @@ type options struct {
 	clients     int
 	readClients int
 	startup     bool
+	avail       bool
 	cpuProfile  string
 	jobs        bool
 }
@@ -58,6 +60,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.clients, "c", 0, "concurrent clients for bookings and inserts (default 64 on SQLite, 16 on PostgreSQL)")
 	fs.IntVar(&o.readClients, "rc", 32, "concurrent clients for reads")
 	fs.BoolVar(&o.startup, "startup", false, "measure the real binary's time to ready and idle memory instead")
+	fs.BoolVar(&o.avail, "availability", false, "measure availability (30 days, 200 agents, 2,000 appointments) and widget bookings instead")
 	fs.BoolVar(&o.jobs, "jobs", true, "run the job runner as serve does; -jobs=false measures bookings without it (diagnosis only: its events pile up)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
@@ -82,6 +85,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if o.db == "postgres" {
 			o.clients = 16
 		}
+	}
+	if o.avail {
+		return benchAvailability(ctx, o, out)
 	}
 	return benchThroughput(ctx, o, out)
 }

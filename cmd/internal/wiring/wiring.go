@@ -124,6 +124,12 @@ type Options struct {
 	// InstanceURL is this instance's base URL as other instances reach it; see
 	// room.Options.InstanceURL.
 	InstanceURL string
+	// WidgetDifficulty is the widget's proof of work in leading zero bits; 0 means the
+	// widget's default.
+	WidgetDifficulty int
+	// WidgetUnlimited turns the widget's per-address and per-origin limits off, for load
+	// tests whose requests all come from one address.
+	WidgetUnlimited bool
 	// GenesysRequestsPerMinute is each Genesys OAuth client's limit, shared by every
 	// instance on the database; 0 means 300, Genesys' default.
 	GenesysRequestsPerMinute int
@@ -270,8 +276,12 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	s.Webhooks = webhook.New(webhook.Options{Store: o.Store, Clock: o.Clock, Logger: log.With("component", "webhook"),
 		AllowPrivate: s.SandboxURL != ""})
 	s.Retention = retention.New(o.Store, o.Clock, log.With("component", "retention"))
-	wid, err := widget.New(widget.Options{Store: o.Store, Clock: o.Clock, Logger: log.With("component", "widget"),
-		PublicURL: o.PublicURL, Key: o.Key, NotificationsEnabled: s.notify.EnabledForNewBooking})
+	wo := widget.Options{Store: o.Store, Clock: o.Clock, Logger: log.With("component", "widget"),
+		PublicURL: o.PublicURL, Key: o.Key, NotificationsEnabled: s.notify.EnabledForNewBooking, Difficulty: o.WidgetDifficulty}
+	if o.WidgetUnlimited {
+		wo.PerClient, wo.PerOrigin, wo.MaxPerContact = -1, -1, -1
+	}
+	wid, err := widget.New(wo)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("widget: %w", err)
