@@ -169,6 +169,32 @@ type call struct {
 	send bool
 }
 
+// Retried is one failed try that the client retried within a single call, as reported
+// to a RetryObserver.
+type Retried struct {
+	Op      string        // the call, such as "send SMS"
+	Attempt int           // the try that failed, from 1
+	Status  int           // the HTTP status Genesys answered, 0 when there was no answer
+	Err     error         // what failed
+	Wait    time.Duration // how long the client waits before the next try
+}
+
+type retryObserverKey struct{}
+
+// WithRetryObserver returns a context under which every call reports each try it retries
+// to f, before waiting: the caller's record (a delivery log) can then show every answer
+// Genesys gave, not only the last. f must be quick and safe for concurrent use.
+func WithRetryObserver(ctx context.Context, f func(Retried)) context.Context {
+	return context.WithValue(ctx, retryObserverKey{}, f)
+}
+
+// noteRetry tells the context's RetryObserver, if any, about a retried try.
+func noteRetry(ctx context.Context, r Retried) {
+	if f, ok := ctx.Value(retryObserverKey{}).(func(Retried)); ok {
+		f(r)
+	}
+}
+
 // do runs c with rate limiting, token renewal and the retry rule in the package comment.
 func (c *Client) do(ctx context.Context, cl call) error {
 	var payload []byte
@@ -195,7 +221,9 @@ func (c *Client) do(ctx context.Context, cl call) error {
 			if token, err = c.tokens.get(ctx); err != nil {
 				if k, _ := Classify(err); k == KindTransient && attempt < c.maxAttempts && ctx.Err() == nil {
 					c.log.Warn("genesys oauth token failed, retrying", "op", cl.op, "attempt", attempt, "err", err)
-					if err := c.sleep(ctx, c.backoff(attempt)); err != nil {
+					wait := c.backoff(attempt)
+					noteRetry(ctx, Retried{Op: cl.op, Attempt: attempt, Err: err, Wait: wait})
+					if err := c.sleep(ctx, wait); err != nil {
 						return fmt.Errorf("genesys: %s: %w", cl.op, err)
 					}
 					continue
@@ -210,7 +238,9 @@ func (c *Client) do(ctx context.Context, cl call) error {
 				return te
 			}
 			c.log.Warn("genesys transport failure, retrying", "op", cl.op, "attempt", attempt, "sent", sent, "err", err)
-			if err := c.sleep(ctx, c.backoff(attempt)); err != nil {
+			wait := c.backoff(attempt)
+			noteRetry(ctx, Retried{Op: cl.op, Attempt: attempt, Err: te, Wait: wait})
+			if err := c.sleep(ctx, wait); err != nil {
 				return te
 			}
 			continue
@@ -243,6 +273,7 @@ func (c *Client) do(ctx context.Context, cl call) error {
 				return ae
 			}
 			c.log.Warn("genesys rate limited, waiting", "op", cl.op, "attempt", attempt, "wait", wait, "correlation_id", ae.CorrelationID)
+			noteRetry(ctx, Retried{Op: cl.op, Attempt: attempt, Status: ae.Status, Err: ae, Wait: wait})
 			if err := c.sleep(ctx, wait); err != nil {
 				return ae
 			}
@@ -261,6 +292,7 @@ func (c *Client) do(ctx context.Context, cl call) error {
 				wait = ae.RetryAfter
 			}
 			c.log.Warn("genesys server error, retrying", "op", cl.op, "attempt", attempt, "status", ae.Status, "correlation_id", ae.CorrelationID)
+			noteRetry(ctx, Retried{Op: cl.op, Attempt: attempt, Status: ae.Status, Err: ae, Wait: wait})
 			if err := c.sleep(ctx, wait); err != nil {
 				return ae
 			}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -128,7 +130,11 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 			if !ok {
 				continue // planned before: this event was handled already
 			}
-			if err := tx.Enqueue(ctx, store.Job{OrgID: j.OrgID, Kind: SendJobKind, Args: sendArgs{DeliveryID: d.ID},
+			kind := SendJobKind
+			if p.Kind == KindReminder {
+				kind = ReminderJobKind // its own lane: never behind a backlog of messages
+			}
+			if err := tx.Enqueue(ctx, store.Job{OrgID: j.OrgID, Kind: kind, Args: sendArgs{DeliveryID: d.ID},
 				RunAt: p.Due, MaxAttempts: sendMaxAttempts, UniqueKey: key}); err != nil {
 				return err
 			}
@@ -187,7 +193,13 @@ type prepared struct {
 	msg    Message
 }
 
-// HandleSend is the handler of SendJobKind; see the package comment for its rule.
+// HandleSend is the handler of SendJobKind and ReminderJobKind; see the package comment
+// for its rule. Nothing slow happens inside a transaction: the message is rendered (which
+// may ask Genesys for the agent's name) and sent between two short transactions, one
+// that marks the delivery "sending" and one that records Genesys' answer. A delivery
+// that must wait for its OAuth client's rate is deferred (jobs.Defer), not held in a
+// worker. A database error anywhere is retried, never recorded as the delivery's
+// failure.
 func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	var args sendArgs
 	if err := j.Decode(&args); err != nil {
@@ -199,6 +211,13 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 			return jobs.Permanent(err)
 		}
 		return err
+	}
+	switch d.Outcome {
+	case OutcomeScheduled, OutcomeRetrying:
+	case OutcomeSending:
+		return s.markInterrupted(ctx, j.OrgID, d.ID)
+	default:
+		return nil // finished already
 	}
 	ch := Channel(d.Channel)
 	set, err := s.Settings(ctx, j.OrgID)
@@ -213,14 +232,65 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	if chErr != nil && !errors.Is(chErr, rendezvous.ErrNotFound) {
 		return chErr
 	}
-	// Wait for a send slot before the delivery is marked "sending", so that a crash while
-	// waiting leaves nothing ambiguous behind.
-	var gc *sendClient
-	if chErr == nil && !chRow.VerifiedAt.IsZero() && (d.Outcome == OutcomeScheduled || d.Outcome == OutcomeRetrying) {
-		if gc, err = s.client(ctx, j.OrgID, chRow.ClientID, sec); err != nil {
-			return sendFailed(err)
+	a, err := s.st.Appointment(ctx, j.OrgID, d.AppointmentID)
+	if errors.Is(err, rendezvous.ErrNotFound) {
+		return s.finishUnsent(ctx, j.OrgID, d.ID, OutcomeSkipped, "the appointment no longer exists", 0)
+	}
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	skip := SkipReason(a, d.Kind, Event(d.Event), d.DueAt, d.Manual, set, now)
+	var to, toName string
+	if skip == "" && d.CustomerIndex < len(a.Customers) {
+		c := a.Customers[d.CustomerIndex]
+		to, toName = address(c, ch), c.Name
+	}
+	switch {
+	case skip != "":
+	case !chosen.allows(ch):
+		skip = fmt.Sprintf("%s is switched off for this appointment", channelLabel(ch))
+	case to == "":
+		skip = fmt.Sprintf("the customer has no %s any more", map[Channel]string{ChannelSMS: "phone number", ChannelEmail: "email address"}[ch])
+	case chErr != nil || chRow.VerifiedAt.IsZero():
+		skip = fmt.Sprintf("%s is not set up and verified for the organization", channelLabel(ch))
+	}
+	if skip != "" {
+		return s.finishUnsent(ctx, j.OrgID, d.ID, OutcomeSkipped, skip, a.Version)
+	}
+	msg, lang, source, err := s.render(ctx, a, Event(d.Event), ch, d.CustomerIndex, set)
+	if err != nil {
+		var te *templateError
+		if errors.As(err, &te) {
+			// The template itself cannot be rendered: another try cannot fix it.
+			return s.finishUnsent(ctx, j.OrgID, d.ID, OutcomeFailed, err.Error(), a.Version)
 		}
-		if ctx, err = s.pace(ctx, gc); err != nil {
+		return fmt.Errorf("render delivery %s: %w", d.ID, err)
+	}
+
+	// The send slot is taken last, when nothing but the send itself is left to do.
+	gc, err := s.client(ctx, j.OrgID, chRow.ClientID, sec)
+	if err != nil {
+		return sendFailed(err)
+	}
+	res, wait, later := gc.pacer.take(now, d.ID, d.Kind == KindReminder)
+	if !later.IsZero() {
+		return jobs.Defer(later, "waiting for the OAuth client's rate limit")
+	}
+	if err := s.wait(ctx, wait); err != nil {
+		gc.pacer.release(res, s.clock.Now())
+		return fmt.Errorf("wait for a send slot: %w", err)
+	}
+	sendCtx := ctx
+	if gc.shared {
+		// The pace shared with the other instances has the last word; a slot further
+		// away than a second defers the job to it.
+		if sendCtx, err = gc.TakeSlot(ctx, "send"); err != nil {
+			gc.pacer.release(res, s.clock.Now())
+			var pe *genesys.PacedError
+			if errors.As(err, &pe) {
+				return jobs.Defer(s.clock.Now().Add(pe.Wait), "waiting for the OAuth client's rate limit shared by every instance")
+			}
 			return sendFailed(fmt.Errorf("wait for a send slot: %w", err))
 		}
 	}
@@ -230,56 +300,18 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 		if err != nil {
 			return err
 		}
-		now := s.clock.Now()
-		switch d.Outcome {
-		case OutcomeScheduled, OutcomeRetrying:
-		case OutcomeSending:
-			// A previous run handed the message to Genesys and never recorded the
-			// answer: it may have been accepted. Do not send it twice.
-			d.Outcome = OutcomeUnknown
-			d.Error = "interrupted while the message was being handed to Genesys Cloud; it may have been delivered, so it was not re-sent automatically (retry it by hand if needed)"
-			if err := tx.PutNotifyAttempt(ctx, d.ID, store.NotifyAttempt{N: d.Attempts, FinishedAt: now, Outcome: OutcomeUnknown, Error: d.Error}); err != nil {
-				return err
-			}
-			return tx.SaveNotifyDelivery(ctx, d)
-		default:
-			return nil // finished already
+		if d.Outcome != OutcomeScheduled && d.Outcome != OutcomeRetrying {
+			return nil // withdrawn or finished meanwhile
 		}
-		a, err := tx.AppointmentInTx(ctx, j.OrgID, d.AppointmentID)
+		cur, err := tx.AppointmentInTx(ctx, j.OrgID, d.AppointmentID)
 		if err != nil {
 			return err
 		}
-		skip := SkipReason(a, d.Kind, Event(d.Event), d.DueAt, d.Manual, set, now)
-		var to, toName string
-		if skip == "" && d.CustomerIndex < len(a.Customers) {
-			c := a.Customers[d.CustomerIndex]
-			to, toName = address(c, ch), c.Name
+		if cur.Version != a.Version {
+			return errAppointmentChanged
 		}
-		switch {
-		case skip != "":
-		case !chosen.allows(ch):
-			skip = fmt.Sprintf("%s is switched off for this appointment", channelLabel(ch))
-		case to == "":
-			skip = fmt.Sprintf("the customer has no %s any more", map[Channel]string{ChannelSMS: "phone number", ChannelEmail: "email address"}[ch])
-		case chErr != nil || chRow.VerifiedAt.IsZero() || gc == nil:
-			skip = fmt.Sprintf("%s is not set up and verified for the organization", channelLabel(ch))
-		}
+		now := s.clock.Now()
 		d.Attempts++
-		if skip != "" {
-			d.Outcome, d.Error = OutcomeSkipped, skip
-			if err := tx.PutNotifyAttempt(ctx, d.ID, store.NotifyAttempt{N: d.Attempts, StartedAt: now, FinishedAt: now, Outcome: OutcomeSkipped, Error: skip}); err != nil {
-				return err
-			}
-			return tx.SaveNotifyDelivery(ctx, d)
-		}
-		msg, lang, source, err := s.render(ctx, a, Event(d.Event), ch, d.CustomerIndex, set)
-		if err != nil {
-			d.Outcome, d.Error = OutcomeFailed, err.Error()
-			if err := tx.PutNotifyAttempt(ctx, d.ID, store.NotifyAttempt{N: d.Attempts, StartedAt: now, FinishedAt: now, Outcome: OutcomeFailed, Error: d.Error}); err != nil {
-				return err
-			}
-			return tx.SaveNotifyDelivery(ctx, d)
-		}
 		d.Outcome, d.Error, d.Recipient, d.Language, d.Template = OutcomeSending, "", mask(ch, to), lang, source
 		if err := tx.PutNotifyAttempt(ctx, d.ID, store.NotifyAttempt{N: d.Attempts, StartedAt: now, Outcome: OutcomeSending}); err != nil {
 			return err
@@ -290,14 +322,91 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 		prep = &prepared{d: d, n: d.Attempts, client: gc, ch: ch, cfg: cfg, to: to, toName: toName, msg: msg}
 		return nil
 	})
+	if errors.Is(err, errAppointmentChanged) {
+		gc.pacer.release(res, s.clock.Now())
+		// Render again with what the appointment says now.
+		return jobs.Defer(s.clock.Now(), "the appointment changed while the message was prepared")
+	}
 	if err != nil {
+		gc.pacer.release(res, s.clock.Now())
 		return fmt.Errorf("prepare delivery %s: %w", args.DeliveryID, err)
 	}
 	if prep == nil {
+		gc.pacer.release(res, s.clock.Now())
 		return nil
 	}
-	msgID, convID, sendErr := s.send(ctx, prep)
-	return s.record(ctx, j, prep, msgID, convID, sendErr)
+	var retriedMu sync.Mutex
+	var retried []genesys.Retried
+	sctx := genesys.WithRetryObserver(sendCtx, func(r genesys.Retried) {
+		retriedMu.Lock()
+		retried = append(retried, r)
+		retriedMu.Unlock()
+	})
+	msgID, convID, sendErr := s.send(sctx, prep)
+	retriedMu.Lock()
+	notes := slices.Clone(retried)
+	retriedMu.Unlock()
+	return s.record(ctx, j, prep, msgID, convID, sendErr, notes)
+}
+
+// errAppointmentChanged means the appointment changed between rendering its message and
+// marking the delivery sending.
+var errAppointmentChanged = errors.New("the appointment changed while its message was prepared")
+
+// markInterrupted handles a delivery found "sending": a previous run handed the message
+// to Genesys and never recorded the answer. It may have been accepted, so it is not sent
+// twice; it becomes "unknown", which an agent can retry by hand.
+func (s *Service) markInterrupted(ctx context.Context, orgID, deliveryID string) error {
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		d, err := tx.NotifyDeliveryForUpdate(ctx, orgID, deliveryID)
+		if err != nil || d.Outcome != OutcomeSending {
+			return err
+		}
+		d.Outcome = OutcomeUnknown
+		d.Error = "interrupted while the message was being handed to Genesys Cloud; it may have been delivered, so it was not re-sent automatically (retry it by hand if needed)"
+		if err := tx.PutNotifyAttempt(ctx, d.ID, store.NotifyAttempt{N: d.Attempts, FinishedAt: s.clock.Now(), Outcome: OutcomeUnknown, Error: d.Error}); err != nil {
+			return err
+		}
+		return tx.SaveNotifyDelivery(ctx, d)
+	})
+}
+
+// finishUnsent records a delivery as skipped or failed without sending it, unless it
+// changed meanwhile. version, when not zero, is the appointment version the decision was
+// made on: if the appointment changed since, the job is deferred to decide again.
+func (s *Service) finishUnsent(ctx context.Context, orgID, deliveryID, outcome, reason string, version int) error {
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		d, err := tx.NotifyDeliveryForUpdate(ctx, orgID, deliveryID)
+		if err != nil {
+			return err
+		}
+		if d.Outcome != OutcomeScheduled && d.Outcome != OutcomeRetrying {
+			return nil
+		}
+		if version != 0 {
+			cur, err := tx.AppointmentInTx(ctx, orgID, d.AppointmentID)
+			if err != nil {
+				return err
+			}
+			if cur.Version != version {
+				return errAppointmentChanged
+			}
+		}
+		now := s.clock.Now()
+		d.Attempts++
+		d.Outcome, d.Error = outcome, reason
+		if err := tx.PutNotifyAttempt(ctx, d.ID, store.NotifyAttempt{N: d.Attempts, StartedAt: now, FinishedAt: now, Outcome: outcome, Error: reason}); err != nil {
+			return err
+		}
+		return tx.SaveNotifyDelivery(ctx, d)
+	})
+	if errors.Is(err, errAppointmentChanged) {
+		return jobs.Defer(s.clock.Now(), "the appointment changed while the message was prepared")
+	}
+	if err != nil {
+		return fmt.Errorf("record delivery %s (%s): %w", deliveryID, outcome, err)
+	}
+	return nil
 }
 
 // send hands one message to Genesys (a delivery's, or StartVerification's code, for which
@@ -315,11 +424,18 @@ func (s *Service) send(ctx context.Context, p *prepared) (msgID, convID string, 
 	return r.ID, r.ConversationID, err
 }
 
-// record stores the outcome of a send and tells the job queue what to do next.
-func (s *Service) record(ctx context.Context, j *store.Job, p *prepared, msgID, convID string, sendErr error) error {
-	// Record even when ctx ended: the answer is known now and must not be lost.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
+// stuckSending is how long after which a delivery still "sending" can be retried by hand:
+// longer than a run can take to record its answer (recordPatience) with room to spare.
+const stuckSending = 2 * recordPatience
+
+// recordPatience is how long record keeps trying to write Genesys' answer while the
+// database is out of reach. The answer exists only in memory: giving up leaves the
+// delivery "sending", which the job's next run turns into "unknown".
+const recordPatience = 5 * time.Minute
+
+// record stores the outcome of a send (with the tries the Genesys client retried within
+// it) and tells the job queue what to do next.
+func (s *Service) record(ctx context.Context, j *store.Job, p *prepared, msgID, convID string, sendErr error, retried []genesys.Retried) error {
 	now := s.clock.Now()
 	d := p.d
 	kind, wait := genesys.Classify(sendErr)
@@ -351,10 +467,15 @@ func (s *Service) record(ctx context.Context, j *store.Job, p *prepared, msgID, 
 	default: // transient or retry-after
 		d.Outcome, d.Error = OutcomeRetrying, sendErr.Error()
 		result = sendErr
-		if kind == genesys.KindRetryAfter && wait > 0 {
+		switch {
+		case status == http.StatusTooManyRequests:
+			// Genesys asks us to slow down: that is no failure of this message, so it
+			// waits for the time asked without spending one of its tries.
+			result = jobs.Defer(now.Add(max(wait, time.Second)), sendErr.Error())
+		case kind == genesys.KindRetryAfter && wait > 0:
 			result = jobs.RetryAfter(wait, sendErr)
 		}
-		if j.Attempt >= j.MaxAttempts {
+		if status != http.StatusTooManyRequests && j.Attempt >= j.MaxAttempts {
 			d.Outcome, d.Error = OutcomeFailed, fmt.Sprintf("gave up after %d tries: %v", j.Attempt, sendErr)
 			result = jobs.Permanent(sendErr)
 		}
@@ -363,17 +484,46 @@ func (s *Service) record(ctx context.Context, j *store.Job, p *prepared, msgID, 
 	if sendErr != nil {
 		errText = sendErr.Error()
 	}
-	err := s.st.InTx(rctx, func(tx *store.Tx) error {
-		if err := tx.PutNotifyAttempt(rctx, d.ID, store.NotifyAttempt{N: p.n, StartedAt: d.UpdatedAt, FinishedAt: now,
-			Outcome: d.Outcome, Status: status, Error: errText, MessageID: msgID}); err != nil {
-			return err
+	// Every answer the client retried is an attempt of its own in the log, then the last.
+	var attempts []store.NotifyAttempt
+	n := p.n
+	for _, r := range retried {
+		attempts = append(attempts, store.NotifyAttempt{N: n, StartedAt: d.UpdatedAt, FinishedAt: now, Outcome: OutcomeRetrying,
+			Status: r.Status, Error: fmt.Sprintf("%v; the Genesys Cloud client tried again after %s", r.Err, r.Wait.Round(time.Millisecond))})
+		n++
+	}
+	attempts = append(attempts, store.NotifyAttempt{N: n, StartedAt: d.UpdatedAt, FinishedAt: now,
+		Outcome: d.Outcome, Status: status, Error: errText, MessageID: msgID})
+	d.Attempts = n
+	// Record even when ctx ended, and keep trying while the database is out of reach:
+	// the answer is known now and must not be lost.
+	rctx := context.WithoutCancel(ctx)
+	deadline := time.Now().Add(recordPatience)
+	pause := 50 * time.Millisecond
+	for {
+		tctx, cancel := context.WithTimeout(rctx, 10*time.Second)
+		err := s.st.InTx(tctx, func(tx *store.Tx) error {
+			for _, a := range attempts {
+				if err := tx.PutNotifyAttempt(tctx, d.ID, a); err != nil {
+					return err
+				}
+			}
+			return tx.SaveNotifyDelivery(tctx, d)
+		})
+		cancel()
+		if err == nil {
+			break
 		}
-		return tx.SaveNotifyDelivery(rctx, d)
-	})
-	if err != nil {
-		// The delivery stays "sending", so a rerun marks it unknown instead of sending
-		// twice.
-		return jobs.Permanent(fmt.Errorf("record delivery %s (outcome %s): %w", d.ID, d.Outcome, err))
+		if time.Now().After(deadline) {
+			// The delivery stays "sending", so the job's next run marks it unknown
+			// instead of sending twice; the job is retried, not failed, so that run
+			// happens.
+			return fmt.Errorf("record delivery %s (outcome %s): %w", d.ID, d.Outcome, err)
+		}
+		s.log.Warn("record delivery; will try again", "delivery_id", d.ID, "outcome", d.Outcome, "error", err)
+		// Wall-clock pauses: this waits for a database, not for appointment time.
+		time.Sleep(pause)
+		pause = min(2*pause, 2*time.Second)
 	}
 	s.log.Debug("delivery attempt", "delivery_id", d.ID, "channel", p.ch, "event", d.Event, "outcome", d.Outcome, "status", status)
 	return result
@@ -392,8 +542,12 @@ func (s *Service) Retry(ctx context.Context, orgID, appointmentID, deliveryID st
 		if d.AppointmentID != appointmentID {
 			return fmt.Errorf("delivery %s: %w", deliveryID, rendezvous.ErrNotFound)
 		}
-		if !slices.Contains([]string{OutcomeFailed, OutcomeSkipped, OutcomeUnknown}, d.Outcome) {
-			return fmt.Errorf("delivery is %s; only failed, skipped or unknown deliveries can be retried: %w", d.Outcome, rendezvous.ErrConflict)
+		// A delivery "sending" for longer than any run could hold it lost its answer (the
+		// database refused it for longer than record's patience): it is as good as unknown.
+		stuck := d.Outcome == OutcomeSending && s.clock.Now().Sub(d.UpdatedAt) > stuckSending
+		if !stuck && !slices.Contains([]string{OutcomeFailed, OutcomeSkipped, OutcomeUnknown}, d.Outcome) {
+			return fmt.Errorf("delivery is %s; only failed, skipped or unknown deliveries (or one sending for over %s) can be retried: %w",
+				d.Outcome, stuckSending, rendezvous.ErrConflict)
 		}
 		d.Outcome, d.Error, d.Manual = OutcomeScheduled, "", true
 		if err := tx.SaveNotifyDelivery(ctx, d); err != nil {

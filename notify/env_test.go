@@ -38,6 +38,8 @@ type env struct {
 	org    string
 	stopMu sync.Mutex
 	stop   func()
+	// options, when set, adjusts the service's options before open builds it.
+	options func(o *notify.Options)
 }
 
 // t0 is a Friday before both daylight-saving changes of spring 2026 (US 8 March, EU 29
@@ -71,8 +73,12 @@ func (e *env) open() {
 	e.st = st
 	// 6000 per minute gives the send pacer a burst of 30, so messages due at the same fake
 	// instant go without moving the clock.
-	svc, err := notify.New(notify.Options{Store: st, Clock: e.clk, PublicURL: "https://meet.example.com", RequestsPerMinute: 6000,
-		Endpoints: notify.FixedEndpoints(genesys.Endpoints{API: e.srv.URL, Login: e.srv.URL})})
+	o := notify.Options{Store: st, Clock: e.clk, PublicURL: "https://meet.example.com", RequestsPerMinute: 6000,
+		Endpoints: notify.FixedEndpoints(genesys.Endpoints{API: e.srv.URL, Login: e.srv.URL})}
+	if e.options != nil {
+		e.options(&o)
+	}
+	svc, err := notify.New(o)
 	if err != nil {
 		e.t.Fatal(err)
 	}

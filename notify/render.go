@@ -45,11 +45,20 @@ func (s *Service) template(ctx context.Context, orgID string, e Event, ch Channe
 			return t, lang, "default", nil
 		}
 	}
-	return Template{}, "", "", fmt.Errorf("no template for %s %s", e, ch)
+	return Template{}, "", "", &templateError{fmt.Errorf("no template for %s %s", e, ch)}
 }
 
-// vars computes the template values for customer i of a, in lang.
-func (s *Service) vars(ctx context.Context, a *rendezvous.Appointment, i int, lang string) Vars {
+// templateError is a failure of the template itself (none found, or it cannot be
+// rendered), which another try cannot fix, as opposed to a database error.
+type templateError struct{ err error }
+
+func (e *templateError) Error() string { return e.err.Error() }
+func (e *templateError) Unwrap() error { return e.err }
+
+// vars computes the template values for customer i of a, in lang. The agent's name is
+// looked up (from Genesys, through a cache) only when withAgent says the template shows
+// it. An error means the database could not be read.
+func (s *Service) vars(ctx context.Context, a *rendezvous.Appointment, i int, lang string, withAgent bool) (Vars, error) {
 	loc := a.Location()
 	start := a.Start.In(loc)
 	v := Vars{
@@ -62,18 +71,16 @@ func (s *Service) vars(ctx context.Context, a *rendezvous.Appointment, i int, la
 	if i >= 0 && i < len(a.Customers) {
 		v.CustomerName = a.Customers[i].Name
 	}
-	if org, err := s.st.Org(ctx, a.OrgID); err == nil {
-		v.OrgName = org.Name
+	org, err := s.st.Org(ctx, a.OrgID)
+	if err != nil && !errors.Is(err, rendezvous.ErrNotFound) {
+		return Vars{}, fmt.Errorf("organization of %s: %w", a.ID, err)
 	}
+	v.OrgName = org.Name
 	if v.OrgName == "" {
 		v.OrgName = a.OrgID
 	}
-	if s.o.AgentName != nil && a.AgentUserID != "" {
-		if n, err := s.o.AgentName(ctx, a.OrgID, a.AgentUserID); err == nil {
-			v.AgentName = n
-		} else {
-			s.log.Warn("agent name for a notification", "appointment_id", a.ID, "error", err)
-		}
+	if withAgent {
+		v.AgentName = s.agentName(ctx, a)
 	}
 	if v.AgentName == "" {
 		switch baseLanguage(lang) {
@@ -86,7 +93,7 @@ func (s *Service) vars(ctx context.Context, a *rendezvous.Appointment, i int, la
 		}
 	}
 	v.Link, v.RescheduleLink, v.CancelLink, v.CalendarLink = s.links(a.LinkToken)
-	return v
+	return v, nil
 }
 
 // links returns the customer's link and its self-service and calendar sub-links.
@@ -108,9 +115,13 @@ func (s *Service) render(ctx context.Context, a *rendezvous.Appointment, e Event
 	if err != nil {
 		return Message{}, "", "", err
 	}
-	m, err := Render(t, s.vars(ctx, a, i, lang))
+	vars, err := s.vars(ctx, a, i, lang, usesAgentName(t))
 	if err != nil {
 		return Message{}, "", "", err
+	}
+	m, err := Render(t, vars)
+	if err != nil {
+		return Message{}, "", "", &templateError{err}
 	}
 	return m, lang, source, nil
 }
@@ -259,9 +270,13 @@ func (s *Service) Preview(ctx context.Context, orgID string, in PreviewInput) (P
 			p.Add("customerIndex", "must be between 0 and %d", len(a.Customers)-1)
 			return Preview{}, p.Err()
 		}
-		vars = s.vars(ctx, a, in.CustomerIndex, lang)
+		if vars, err = s.vars(ctx, a, in.CustomerIndex, lang, usesAgentName(t)); err != nil {
+			return Preview{}, err
+		}
 	} else {
-		vars = s.sampleVars(ctx, orgID, lang)
+		if vars, err = s.sampleVars(ctx, orgID, lang); err != nil {
+			return Preview{}, err
+		}
 	}
 	m, err := Render(t, vars)
 	if err != nil {
@@ -280,7 +295,7 @@ func (s *Service) Preview(ctx context.Context, orgID string, in PreviewInput) (P
 }
 
 // sampleVars are plausible values for previews: an appointment tomorrow at 14:30 in Berlin.
-func (s *Service) sampleVars(ctx context.Context, orgID, lang string) Vars {
+func (s *Service) sampleVars(ctx context.Context, orgID, lang string) (Vars, error) {
 	loc, err := rendezvous.LoadZone("Europe/Berlin")
 	if err != nil {
 		loc = time.UTC
@@ -290,9 +305,9 @@ func (s *Service) sampleVars(ctx context.Context, orgID, lang string) Vars {
 	a := &rendezvous.Appointment{ID: "sample", OrgID: orgID, Start: start.UTC(), Duration: 30 * time.Minute,
 		TimeZone: loc.String(), Title: "Video consultation", AgentUserID: "",
 		Customers: []rendezvous.Customer{{Name: "Alex Example", Language: lang}}, LinkToken: "SAMPLE-link-token"}
-	v := s.vars(ctx, a, 0, lang)
+	v, err := s.vars(ctx, a, 0, lang, false)
 	v.AgentName = "Sam Agent" // the sample has no agent to look up; show a name in every language
-	return v
+	return v, err
 }
 
 // Calendar returns the .ics file of the appointment behind a customer link token.

@@ -20,6 +20,7 @@ type Settings struct {
 	FollowUpOffsetsMinutes []int `json:"followUpOffsetsMinutes"`
 	// ReminderMaxLatenessMinutes is how late a reminder may still go out after its due
 	// time (for example after the service was down); a later one is skipped and logged.
+	// 0 means no limit (a reminder still never goes out once the appointment started).
 	ReminderMaxLatenessMinutes int `json:"reminderMaxLatenessMinutes"`
 	// DefaultLanguage is the template language used when none matches the customer's.
 	DefaultLanguage string `json:"defaultLanguage"`
@@ -203,7 +204,9 @@ func SkipReason(a *rendezvous.Appointment, kind string, e Event, due time.Time, 
 			return "the appointment has already started"
 		}
 		late := now.Sub(due)
-		if !manual && late > time.Duration(s.ReminderMaxLatenessMinutes)*time.Minute {
+		// 0 means no limit: a reminder goes out however late, as long as the
+		// appointment has not started.
+		if !manual && s.ReminderMaxLatenessMinutes > 0 && late > time.Duration(s.ReminderMaxLatenessMinutes)*time.Minute {
 			return fmt.Sprintf("the reminder was due %s ago, later than the allowed %d minutes (was the service down?)",
 				late.Round(time.Second), s.ReminderMaxLatenessMinutes)
 		}

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"rendezvous"
 	"rendezvous/clock"
 	"rendezvous/genesys"
@@ -31,6 +29,10 @@ const (
 	EventJobKind = "notify.appointment_event"
 	// SendJobKind sends one delivery (Args: {"deliveryId"}).
 	SendJobKind = "notify.send"
+	// ReminderJobKind sends one reminder, like SendJobKind. It is a kind of its own so
+	// that the job runner can give reminders its reserved lane (jobs.RunnerOptions.Critical):
+	// a reminder due now must not wait behind a backlog of confirmations.
+	ReminderJobKind = "notify.reminder"
 )
 
 // sendMaxAttempts bounds the tries of one delivery by the job queue.
@@ -87,6 +89,10 @@ type Service struct {
 	// enabled caches EnabledForNewBooking per organization (see enabledTTL).
 	enabledMu sync.Mutex
 	enabled   map[string]cachedEnabled
+
+	// names caches agents' display names (see agentName).
+	namesMu sync.Mutex
+	names   map[string]*cachedName
 }
 
 // enabledTTL is how long an instance trusts its copy of an organization's notification
@@ -104,9 +110,10 @@ type cachedEnabled struct {
 // sendClient is one OAuth client's Genesys client and the pacer of its sends.
 type sendClient struct {
 	*genesys.Client
-	pacer *rate.Limiter
+	pacer *pacer
 	// shared is set when the client is paced through the database (Options.Pacer): its
-	// sends then take their slot there, and pacer is not used.
+	// sends then also take their slot there (pacer spreads this instance's backlog, the
+	// shared pace keeps every instance together under the limit).
 	shared bool
 }
 
@@ -145,6 +152,7 @@ func New(o Options) (*Service, error) {
 func (s *Service) Register(r *jobs.Runner) {
 	r.Handle(EventJobKind, s.HandleAppointmentEvent)
 	r.Handle(SendJobKind, s.HandleSend)
+	r.Handle(ReminderJobKind, s.HandleSend)
 }
 
 // Settings returns the organization's notification settings, the defaults when none were
@@ -253,6 +261,9 @@ func (s *Service) client(ctx context.Context, orgID, clientID, clientSecret stri
 		RequestsPerMinute: 2 * rpm,
 		Clock:             s.clock,
 		Logger:            s.log,
+		// A longer Retry-After, or a shared slot further away, goes back to the job
+		// queue, which defers the job rather than hold a worker.
+		MaxRetryAfter: maxInlineWait,
 	}
 	if s.o.Pacer != nil {
 		cfg.Pacer = s.o.Pacer(ep, clientID)
@@ -263,30 +274,14 @@ func (s *Service) client(ctx context.Context, orgID, clientID, clientSecret stri
 		// Half the headroom is a small burst (messages due together start at once); a
 		// minute then holds at most pacingShare×rpm + burst + 1 < rpm sends, the other half
 		// absorbing the jitter between our clock and Genesys' window.
-		pacer: rate.NewLimiter(rate.Limit(float64(rpm)*pacingShare/60), max(1, int(float64(rpm)*(1-pacingShare)/2))),
+		pacer: newPacer(float64(rpm)*pacingShare/60, max(1, int(float64(rpm)*(1-pacingShare)/2))),
 	}
 	s.clients[key] = c
 	return c, nil
 }
 
-// pace waits for the OAuth client's next send slot, on the service's clock, and returns
-// the context to send with. A shared pace's slot is taken here and travels in the
-// context, so that the send itself does not take another (genesys.Client.TakeSlot).
-func (s *Service) pace(ctx context.Context, c *sendClient) (context.Context, error) {
-	if c.shared {
-		return c.TakeSlot(ctx, "send")
-	}
-	return ctx, s.paceLocal(ctx, c)
-}
-
-// paceLocal waits for the client's next slot of this process's pacer.
-func (s *Service) paceLocal(ctx context.Context, c *sendClient) error {
-	now := s.clock.Now()
-	r := c.pacer.ReserveN(now, 1)
-	if !r.OK() {
-		return errors.New("pacer refused a reservation")
-	}
-	d := r.DelayFrom(now)
+// wait waits d on the service's clock, or until ctx ends.
+func (s *Service) wait(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
@@ -297,7 +292,6 @@ func (s *Service) paceLocal(ctx context.Context, c *sendClient) error {
 		return nil
 	case <-ctx.Done():
 		t.Stop()
-		r.CancelAt(s.clock.Now())
 		return ctx.Err()
 	}
 }

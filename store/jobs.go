@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -220,18 +221,48 @@ func (s *Store) JobQueueLag(ctx context.Context) (time.Duration, error) {
 	return max(now.Sub(TimeFromDB(oldest.Int64)), 0), nil
 }
 
+// Claim asks ClaimDue and CompleteAndClaim for due jobs.
+type Claim struct {
+	// N is how many jobs at most.
+	N int
+	// Lease is how long they are reserved for the claimer; RenewLeases extends it.
+	Lease time.Duration
+	// Owner names the claiming instance, recorded on the jobs, so that the instance
+	// restarted after a crash gives its own jobs back at once (ReclaimOwned) instead of
+	// waiting for their leases to run out. Empty leaves them unnamed.
+	Owner string
+	// Kinds limits the claim to these kinds; empty claims any kind.
+	Kinds []string
+	// Token is the lease token the claimed jobs get (NewLeaseToken); empty means a fresh
+	// one. A claimer that chooses it knows which jobs to give back (ReleaseClaim) when a
+	// claim's answer is lost although its statement may have committed.
+	Token string
+}
+
+// NewLeaseToken returns a fresh lease token for Claim.Token.
+func NewLeaseToken() (string, error) { return newToken() }
+
 // ClaimJobs leases up to n due jobs for lease and marks them running, attempt counted.
+// It is ClaimDue with no owner, no kind filter and a fresh token.
+func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*Job, error) {
+	return s.ClaimDue(ctx, Claim{N: n, Lease: lease})
+}
+
+// ClaimDue leases up to c.N due jobs for c.Lease and marks them running, attempt counted.
 // A job is never handed to two claimers while its lease holds: on PostgreSQL the claim
 // skips rows another claimer has locked (FOR UPDATE SKIP LOCKED); on SQLite the single
-// writer serialises claims. A job whose lease expired (its runner died) is due again.
-// The jobs package calls this; other code should not.
-func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*Job, error) {
+// writer serialises claims. A job whose lease expired (its runner died or lost the
+// database for longer than the lease) is due again. The jobs package calls this; other
+// code should not.
+func (s *Store) ClaimDue(ctx context.Context, c Claim) ([]*Job, error) {
 	now := s.clock.Now()
-	token, err := newToken()
-	if err != nil {
-		return nil, err
+	if c.Token == "" {
+		var err error
+		if c.Token, err = newToken(); err != nil {
+			return nil, err
+		}
 	}
-	// Releasing expired leases is a scan and leases last minutes: at most once a second.
+	// Releasing expired leases is a scan: at most once a second.
 	rescue := false
 	if last := s.lastRescue.Load(); now.UnixMicro()-last >= time.Second.Microseconds() {
 		rescue = s.lastRescue.CompareAndSwap(last, now.UnixMicro())
@@ -245,15 +276,16 @@ func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*J
 				state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
 				finished_at = CASE WHEN attempts >= max_attempts THEN CAST(? AS BIGINT) ELSE 0 END,
 				last_error = CASE WHEN last_error = '' THEN 'lease expired' ELSE last_error END,
-				lease_token = NULL, run_at = ?
+				lease_token = NULL, lease_owner = NULL, run_at = ?
 				WHERE state = 'running' AND lease_until <= ?`, TimeToDB(now), TimeToDB(now), TimeToDB(now)); err != nil {
 				return fmt.Errorf("release expired leases: %w", err)
 			}
 		}
 		var err error
-		jobs, err = s.claimDue(ctx, query, now, token, n, lease)
+		jobs, err = s.claimDue(ctx, query, now, c)
 		return err
 	}
+	var err error
 	if s.queue != nil {
 		// Each statement commits on its own: the claim is one UPDATE ... RETURNING, and
 		// SKIP LOCKED keeps two claimers apart without a surrounding transaction.
@@ -271,37 +303,59 @@ func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*J
 	return jobs, nil
 }
 
-// claimSQL leases up to n due jobs; its arguments are the lease token, the lease's end
-// and now. lock is appended to the inner SELECT.
+// claimSQL leases up to n due jobs of the given number of kinds (0: any); its arguments
+// are the lease token, the lease's end, the owner, now, then the kinds. lock is appended
+// to the inner SELECT.
 //
 // n is written into the statement rather than passed: PostgreSQL plans a prepared
 // statement with a parameter as its LIMIT for a tenth of the table, so it never settles
 // on a cached plan and planned the claim afresh every time, which cost twice as much as
 // running it. The runner asks for a handful of distinct n, so there are few statements.
-func claimSQL(lock string, n int) string {
+func claimSQL(lock string, n, kinds int) string {
 	return `UPDATE jobs SET state = 'running', attempts = attempts + 1,
-			lease_token = ?, lease_until = ?
-			WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?
+			lease_token = ?, lease_until = ?, lease_owner = ?
+			WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?` + kindFilter(kinds) + `
 				ORDER BY run_at, id LIMIT ` + strconv.Itoa(n) + lock + `)
 			RETURNING id, org_id, kind, args, run_at, attempts, max_attempts, last_error,
 				COALESCE(unique_key, '') AS unique_key, created_at`
 }
 
+// kindFilter is the claim's condition on kinds, with one placeholder per kind.
+func kindFilter(kinds int) string {
+	if kinds == 0 {
+		return ""
+	}
+	return " AND kind IN (" + strings.TrimSuffix(strings.Repeat("?, ", kinds), ", ") + ")"
+}
+
+// claimArgs are claimSQL's arguments.
+func claimArgs(now time.Time, c Claim) []any {
+	var owner any
+	if c.Owner != "" {
+		owner = c.Owner
+	}
+	args := []any{c.Token, TimeToDB(now.Add(c.Lease)), owner, TimeToDB(now)}
+	for _, k := range c.Kinds {
+		args = append(args, k)
+	}
+	return args
+}
+
 // claimDue runs claimSQL through query and reads the claimed jobs.
 func (s *Store) claimDue(ctx context.Context, query func(ctx context.Context, q string, args ...any) (*sql.Rows, error),
-	now time.Time, token string, n int, lease time.Duration) ([]*Job, error) {
+	now time.Time, c Claim) ([]*Job, error) {
 	lock := ""
 	if s.dialect == Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := query(ctx, claimSQL(lock, n), token, TimeToDB(now.Add(lease)), TimeToDB(now))
+	rows, err := query(ctx, claimSQL(lock, c.N, len(c.Kinds)), claimArgs(now, c)...)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
 	defer rows.Close()
 	var jobs []*Job
 	for rows.Next() {
-		j := &Job{State: JobRunning, leaseToken: token}
+		j := &Job{State: JobRunning, leaseToken: c.Token}
 		var args string
 		var runAt, created int64
 		if err := rows.Scan(&j.ID, &j.OrgID, &j.Kind, &args, &runAt, &j.Attempt, &j.MaxAttempts,
@@ -320,14 +374,15 @@ func (s *Store) claimDue(ctx context.Context, query func(ctx context.Context, q 
 
 // completeAndClaimPostgres completes one job and claims up to n due ones in one statement;
 // the claim's snapshot predates the completion, and the completed job is running, not
-// pending, so it cannot be claimed again. n is written in, as in claimSQL.
-func completeAndClaimPostgres(n int) string {
+// pending, so it cannot be claimed again. n is written in, as in claimSQL. Its arguments
+// are now, the job's id and token, then claimArgs.
+func completeAndClaimPostgres(n, kinds int) string {
 	return `WITH done AS (
-	UPDATE jobs SET state = 'done', finished_at = $1, lease_token = NULL
-	WHERE id = $2 AND lease_token = $3 RETURNING id
+	UPDATE jobs SET state = 'done', finished_at = ?, lease_token = NULL, lease_owner = NULL
+	WHERE id = ? AND lease_token = ? RETURNING id
 ), claimed AS (
-	UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = $4, lease_until = $5
-	WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $6
+	UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = ?, lease_until = ?, lease_owner = ?
+	WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?` + kindFilter(kinds) + `
 		ORDER BY run_at, id LIMIT ` + strconv.Itoa(n) + ` FOR UPDATE SKIP LOCKED)
 	RETURNING id, org_id, kind, args, run_at, attempts, max_attempts, last_error,
 		COALESCE(unique_key, '') AS unique_key, created_at
@@ -337,26 +392,34 @@ SELECT (SELECT COUNT(*) FROM done), c.id, c.org_id, c.kind, c.args, c.run_at, c.
 FROM (SELECT 1) AS one LEFT JOIN claimed AS c ON true`
 }
 
-// CompleteJobAndClaim records that a claimed job succeeded, like CompleteJob, and in the
-// same round trip (on SQLite, the same write transaction) claims up to n due jobs for
-// lease, like ClaimJobs. A runner's worker uses it to go straight on to the next job:
-// separately, the completion, the claim and the look for the next due time each cost a
-// round trip per job, which under a stream of bookings competed with the bookings.
-// When the completion finds the lease lost it returns ErrLeaseLost (wrapped) and no jobs.
+// CompleteJobAndClaim is CompleteAndClaim with no owner, no kind filter and a fresh token.
 func (s *Store) CompleteJobAndClaim(ctx context.Context, j *Job, n int, lease time.Duration) ([]*Job, error) {
-	if n <= 0 {
+	return s.CompleteAndClaim(ctx, j, Claim{N: n, Lease: lease})
+}
+
+// CompleteAndClaim records that a claimed job succeeded, like CompleteJob, and in the
+// same round trip (on SQLite, the same write transaction) claims due jobs as ClaimDue
+// does. A runner's worker uses it to go straight on to the next job: separately, the
+// completion, the claim and the look for the next due time each cost a round trip per
+// job, which under a stream of bookings competed with the bookings.
+// When the completion finds the lease lost it returns ErrLeaseLost (wrapped) and, on
+// PostgreSQL, the jobs the claim took all the same.
+func (s *Store) CompleteAndClaim(ctx context.Context, j *Job, c Claim) ([]*Job, error) {
+	if c.N <= 0 {
 		return nil, s.CompleteJob(ctx, j)
 	}
 	now := s.clock.Now()
-	token, err := newToken()
-	if err != nil {
-		return nil, err
+	if c.Token == "" {
+		var err error
+		if c.Token, err = newToken(); err != nil {
+			return nil, err
+		}
 	}
 	var jobs []*Job
 	var done int64
 	if s.queue != nil {
-		rows, err := s.queue.QueryContext(ctx, completeAndClaimPostgres(n), TimeToDB(now), j.ID, j.leaseToken,
-			token, TimeToDB(now.Add(lease)), TimeToDB(now))
+		args := append([]any{TimeToDB(now), j.ID, j.leaseToken}, claimArgs(now, c)...)
+		rows, err := s.queue.QueryContext(ctx, s.rebind(completeAndClaimPostgres(c.N, len(c.Kinds))), args...)
 		if err != nil {
 			return nil, fmt.Errorf("record job %d: %w", j.ID, err)
 		}
@@ -375,15 +438,15 @@ func (s *Store) CompleteJobAndClaim(ctx context.Context, j *Job, n int, lease ti
 			jobs = append(jobs, &Job{ID: id.Int64, OrgID: org.String, Kind: kind.String,
 				Args: json.RawMessage(args.String), RunAt: TimeFromDB(runAt.Int64), Attempt: int(attempts.Int32),
 				MaxAttempts: int(maxAttempts.Int32), LastError: lastErr.String, UniqueKey: unique.String,
-				CreatedAt: TimeFromDB(created.Int64), State: JobRunning, leaseToken: token})
+				CreatedAt: TimeFromDB(created.Int64), State: JobRunning, leaseToken: c.Token})
 		}
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("record job %d: %w", j.ID, err)
 		}
 	} else {
-		err = s.InTx(ctx, func(tx *Tx) error {
+		err := s.InTx(ctx, func(tx *Tx) error {
 			jobs = nil
-			res, err := tx.Exec(ctx, `UPDATE jobs SET state = 'done', finished_at = ?, lease_token = NULL
+			res, err := tx.Exec(ctx, `UPDATE jobs SET state = 'done', finished_at = ?, lease_token = NULL, lease_owner = NULL
 				WHERE id = ? AND lease_token = ?`, TimeToDB(now), j.ID, j.leaseToken)
 			if err != nil {
 				return err
@@ -391,7 +454,7 @@ func (s *Store) CompleteJobAndClaim(ctx context.Context, j *Job, n int, lease ti
 			if done, err = res.RowsAffected(); err != nil || done == 0 {
 				return err
 			}
-			jobs, err = s.claimDue(ctx, tx.Query, now, token, n, lease)
+			jobs, err = s.claimDue(ctx, tx.Query, now, c)
 			return err
 		})
 		if err != nil {
@@ -404,6 +467,102 @@ func (s *Store) CompleteJobAndClaim(ctx context.Context, j *Job, n int, lease ti
 		return jobs, fmt.Errorf("record job %d: %w", j.ID, ErrLeaseLost)
 	}
 	return jobs, nil
+}
+
+// RenewLeases extends to until the leases of the running jobs claimed under the given
+// tokens, and returns the ids of the jobs it renewed: a job of those claims that is
+// missing lost its lease (it expired and was given to another runner).
+func (s *Store) RenewLeases(ctx context.Context, tokens []string, until time.Time) ([]int64, error) {
+	if len(tokens) == 0 {
+		return nil, nil
+	}
+	q := `UPDATE jobs SET lease_until = ? WHERE state = 'running' AND lease_token IN (` +
+		strings.TrimSuffix(strings.Repeat("?, ", len(tokens)), ", ") + `) RETURNING id`
+	args := []any{TimeToDB(until)}
+	for _, t := range tokens {
+		args = append(args, t)
+	}
+	var ids []int64
+	read := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	}
+	var err error
+	if s.queue != nil {
+		err = read(s.queue.QueryContext(ctx, s.rebind(q), args...))
+	} else {
+		err = s.InTx(ctx, func(tx *Tx) error {
+			ids = nil
+			return read(tx.Query(ctx, q, args...))
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("renew job leases: %w", err)
+	}
+	return ids, nil
+}
+
+// ReleaseClaim gives back, without counting the attempt, every job still running under a
+// lease token: for a claimer that lost the answer to its claim (the connection broke)
+// and so cannot tell whether the claim committed. It reports how many it gave back.
+func (s *Store) ReleaseClaim(ctx context.Context, token string) (int, error) {
+	q := `UPDATE jobs SET state = 'pending', attempts = attempts - 1, lease_token = NULL, lease_owner = NULL
+		WHERE state = 'running' AND lease_token = ?`
+	n, err := s.queueExecCount(ctx, q, token)
+	if err != nil {
+		return 0, fmt.Errorf("release claim: %w", err)
+	}
+	if n > 0 {
+		s.notifyJobs()
+	}
+	return int(n), nil
+}
+
+// ReclaimOwned makes due again, at once, the jobs still running under owner's leases:
+// an instance calls it when it starts, since nothing it ran before the restart is
+// running any more. The attempt counts (the job may be what brought the instance down);
+// a job out of attempts fails. It reports how many jobs it took back.
+func (s *Store) ReclaimOwned(ctx context.Context, owner string) (int, error) {
+	if owner == "" {
+		return 0, errors.New("reclaim jobs: no owner")
+	}
+	now := TimeToDB(s.clock.Now())
+	n, err := s.queueExecCount(ctx, `UPDATE jobs SET
+		state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+		finished_at = CASE WHEN attempts >= max_attempts THEN CAST(? AS BIGINT) ELSE 0 END,
+		last_error = 'interrupted: the instance running it stopped',
+		lease_token = NULL, lease_owner = NULL, run_at = ?
+		WHERE state = 'running' AND lease_owner = ?`, now, now, owner)
+	if err != nil {
+		return 0, fmt.Errorf("reclaim jobs of %s: %w", owner, err)
+	}
+	if n > 0 {
+		s.notifyJobs()
+	}
+	return int(n), nil
+}
+
+// queueExecCount runs one bookkeeping statement of the queue (on PostgreSQL on its
+// asynchronous-commit pool) and reports the rows it changed.
+func (s *Store) queueExecCount(ctx context.Context, query string, args ...any) (int64, error) {
+	if s.queue == nil {
+		return s.execCount(ctx, query, args...)
+	}
+	res, err := s.queue.ExecContext(ctx, s.rebind(query), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // NextJobAt returns when the earliest pending job is due, or false when none is pending.
@@ -426,7 +585,7 @@ var ErrLeaseLost = errors.New("job lease lost")
 // CompleteJob records that a claimed job succeeded.
 func (s *Store) CompleteJob(ctx context.Context, j *Job) error {
 	// A completion makes nothing due, so the runner is not woken.
-	return s.finishJob(ctx, j, false, `UPDATE jobs SET state = 'done', finished_at = ?, lease_token = NULL
+	return s.finishJob(ctx, j, false, `UPDATE jobs SET state = 'done', finished_at = ?, lease_token = NULL, lease_owner = NULL
 		WHERE id = ? AND lease_token = ?`, TimeToDB(s.clock.Now()), j.ID, j.leaseToken)
 }
 
@@ -435,18 +594,27 @@ func (s *Store) CompleteJob(ctx context.Context, j *Job) error {
 func (s *Store) RetryJob(ctx context.Context, j *Job, errMsg string, runAt time.Time, permanent bool) error {
 	errMsg = truncate(errMsg, 2000)
 	if permanent || j.Attempt >= j.MaxAttempts {
-		return s.finishJob(ctx, j, true, `UPDATE jobs SET state = 'failed', last_error = ?, finished_at = ?, lease_token = NULL
+		return s.finishJob(ctx, j, true, `UPDATE jobs SET state = 'failed', last_error = ?, finished_at = ?, lease_token = NULL, lease_owner = NULL
 			WHERE id = ? AND lease_token = ?`, errMsg, TimeToDB(s.clock.Now()), j.ID, j.leaseToken)
 	}
-	return s.finishJob(ctx, j, true, `UPDATE jobs SET state = 'pending', last_error = ?, run_at = ?, lease_token = NULL
+	return s.finishJob(ctx, j, true, `UPDATE jobs SET state = 'pending', last_error = ?, run_at = ?, lease_token = NULL, lease_owner = NULL
 		WHERE id = ? AND lease_token = ?`, errMsg, TimeToDB(runAt), j.ID, j.leaseToken)
 }
 
 // ReleaseJob gives a claimed job back without counting the attempt, for a runner that is
 // shutting down.
 func (s *Store) ReleaseJob(ctx context.Context, j *Job) error {
-	return s.finishJob(ctx, j, true, `UPDATE jobs SET state = 'pending', attempts = attempts - 1, lease_token = NULL
+	return s.finishJob(ctx, j, true, `UPDATE jobs SET state = 'pending', attempts = attempts - 1, lease_token = NULL, lease_owner = NULL
 		WHERE id = ? AND lease_token = ?`, j.ID, j.leaseToken)
+}
+
+// DeferJob gives a claimed job back to run at runAt without counting the attempt, for a
+// handler that cannot go yet (a rate limit's next slot): the job waits in the table, not
+// in a worker. note, when set, becomes its last error.
+func (s *Store) DeferJob(ctx context.Context, j *Job, runAt time.Time, note string) error {
+	return s.finishJob(ctx, j, true, `UPDATE jobs SET state = 'pending', attempts = attempts - 1, run_at = ?,
+		last_error = CASE WHEN ? = '' THEN last_error ELSE ? END, lease_token = NULL, lease_owner = NULL
+		WHERE id = ? AND lease_token = ?`, TimeToDB(runAt), note, note, j.ID, j.leaseToken)
 }
 
 func (s *Store) finishJob(ctx context.Context, j *Job, wake bool, query string, args ...any) error {

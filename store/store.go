@@ -85,6 +85,10 @@ type Store struct {
 
 	// lastRescue is when ClaimJobs last released expired leases (Unix micros).
 	lastRescue atomic.Int64
+	// lastWriteRefused and lastWriteOK are when a write was last refused by an
+	// unavailable database and when one that changed data last succeeded (Unix micros,
+	// wall clock), for ReadyToWrite.
+	lastWriteRefused, lastWriteOK atomic.Int64
 
 	// SQLite only: transactions queue here for the writer goroutine (see InTx).
 	batch      chan *txRequest

@@ -46,6 +46,19 @@ func (tx *Tx) ctx(ctx context.Context) context.Context {
 // bookings approach the rate of single-row inserts: SQLite pays per commit, not per row.
 // fn must not start another InTx (it would wait for itself).
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	changed := false
+	err := s.inTx(ctx, func(tx *Tx) error {
+		err := fn(tx)
+		changed = tx.enqueued
+		return err
+	})
+	// Only a write that enqueued a job (a booking, a handler's work) proves that the
+	// database takes new data; a claim or a lease renewal may write nothing.
+	s.noteWrite(err, changed)
+	return err
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if s.batch == nil {
 		return s.inTxDirect(ctx, fn)
 	}

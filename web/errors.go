@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"rendezvous"
+	"rendezvous/store"
 )
 
 // problem is an RFC 9457 problem details document. Type URIs are relative to the server
@@ -101,6 +102,15 @@ func (s *server) problemFor(r *http.Request, err error) problem {
 			return problem{Type: k.typ, Title: k.title, Status: k.status, Detail: err.Error()}
 		}
 	}
+	if errors.Is(err, errDraining) {
+		return problem{Type: "/problems/unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable,
+			Detail: "This instance is shutting down and started nothing for this request; send it again."}
+	}
+	if why, ok := store.Unavailable(err); ok {
+		return problem{Type: "/problems/unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable,
+			Detail:        fmt.Sprintf("Nothing was saved: %s. Send the request again in a few seconds.", why),
+			CorrelationID: requestID(r.Context())}
+	}
 	return problem{
 		Type:          "/problems/internal",
 		Title:         "Internal error",
@@ -133,6 +143,10 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 	switch p.Status {
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rendezvous"`)
+	case http.StatusServiceUnavailable:
+		// Genesys Cloud or the database did not answer, or this instance is stopping:
+		// a short wait is the honest estimate.
+		w.Header().Set("Retry-After", strconv.Itoa(unavailableRetryAfter))
 	case http.StatusTooManyRequests:
 		var rl *retryAfterError
 		secs := 1
@@ -140,12 +154,16 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 			secs = rl.seconds
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-	case http.StatusServiceUnavailable:
-		// Genesys Cloud did not answer: a short wait is the honest estimate.
-		w.Header().Set("Retry-After", "5")
 	}
 	writeProblem(w, p)
 }
+
+// errDraining refuses a request that arrives while the process shuts down.
+var errDraining = errors.New("shutting down")
+
+// unavailableRetryAfter is the Retry-After, in seconds, of a 503: long enough for a
+// restarted instance or a database failover, short enough not to lose the client.
+const unavailableRetryAfter = 5
 
 // retryAfterError is a rate-limit refusal that knows when to come back.
 type retryAfterError struct {

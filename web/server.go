@@ -84,6 +84,11 @@ type Deps struct {
 	// WebSockets and waiting rooms, which last minutes), so that the job runner can yield
 	// to them (jobs.RunnerOptions.Busy).
 	APIInFlight *atomic.Int64
+	// Draining, when it reports true, means the process is shutting down: every new
+	// request is refused with 503 and Retry-After before any work starts (requests
+	// already running finish), and /readyz says not ready, so that load balancers move
+	// on and clients retry elsewhere.
+	Draining func() bool
 }
 
 // server holds the wired dependencies; its methods are the handlers.
@@ -155,6 +160,12 @@ func (s *server) observe(mux *http.ServeMux) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
 		sw := &statusWriter{ResponseWriter: w}
+		if s.Draining != nil && s.Draining() && r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
+			sw.Header().Set("Connection", "close")
+			s.error(sw, r, errDraining)
+			s.metrics.observe("draining", http.StatusServiceUnavailable, time.Since(start))
+			return
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {

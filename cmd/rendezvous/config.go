@@ -31,6 +31,7 @@ type config struct {
 	jobWorkers  int
 	iceServers  string
 	instanceURL string
+	instanceID  string
 
 	sandboxAddr string
 
@@ -81,6 +82,7 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 	fs.env["job-workers"] = "RENDEZVOUS_JOB_WORKERS"
 	str(&c.iceServers, "ice-servers", "RENDEZVOUS_ICE_SERVERS", "", "default STUN/TURN servers for the video room: a comma-separated list of URLs, or a JSON array like [{\"urls\":[\"turn:turn.example.com:3478\"],\"username\":\"u\",\"credential\":\"c\"}]")
 	str(&c.instanceURL, "instance-url", "RENDEZVOUS_INSTANCE_URL", "", "this instance's base URL as other instances reach it, so that several instances can share video rooms (empty: both sides of a call must reach the same instance)")
+	str(&c.instanceID, "instance-id", "RENDEZVOUS_INSTANCE_ID", "", "name of this instance on the background jobs it runs, so that after a crash it takes them back at once; never the same on two live instances (default: host name and the address served on)")
 	str(&c.sandboxAddr, "sandbox-addr", "RENDEZVOUS_SANDBOX_ADDR", "127.0.0.1:8090", "address of the built-in Genesys Cloud sandbox, started when no Genesys region or API URL is set")
 	str(&c.genesysRegion, "genesys-region", "RENDEZVOUS_GENESYS_REGION", "", "Genesys Cloud region (such as eu-west-1) or domain (mypurecloud.ie); empty runs the sandbox")
 	str(&c.genesysAPIURL, "genesys-api-url", "RENDEZVOUS_GENESYS_API_URL", "", "override the Genesys Cloud platform API base URL (https://api.<domain>)")

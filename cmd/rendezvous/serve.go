@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -51,22 +53,36 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		publicURL = base
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// ctx ends at SIGTERM; what the service runs on (requests, jobs, the sandbox) lives
+	// on life, which ends only once the shutdown has finished that work. Cancelling the
+	// requests' context at SIGTERM answered in-flight bookings with 500 although some of
+	// them had committed.
+	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
+	defer endLife()
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
+	var draining atomic.Bool
+	instance := c.instanceID
+	if instance == "" {
+		// The address served on is the host's alone while the process lives, and the
+		// same after a restart on a fixed port.
+		host, _ := os.Hostname()
+		instance = host + "/" + ln.Addr().String()
+	}
 
 	ice, err := room.ParseICEServers(c.iceServers)
 	if err != nil {
 		return fmt.Errorf("-ice-servers: %w", err)
 	}
-	svc, err := wiring.New(ctx, &wg, wiring.Options{
+	svc, err := wiring.New(life, &wg, wiring.Options{
 		Store: st, Key: key, Clock: clk, Logger: log, PublicURL: publicURL,
 		Genesys:     c.genesys(),
 		RateLimit:   rateLimit(c.rateLimit),
 		JobWorkers:  c.jobWorkers,
 		ICEServers:  ice,
 		InstanceURL: c.instanceURL,
+		Instance:    instance,
+		Draining:    draining.Load,
 
 		GenesysRequestsPerMinute: c.genesysRPM,
 	})
@@ -87,20 +103,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:    func(net.Listener) context.Context { return ctx },
+		BaseContext:    func(net.Listener) context.Context { return life },
 	}
 
-	wg.Go(func() { housekeep(ctx, st, clk, log) })
+	jobsCtx, stopJobs := context.WithCancel(life)
+	defer stopJobs()
+	wg.Go(func() { housekeep(jobsCtx, st, clk, log) })
 	// Each organization's retention sweep reschedules itself; this starts any chain a
 	// crash or an older version left unstarted (a no-op for one already queued).
-	if err := svc.Retention.Schedule(ctx); err != nil {
+	if err := svc.Retention.Schedule(jobsCtx); err != nil {
 		log.Warn("schedule data retention", "error", err)
 	}
-	wg.Go(func() {
-		if err := svc.Runner.Run(ctx); err != nil {
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		if err := svc.Runner.Run(jobsCtx); err != nil {
 			errc <- fmt.Errorf("job runner: %w", err)
 		}
-	})
+	}()
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("serve HTTP: %w", err)
@@ -115,16 +135,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case err = <-errc:
 	}
 	log.Info("shutting down")
+	// From now on a new request is answered 503 with Retry-After before it starts any
+	// work, and /readyz says not ready; requests already running finish.
+	draining.Store(true)
 	// Waiting pages and video rooms hold hijacked connections that Shutdown does not
 	// track: close them first, then let ordinary requests finish.
-	svc.Close()
-	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	svc.CloseSessions()
+	shutdownCtx, done := context.WithTimeout(life, 15*time.Second)
 	defer done()
 	if e := srv.Shutdown(shutdownCtx); e != nil {
 		log.Warn("HTTP shutdown", "error", e)
 	}
-	cancel()
+	// Then the jobs: no new ones start; running ones finish and record their outcomes
+	// (the runner gives them a grace period); only then do the Genesys clients and the
+	// sandbox they talk to go away.
+	stopJobs()
+	<-jobsDone
+	svc.Close()
+	endLife()
 	wg.Wait()
+	log.Info("stopped")
 	return err
 }
 

@@ -124,6 +124,11 @@ type Options struct {
 	// InstanceURL is this instance's base URL as other instances reach it; see
 	// room.Options.InstanceURL.
 	InstanceURL string
+	// Instance names this instance on the job leases it takes; see
+	// jobs.RunnerOptions.Instance.
+	Instance string
+	// Draining reports that the process is shutting down; see web.Deps.Draining.
+	Draining func() bool
 	// WidgetDifficulty is the widget's proof of work in leading zero bits; 0 means the
 	// widget's default.
 	WidgetDifficulty int
@@ -156,26 +161,37 @@ type Service struct {
 	// finds the organization and its sign-in client there).
 	Connections *connections.Registry
 
-	journey   *journey.Service
-	sockets   *genesys.GuestSockets // web messaging sockets opened ahead for the journey
-	rooms     *room.Rooms
-	notify    *notify.Service
-	sandbox   *sandbox.Sandbox
-	closeOnce sync.Once
+	journey      *journey.Service
+	sockets      *genesys.GuestSockets // web messaging sockets opened ahead for the journey
+	rooms        *room.Rooms
+	notify       *notify.Service
+	sandbox      *sandbox.Sandbox
+	closeOnce    sync.Once
+	sessionsOnce sync.Once
 }
 
 // Close releases what New started (the sandbox's server stops with New's ctx). It may be
 // called more than once.
 func (s *Service) Close() { s.closeOnce.Do(s.close) }
 
-func (s *Service) close() {
+// CloseSessions ends the customers' waiting pages and the video rooms, which hold
+// connections that an HTTP server's Shutdown does not wait for, so that a shutdown can
+// close them first and then let ordinary requests and jobs finish; Close does the rest.
+// It may be called more than once.
+func (s *Service) CloseSessions() { s.sessionsOnce.Do(s.closeSessions) }
+
+func (s *Service) closeSessions() {
 	if s.journey != nil {
 		s.journey.Close()
 	}
-	s.sockets.Close()
 	if s.rooms != nil {
 		s.rooms.Close()
 	}
+}
+
+func (s *Service) close() {
+	s.CloseSessions()
+	s.sockets.Close()
 	if s.sandbox != nil {
 		s.sandbox.Close()
 	}
@@ -293,7 +309,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	apiInFlight := &atomic.Int64{}
 	busy := func() bool { return apiInFlight.Load() >= int64(runtime.GOMAXPROCS(0)) }
 	s.Runner = jobs.NewRunner(o.Store, jobs.RunnerOptions{Clock: o.Clock, Logger: log.With("component", "jobs"),
-		Workers: o.JobWorkers, Busy: busy})
+		Workers: o.JobWorkers, Busy: busy, Instance: o.Instance, Critical: CriticalJobKinds})
 	s.registerJobs()
 
 	s.Handler = web.NewServer(web.Deps{
@@ -312,9 +328,16 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Sandbox:   s.SandboxURL,
 
 		APIInFlight: apiInFlight,
+		Draining:    o.Draining,
 	})
 	return s, nil
 }
+
+// CriticalJobKinds are the job kinds whose lateness a person notices at once: the video
+// room's deadlines (no-show, empty room), the Genesys callback made at the appointment
+// time, and reminders. They have reserved workers (jobs.RunnerOptions.Critical), so a
+// backlog of confirmations never holds them up.
+var CriticalJobKinds = []string{room.DeadlineJobKind, room.EmptyJobKind, journey.CallbackJobKind, notify.ReminderJobKind}
 
 // sandboxDefault is the demo organization's connection to the sandbox at url, and its
 // scheduling defaults: the sandbox's seeded Messenger deployments.
