@@ -17,16 +17,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the schema
 
 	"rendezvous"
 	"rendezvous/jobs"
@@ -40,9 +46,21 @@ func main() {
 	workers := flag.Int("workers", 4, "job workers, and goroutines of the raw POST loop")
 	rounds := flag.Int("rounds", 2, "rounds of each")
 	dbURL := flag.String("database-url", "", "store URL (default: a fresh SQLite file)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the webhook rounds to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "webhookbench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(context.Background(), *n, *workers, *rounds, *dbURL); err != nil {
 		fmt.Fprintln(os.Stderr, "webhookbench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -66,6 +84,14 @@ func run(ctx context.Context, n, workers, rounds int, dbURL string) error {
 		u := dbURL
 		if u == "" {
 			u = "sqlite://" + filepath.Join(dir, "bench.db")
+		} else if strings.HasPrefix(u, "postgres") {
+			// A schema of its own, dropped after, so the database's other users see nothing.
+			pu, drop, err := freshSchema(ctx, u, round)
+			if err != nil {
+				return err
+			}
+			defer drop()
+			u = pu
 		}
 		key, _ := secret.NewKey()
 		box, _ := secret.NewBox(key)
@@ -153,4 +179,30 @@ func firstSub(ctx context.Context, st *store.Store, org string) string {
 		return ""
 	}
 	return subs[0].ID
+}
+
+// freshSchema creates an empty schema in the PostgreSQL database at base and returns a URL
+// that uses it, and a function that drops it.
+func freshSchema(ctx context.Context, base string, round int) (string, func(), error) {
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("webhookbench_%d_%d", time.Now().UnixNano(), round)
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+name); err != nil {
+		db.Close()
+		return "", nil, fmt.Errorf("create schema: %w", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String(), func() {
+		db.ExecContext(context.Background(), "DROP SCHEMA "+name+" CASCADE")
+		db.Close()
+	}, nil
 }
