@@ -167,7 +167,7 @@ func NewAppointment(orgID string, in AppointmentInput, now time.Time) (*Appointm
 	}
 	a.Start, a.Duration, a.TimeZone = checkWhen(&p, in.Start, in.DurationMinutes, in.TimeZone, now)
 	checkText(&p, "title", in.Title, MaxTitleLength, false)
-	checkText(&p, "notes", in.Notes, MaxNotesLength, false)
+	checkLongText(&p, "notes", in.Notes, MaxNotesLength, false)
 	checkText(&p, "agentUserId", in.AgentUserID, 100, false)
 	a.Customers = checkCustomers(&p, in.Customers)
 	a.Interaction = checkInteraction(&p, in.Interaction)
@@ -322,7 +322,7 @@ func (a *Appointment) Apply(patch AppointmentPatch, now time.Time) error {
 		next.Title = *patch.Title
 	}
 	if patch.Notes != nil {
-		checkText(&p, "notes", *patch.Notes, MaxNotesLength, false)
+		checkLongText(&p, "notes", *patch.Notes, MaxNotesLength, false)
 		next.Notes = *patch.Notes
 	}
 	if patch.AgentUserID != nil {
@@ -347,7 +347,7 @@ func (a *Appointment) Apply(patch AppointmentPatch, now time.Time) error {
 // Cancel moves a scheduled appointment to cancelled at instant now.
 func (a *Appointment) Cancel(reason string, now time.Time) error {
 	var p Problems
-	checkText(&p, "reason", reason, 500, false)
+	checkLongText(&p, "reason", reason, 500, false)
 	if err := p.Err(); err != nil {
 		return err
 	}

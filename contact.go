@@ -95,12 +95,24 @@ func NormalizeLanguage(s string) (string, error) {
 	return tag.String(), nil
 }
 
-// checkText refuses text that is too long or not valid UTF-8, counting characters, not
-// bytes, because the limit is for people.
+// checkText refuses one line of text that is too long, not valid UTF-8 or holding
+// control characters (CheckLine), counting characters, not bytes, because the limit is
+// for people.
 func checkText(p *Problems, field, s string, max int, required bool) {
+	checkTextWith(p, field, s, max, required, CheckLine)
+}
+
+// checkLongText is checkText for free text that may span lines (CheckMultiline).
+func checkLongText(p *Problems, field, s string, max int, required bool) {
+	checkTextWith(p, field, s, max, required, CheckMultiline)
+}
+
+func checkTextWith(p *Problems, field, s string, max int, required bool, controls func(string) error) {
+	if err := controls(s); err != nil {
+		p.Add(field, "%s", err)
+		return
+	}
 	switch {
-	case !utf8.ValidString(s):
-		p.Add(field, "is not valid UTF-8 text")
 	case required && strings.TrimSpace(s) == "":
 		p.Add(field, "is required")
 	case utf8.RuneCountInString(s) > max:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -194,4 +195,21 @@ func (k APIKey) HasScope(scope string) bool {
 		}
 	}
 	return false
+}
+
+// CheckGrant refuses to let the key granter create a key with scopes it does not hold
+// itself, so that settings:admin alone cannot mint a key that writes appointments: a key
+// can pass on only what it has. The error wraps ErrForbidden and names the missing scopes.
+func CheckGrant(granter APIKey, scopes []string) error {
+	var missing []string
+	for _, s := range scopes {
+		if ValidScope(s) && !granter.HasScope(s) && !slices.Contains(missing, s) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("this API key cannot grant %s, which it does not hold itself: %w",
+			strings.Join(missing, ", "), ErrForbidden)
+	}
+	return nil
 }

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// MaxCallbackHorizon is how far ahead Genesys accepts a scheduled callback.
+// MaxCallbackHorizon is how far ahead Genesys accepts a scheduled callback. An agent-owned
+// callback has its queue's horizon instead (Queue.OwnedCallbackHorizon), at most this.
 const MaxCallbackHorizon = 30 * 24 * time.Hour
 
 // AgentScore is one scored agent of RoutingData.
@@ -30,7 +31,8 @@ type RoutingData struct {
 
 // RoutingFlagAgentOwned makes a callback owned by its one scored agent (score 100): the
 // only way to aim a scheduled callback at a person, since preferred-agent routing does not
-// apply to scheduled callbacks.
+// apply to scheduled callbacks. Genesys accepts it only on a queue with agent-owned
+// callbacks enabled and a preferred-agent routing rule (Queue.OwnsCallbacks).
 const RoutingFlagAgentOwned = "AGENT_OWNED_CALLBACK"
 
 // CallbackRequest is the body of POST /api/v2/conversations/callbacks.
@@ -60,10 +62,9 @@ type CallbackResponse struct {
 	CallbackIdentifiers []CallbackIdentifier `json:"callbackIdentifiers"`
 }
 
-// CallbackID returns the callback id CancelCallback's bulk disconnect needs: the
-// identifier of type EXTERNAL, else the first one, else "". Which identifier Genesys
-// expects there is not documented precisely; CancelCallback without a callback id
-// disconnects through the conversation instead.
+// CallbackID returns the callback's identifier of type EXTERNAL, else the first one, else
+// "". It is kept for the record: CancelCallback needs only the conversation id, since
+// which identifier Genesys' bulk disconnect expects is not documented.
 func (r CallbackResponse) CallbackID() string {
 	for _, id := range r.CallbackIdentifiers {
 		if strings.EqualFold(id.Type, "EXTERNAL") {
@@ -76,11 +77,17 @@ func (r CallbackResponse) CallbackID() string {
 	return ""
 }
 
-// FormatTime writes t the way Genesys expects times: ISO-8601 in UTC with milliseconds.
-func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+// TimeLayout is callbackScheduledTime's documented format, yyyy-MM-ddTHH:mm:ss.SSSZ.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+// FormatTime writes t the way Genesys documents times: ISO-8601 in UTC with
+// milliseconds (TimeLayout).
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
 
 // CreateCallback schedules a callback. It is a non-idempotent send (a duplicate would ring
-// an agent twice). The scheduled time must be within MaxCallbackHorizon of now.
+// an agent twice). The scheduled time must be written with FormatTime and be within
+// MaxCallbackHorizon of now (an agent-owned one within its queue's horizon, which
+// Genesys checks).
 func (c *Client) CreateCallback(ctx context.Context, req CallbackRequest) (CallbackResponse, error) {
 	const op = "create callback"
 	if req.QueueID == "" && (req.RoutingData == nil || req.RoutingData.QueueID == "") {
@@ -101,9 +108,9 @@ func (c *Client) checkScheduledTime(op, s string) error {
 	if s == "" {
 		return nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := time.Parse(TimeLayout, s)
 	if err != nil {
-		return invalid(op, "callbackScheduledTime %q is not ISO-8601: %v", s, err)
+		return invalid(op, "callbackScheduledTime %q is not in Genesys' format yyyy-MM-ddTHH:mm:ss.SSSZ (use FormatTime)", s)
 	}
 	if t.After(c.clock.Now().Add(MaxCallbackHorizon)) {
 		return invalid(op, "callbackScheduledTime is more than 30 days ahead")
@@ -111,10 +118,12 @@ func (c *Client) checkScheduledTime(op, s string) error {
 	return nil
 }
 
-// CallbackUpdate is the body of PATCH /api/v2/conversations/callbacks.
+// CallbackUpdate is the body of PATCH /api/v2/conversations/callbacks (Genesys'
+// PatchCallbackRequest): ConversationID and AgentID are both required, so a callback with
+// no agent cannot be moved this way (cancel it and create it again).
 type CallbackUpdate struct {
 	ConversationID        string   `json:"conversationId"`
-	AgentID               string   `json:"agentId,omitempty"`
+	AgentID               string   `json:"agentId"`
 	QueueID               string   `json:"queueId,omitempty"`
 	CallbackScheduledTime string   `json:"callbackScheduledTime,omitempty"`
 	CallbackNumbers       []string `json:"callbackNumbers,omitempty"`
@@ -124,8 +133,8 @@ type CallbackUpdate struct {
 // same effect as once, so it is retried like any idempotent call.
 func (c *Client) RescheduleCallback(ctx context.Context, req CallbackUpdate) error {
 	const op = "reschedule callback"
-	if req.ConversationID == "" {
-		return invalid(op, "conversationId is required")
+	if req.ConversationID == "" || req.AgentID == "" {
+		return invalid(op, "conversationId and agentId are required")
 	}
 	if err := c.checkScheduledTime(op, req.CallbackScheduledTime); err != nil {
 		return err
@@ -133,23 +142,16 @@ func (c *Client) RescheduleCallback(ctx context.Context, req CallbackUpdate) err
 	return c.do(ctx, call{op: op, method: http.MethodPatch, path: "/conversations/callbacks", body: req})
 }
 
-// CancelCallback disconnects a scheduled callback through the bulk disconnect endpoint
-// (when callbackID is known) or by setting the conversation's state to disconnected.
-// Disconnecting twice is harmless, so it is retried like an idempotent call.
-func (c *Client) CancelCallback(ctx context.Context, conversationID, callbackID string) error {
+// CancelCallback disconnects a scheduled callback by setting its conversation's state to
+// disconnected (PATCH /api/v2/conversations/callbacks/{conversationId}), which needs no
+// callback id: the bulk disconnect's callbackId is undocumented, and guessing it could
+// leave the callback in place. Both require the permission
+// conversation:communication:disconnect. Disconnecting twice is harmless, so it is
+// retried like an idempotent call.
+func (c *Client) CancelCallback(ctx context.Context, conversationID string) error {
 	const op = "cancel callback"
 	if conversationID == "" {
 		return invalid(op, "conversationId is required")
-	}
-	if callbackID != "" {
-		type ident struct {
-			ConversationID string `json:"conversationId"`
-			CallbackID     string `json:"callbackId"`
-		}
-		body := struct {
-			CallbackDisconnectIdentifiers []ident `json:"callbackDisconnectIdentifiers"`
-		}{[]ident{{conversationID, callbackID}}}
-		return c.do(ctx, call{op: op, method: http.MethodPost, path: "/conversations/callbacks/bulk/disconnect", body: body})
 	}
 	return c.do(ctx, call{op: op, method: http.MethodPatch, path: "/conversations/callbacks/" + url.PathEscape(conversationID),
 		body: map[string]string{"state": "disconnected"}})

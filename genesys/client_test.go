@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -397,8 +399,27 @@ func TestRegionEndpoints(t *testing.T) {
 	if e, err := genesys.RegionEndpoints("us-east-2"); err != nil || e.API != "https://api.use2.us-gov-pure.cloud" {
 		t.Errorf("us-east-2 = %+v, %v", e, err)
 	}
-	if len(genesys.Regions()) != 17 {
-		t.Errorf("Regions() has %d entries, want 17", len(genesys.Regions()))
+	// Every region of the facts file, with its domain, and no other.
+	b, err := os.ReadFile("sandbox/testdata/genesys-cloud.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	text = text[strings.Index(text, "## Hosts and regions"):strings.Index(text, "## OAuth")]
+	pairs := regexp.MustCompile(`([a-z]+(?:-[a-z]+)*-[a-z]+-\d) (?:\(FedRAMP\) )?([a-z0-9-]+(?:\.[a-z0-9-]+)+)`).FindAllStringSubmatch(strings.Join(strings.Fields(text), " "), -1)
+	if len(pairs) < 18 {
+		t.Fatalf("found %d regions in the facts file: %v", len(pairs), pairs)
+	}
+	for _, p := range pairs {
+		if e, err := genesys.RegionEndpoints(p[1]); err != nil || e.API != "https://api."+p[2] || e.WebMessaging != "wss://webmessaging."+p[2]+"/v1" {
+			t.Errorf("region %s (%s in the facts file) = %+v, %v", p[1], p[2], e, err)
+		}
+	}
+	if len(genesys.Regions()) != len(pairs) {
+		t.Errorf("Regions() has %d entries, the facts file %d", len(genesys.Regions()), len(pairs))
+	}
+	if e, err := genesys.RegionEndpoints("edee1.eusc-pure.cloud"); err != nil || e.Login != "https://login.edee1.eusc-pure.cloud" {
+		t.Errorf("eusc-de-east-1 by domain = %+v, %v", e, err)
 	}
 	for _, r := range genesys.Regions() {
 		e, err := genesys.RegionEndpoints(r)

@@ -38,6 +38,7 @@ func regionDomains() map[string]string {
 		"eu-central-2":   "euc2.pure.cloud",
 		"mx-central-1":   "mxc1.pure.cloud",
 		"ap-southeast-1": "apse1.pure.cloud",
+		"eusc-de-east-1": "edee1.eusc-pure.cloud",
 	}
 }
 

@@ -7,17 +7,63 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"rendezvous"
 )
 
 // Queue is a routing queue (the fields Rendezvous uses).
 type Queue struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	DivisionRef *Division `json:"division,omitempty"`
-	MemberCount int       `json:"memberCount,omitempty"`
-	SelfURI     string    `json:"selfUri,omitempty"`
+	ID           string        `json:"id"`
+	Name         string        `json:"name"`
+	DivisionRef  *Division     `json:"division,omitempty"`
+	MemberCount  int           `json:"memberCount,omitempty"`
+	RoutingRules []RoutingRule `json:"routingRules,omitempty"`
+	// AgentOwnedRouting says whether the queue takes agent-owned callbacks and how far
+	// ahead; nil when Genesys sent none (the queue does not take them).
+	AgentOwnedRouting *AgentOwnedRouting `json:"agentOwnedRouting,omitempty"`
+	SelfURI           string             `json:"selfUri,omitempty"`
+}
+
+// RoutingRule is one ring of a queue's preferred agent routing.
+type RoutingRule struct {
+	Operator    string `json:"operator"`
+	Threshold   int    `json:"threshold,omitempty"`
+	WaitSeconds int    `json:"waitSeconds,omitempty"`
+}
+
+// AgentOwnedRouting is a queue's agent-owned callback settings.
+type AgentOwnedRouting struct {
+	EnableAgentOwnedCallbacks bool `json:"enableAgentOwnedCallbacks"`
+	// MaxOwnedCallbackDelayHours is how far ahead an owned callback may be scheduled
+	// (1 to 720 hours).
+	MaxOwnedCallbackDelayHours int `json:"maxOwnedCallbackDelayHours,omitempty"`
+}
+
+// OwnsCallbacks reports whether Genesys accepts agent-owned callbacks on q: agent-owned
+// callbacks enabled and at least one preferred-agent routing rule.
+func (q Queue) OwnsCallbacks() bool {
+	return q.AgentOwnedRouting != nil && q.AgentOwnedRouting.EnableAgentOwnedCallbacks && len(q.RoutingRules) > 0
+}
+
+// OwnedCallbackHorizon is how far ahead an agent-owned callback may be scheduled on q:
+// the queue's maxOwnedCallbackDelayHours, within MaxCallbackHorizon.
+func (q Queue) OwnedCallbackHorizon() time.Duration {
+	if q.AgentOwnedRouting == nil || q.AgentOwnedRouting.MaxOwnedCallbackDelayHours <= 0 {
+		return MaxCallbackHorizon
+	}
+	return min(time.Duration(q.AgentOwnedRouting.MaxOwnedCallbackDelayHours)*time.Hour, MaxCallbackHorizon)
+}
+
+// Queue returns the queue with id; a missing queue is an *APIError matching
+// rendezvous.ErrNotFound.
+func (c *Client) Queue(ctx context.Context, id string) (Queue, error) {
+	if id == "" {
+		return Queue{}, invalid("get queue", "id is required")
+	}
+	var q Queue
+	err := c.do(ctx, call{op: "get queue", method: http.MethodGet, path: "/routing/queues/" + url.PathEscape(id), out: &q})
+	return q, err
 }
 
 // ErrQueueNotFound is wrapped by QueueByName when no queue has exactly that name; it also
@@ -169,8 +215,10 @@ type Capability string
 
 // Capabilities CheckCredentials can verify.
 const (
-	CapabilitySMSNumbers   Capability = "sms:phoneNumber:view"
-	CapabilityEmailDomains Capability = "routing:email:outbound:view"
+	CapabilitySMSNumbers Capability = "sms:phoneNumber:view"
+	// CapabilityEmailDomains is listing the outbound email domains, which Genesys allows
+	// with routing:email:manage (there is no routing:email:outbound:view).
+	CapabilityEmailDomains Capability = "routing:email:manage"
 	CapabilityQueues       Capability = "routing:queue:view"
 	CapabilityUsers        Capability = "directory:user:view"
 )

@@ -197,8 +197,23 @@ type EmailDomain struct {
 	SelfURI    string `json:"selfUri,omitempty"`
 }
 
+// OutboundEmailDomain returns one outbound email domain by name, which Genesys allows
+// with routing:email:view (listing them all needs routing:email:manage). A domain the
+// organization does not have is an *APIError matching rendezvous.ErrNotFound.
+func (c *Client) OutboundEmailDomain(ctx context.Context, name string) (EmailDomain, error) {
+	if strings.TrimSpace(name) == "" {
+		return EmailDomain{}, invalid("get outbound email domain", "name is required")
+	}
+	var d EmailDomain
+	err := c.do(ctx, call{op: "get outbound email domain", method: http.MethodGet,
+		path: "/routing/email/outbound/domains/" + url.PathEscape(name), out: &d})
+	return d, err
+}
+
 // OutboundEmailDomains lists the domains agentless email may be sent from; an entity's id
-// is the domain name (for example "mail.example.com").
+// is the domain name (for example "mail.example.com"). Genesys requires
+// routing:email:manage for the listing. A domain's SenderType is one of Unknown,
+// EmailDomain, MockEmailDomain and EmailSmtpDomain.
 func (c *Client) OutboundEmailDomains(ctx context.Context) ([]EmailDomain, error) {
 	var out []EmailDomain
 	err := listAll(ctx, c, "list outbound email domains", "/routing/email/outbound/domains", nil, func(d EmailDomain) bool {

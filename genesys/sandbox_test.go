@@ -86,8 +86,14 @@ func TestSandboxAgentlessEmail(t *testing.T) {
 	c := e.client(e.demo.EmailClient)
 	ctx := context.Background()
 	domains, err := c.OutboundEmailDomains(ctx)
-	if err != nil || len(domains) == 0 || domains[0].ID != e.demo.EmailDomain {
+	if err != nil || len(domains) == 0 || domains[0].ID != e.demo.EmailDomain || domains[0].SenderType != "EmailDomain" {
 		t.Fatalf("OutboundEmailDomains = %+v, %v", domains, err)
+	}
+	if d, err := c.OutboundEmailDomain(ctx, e.demo.EmailDomain); err != nil || d.ID != e.demo.EmailDomain {
+		t.Fatalf("OutboundEmailDomain = %+v, %v", d, err)
+	}
+	if _, err := c.OutboundEmailDomain(ctx, "elsewhere.example"); !errors.Is(err, rendezvous.ErrNotFound) {
+		t.Fatalf("unknown domain: %v", err)
 	}
 	req := genesys.EmailRequest{
 		FromAddress: genesys.EmailAddress{Email: "no-reply@" + e.demo.EmailDomain, Name: "Rendezvous"},
@@ -302,8 +308,34 @@ func TestSandboxCallbacks(t *testing.T) {
 		t.Fatalf("conversation = %+v", conv)
 	}
 
+	// The queue's owned-callback settings, which decide whether and how far ahead.
+	q, err := c.Queue(ctx, e.demo.VideoQueue.ID)
+	if err != nil || !q.OwnsCallbacks() || q.OwnedCallbackHorizon() != genesys.MaxCallbackHorizon {
+		t.Fatalf("Queue = %+v, %v", q, err)
+	}
+	if err := e.sb.SetAgentOwnedRouting(e.demo.VideoQueue.ID, true, 36); err != nil {
+		t.Fatal(err)
+	}
+	if q, _ = c.Queue(ctx, e.demo.VideoQueue.ID); q.OwnedCallbackHorizon() != 36*time.Hour {
+		t.Fatalf("horizon = %v", q.OwnedCallbackHorizon())
+	}
+	if plain, _ := c.Queue(ctx, e.demo.PlainQueue.ID); plain.OwnsCallbacks() {
+		t.Fatal("a standard-routing queue takes owned callbacks")
+	}
+
 	later := t0.Add(48 * time.Hour)
-	if err := c.RescheduleCallback(ctx, genesys.CallbackUpdate{ConversationID: res.Conversation.ID, CallbackScheduledTime: genesys.FormatTime(later)}); err != nil {
+	// Past the queue's 36 hours, Genesys refuses; PatchCallbackRequest needs agentId.
+	err = c.RescheduleCallback(ctx, genesys.CallbackUpdate{ConversationID: res.Conversation.ID, AgentID: agent.ID, CallbackScheduledTime: genesys.FormatTime(later)})
+	if k, _ := genesys.Classify(err); k != genesys.KindPermanent {
+		t.Fatalf("reschedule beyond the owned horizon: %v", err)
+	}
+	if err := c.RescheduleCallback(ctx, genesys.CallbackUpdate{ConversationID: res.Conversation.ID, CallbackScheduledTime: genesys.FormatTime(later)}); !errors.Is(err, genesys.ErrInvalidRequest) {
+		t.Fatalf("reschedule without agentId: %v", err)
+	}
+	if err := e.sb.SetAgentOwnedRouting(e.demo.VideoQueue.ID, true, 720); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RescheduleCallback(ctx, genesys.CallbackUpdate{ConversationID: res.Conversation.ID, AgentID: agent.ID, CallbackScheduledTime: genesys.FormatTime(later)}); err != nil {
 		t.Fatal(err)
 	}
 	conv, _ = e.sb.Conversation(res.Conversation.ID)
@@ -319,34 +351,35 @@ func TestSandboxCallbacks(t *testing.T) {
 		t.Fatalf("attributes = %v", conv.Participants[0].Attributes)
 	}
 
-	if err := c.CancelCallback(ctx, res.Conversation.ID, res.CallbackID()); err != nil {
+	// Cancelling needs conversation:communication:disconnect, and no callback id.
+	if err := c.CancelCallback(ctx, res.Conversation.ID); err != nil {
 		t.Fatal(err)
 	}
 	if conv, _ = e.sb.Conversation(res.Conversation.ID); conv.State != sandbox.StateDisconnected {
 		t.Fatalf("state after cancel = %s", conv.State)
 	}
-
-	// The other way to cancel: the conversation's state.
 	res2, err := c.CreateCallback(ctx, genesys.CallbackRequest{QueueID: e.demo.PlainQueue.ID, CallbackNumbers: []string{"+33612345678"},
 		CallbackScheduledTime: genesys.FormatTime(t0.Add(time.Hour))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.CancelCallback(ctx, res2.Conversation.ID, ""); err != nil {
-		t.Fatal(err)
+	var ae *genesys.APIError
+	if err := e.client(e.demo.SMSClient).CancelCallback(ctx, res2.Conversation.ID); !errors.As(err, &ae) || ae.Status != 403 {
+		t.Fatalf("cancel without the disconnect permission: %v", err)
 	}
-	if conv, _ = e.sb.Conversation(res2.Conversation.ID); conv.State != sandbox.StateDisconnected {
-		t.Fatalf("state after cancel = %s", conv.State)
+	// A time in another ISO-8601 form is refused before sending.
+	if _, err := c.CreateCallback(ctx, genesys.CallbackRequest{QueueID: e.demo.PlainQueue.ID, CallbackNumbers: []string{"+33612345678"},
+		CallbackScheduledTime: t0.Add(time.Hour).Format(time.RFC3339)}); !errors.Is(err, genesys.ErrInvalidRequest) {
+		t.Fatalf("RFC 3339 time without milliseconds: %v", err)
 	}
 
 	// Validation Genesys does: an unknown queue.
 	_, err = c.CreateCallback(ctx, genesys.CallbackRequest{QueueID: "00000000-0000-4000-8000-000000000000", CallbackNumbers: []string{"+33612345678"}})
-	var ae *genesys.APIError
 	if !errors.As(err, &ae) || ae.Status != 400 {
 		t.Fatalf("unknown queue: %v", err)
 	}
 	// Rescheduling a cancelled callback is refused, not retried.
-	err = c.RescheduleCallback(ctx, genesys.CallbackUpdate{ConversationID: res.Conversation.ID, CallbackScheduledTime: genesys.FormatTime(later)})
+	err = c.RescheduleCallback(ctx, genesys.CallbackUpdate{ConversationID: res.Conversation.ID, AgentID: agent.ID, CallbackScheduledTime: genesys.FormatTime(later)})
 	if k, _ := genesys.Classify(err); k != genesys.KindPermanent {
 		t.Fatalf("reschedule cancelled: %v", err)
 	}

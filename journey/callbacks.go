@@ -19,6 +19,13 @@ import (
 // offers to the assigned agent at the start. Booking creates it, rescheduling (or
 // reassigning) moves it, cancelling disconnects it.
 //
+// What Genesys allows shapes the steps. A callback aimed at the assigned agent is an
+// agent-owned callback, which its queue must take (agent-owned callbacks enabled and a
+// preferred-agent rule) and which may be scheduled only as far ahead as the queue's
+// maxOwnedCallbackDelayHours; a callback with no agent may be 30 days ahead. Moving one
+// (PATCH, PatchCallbackRequest) requires an agent, so a callback with no agent before or
+// after the change is disconnected and created again instead.
+//
 // The work runs as durable jobs: the journey's appointment event handler enqueues a
 // CallbackJobKind job, and that job brings Genesys in line with the appointment as it is
 // when the job runs (not as it was at the event), so jobs that run late, twice or out of
@@ -39,8 +46,9 @@ type CallbackArgs struct {
 type Callbacks interface {
 	CreateCallback(ctx context.Context, req genesys.CallbackRequest) (genesys.CallbackResponse, error)
 	RescheduleCallback(ctx context.Context, req genesys.CallbackUpdate) error
-	CancelCallback(ctx context.Context, conversationID, callbackID string) error
+	CancelCallback(ctx context.Context, conversationID string) error
 	QueueByName(ctx context.Context, name string) (genesys.Queue, error)
+	Queue(ctx context.Context, id string) (genesys.Queue, error)
 }
 
 // callbacksFor returns the organization's callbacks client; when it has none, one whose
@@ -66,8 +74,11 @@ func (f failingCallbacks) CreateCallback(context.Context, genesys.CallbackReques
 func (f failingCallbacks) RescheduleCallback(context.Context, genesys.CallbackUpdate) error {
 	return f.err
 }
-func (f failingCallbacks) CancelCallback(context.Context, string, string) error { return f.err }
+func (f failingCallbacks) CancelCallback(context.Context, string) error { return f.err }
 func (f failingCallbacks) QueueByName(context.Context, string) (genesys.Queue, error) {
+	return genesys.Queue{}, f.err
+}
+func (f failingCallbacks) Queue(context.Context, string) (genesys.Queue, error) {
 	return genesys.Queue{}, f.err
 }
 
@@ -117,8 +128,9 @@ func (s *Service) HandleCallbackSync(ctx context.Context, j *store.Job) error {
 	if err != nil {
 		return err
 	}
-	// Two passes at most: a create that raced a reschedule is corrected by the second.
-	for range 2 {
+	// Three passes at most: a create that raced a reschedule is corrected by the next
+	// ones, which for a callback with no agent are two (disconnect, create again).
+	for range 3 {
 		again, err := s.syncCallback(ctx, a)
 		if err != nil || !again {
 			return err
@@ -142,7 +154,7 @@ func (s *Service) syncCallback(ctx context.Context, a *rendezvous.Appointment) (
 
 	if a.Status != rendezvous.StatusScheduled {
 		if a.Status == rendezvous.StatusCancelled && exists && cb.State == store.CallbackScheduled {
-			if err := s.callbacksFor(ctx, a.OrgID).CancelCallback(ctx, cb.ConversationID, cb.CallbackID); err != nil {
+			if err := s.callbacksFor(ctx, a.OrgID).CancelCallback(ctx, cb.ConversationID); err != nil {
 				return false, s.callbackFailed(ctx, log, cb, "cancel", err)
 			}
 			cb.State, cb.LastError = store.CallbackCancelled, ""
@@ -175,20 +187,35 @@ func (s *Service) syncCallback(ctx context.Context, a *rendezvous.Appointment) (
 	if cb.ScheduledAt.Equal(a.Start) && cb.AgentUserID == a.AgentUserID {
 		return false, nil
 	}
-	if a.Start.Sub(now) > genesys.MaxCallbackHorizon {
+	q, err := s.callbacksFor(ctx, a.OrgID).Queue(ctx, cb.QueueID)
+	if err != nil {
+		return false, s.callbackFailed(ctx, log, cb, "look up queue", err)
+	}
+	if a.Start.Sub(now) > callbackHorizon(q, a.AgentUserID != "") {
 		// Genesys refuses a time that far ahead: disconnect now, create again later.
-		if err := s.callbacksFor(ctx, a.OrgID).CancelCallback(ctx, cb.ConversationID, cb.CallbackID); err != nil {
+		if err := s.callbacksFor(ctx, a.OrgID).CancelCallback(ctx, cb.ConversationID); err != nil {
 			return false, s.callbackFailed(ctx, log, cb, "cancel", err)
 		}
 		cb.State, cb.LastError = store.CallbackDeferred, ""
 		if err := s.st.PutJourneyCallback(ctx, cb); err != nil {
 			return false, err
 		}
-		return false, s.deferCallback(ctx, a)
+		return false, s.deferCallback(ctx, a, callbackHorizon(q, a.AgentUserID != ""))
+	}
+	if a.AgentUserID == "" || cb.AgentUserID == "" {
+		// PatchCallbackRequest requires an agent: a callback with none before or after the
+		// change cannot be moved. Disconnect it and create it again ("deferred": Genesys
+		// holds nothing for it), in the next pass.
+		if err := s.callbacksFor(ctx, a.OrgID).CancelCallback(ctx, cb.ConversationID); err != nil {
+			return false, s.callbackFailed(ctx, log, cb, "cancel", err)
+		}
+		log.Info("journey: scheduled callback disconnected to be created again", "conversation_id", cb.ConversationID)
+		cb.State, cb.LastError = store.CallbackDeferred, ""
+		return true, s.st.PutJourneyCallback(ctx, cb)
 	}
 	err = s.callbacksFor(ctx, a.OrgID).RescheduleCallback(ctx, genesys.CallbackUpdate{
 		ConversationID: cb.ConversationID, AgentID: a.AgentUserID, QueueID: cb.QueueID,
-		CallbackScheduledTime: a.Start.UTC().Format(time.RFC3339),
+		CallbackScheduledTime: genesys.FormatTime(a.Start),
 	})
 	if err != nil {
 		return false, s.callbackFailed(ctx, log, cb, "reschedule", err)
@@ -198,10 +225,19 @@ func (s *Service) syncCallback(ctx context.Context, a *rendezvous.Appointment) (
 	return false, s.st.PutJourneyCallback(ctx, cb)
 }
 
+// callbackHorizon is how far ahead Genesys takes a callback on q: the queue's owned-callback
+// horizon for one aimed at an agent (agent-owned), 30 days otherwise.
+func callbackHorizon(q genesys.Queue, owned bool) time.Duration {
+	if owned {
+		return q.OwnedCallbackHorizon()
+	}
+	return genesys.MaxCallbackHorizon
+}
+
 // deferCallback enqueues the job that creates a's callback once its start is within
 // Genesys' horizon.
-func (s *Service) deferCallback(ctx context.Context, a *rendezvous.Appointment) error {
-	at := a.Start.Add(-genesys.MaxCallbackHorizon).Add(time.Minute)
+func (s *Service) deferCallback(ctx context.Context, a *rendezvous.Appointment, horizon time.Duration) error {
+	at := a.Start.Add(-horizon).Add(time.Minute)
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
 		return tx.Enqueue(ctx, store.Job{OrgID: a.OrgID, Kind: CallbackJobKind, RunAt: at,
 			Args:      CallbackArgs{AppointmentID: a.ID},
@@ -210,9 +246,6 @@ func (s *Service) deferCallback(ctx context.Context, a *rendezvous.Appointment) 
 }
 
 func (s *Service) createCallback(ctx context.Context, log *slog.Logger, a *rendezvous.Appointment, set Settings, now time.Time) (bool, error) {
-	if a.Start.Sub(now) > genesys.MaxCallbackHorizon {
-		return false, s.deferCallback(ctx, a)
-	}
 	cb := store.Callback{AppointmentID: a.ID, OrgID: a.OrgID, AgentUserID: a.AgentUserID, ScheduledAt: a.Start}
 	fail := func(msg string) (bool, error) {
 		cb.State, cb.LastError = store.CallbackFailed, msg
@@ -246,6 +279,13 @@ func (s *Service) createCallback(ctx context.Context, log *slog.Logger, a *rende
 		}
 		return false, fmt.Errorf("look up queue %q: %w", queueName, err)
 	}
+	owned := a.AgentUserID != ""
+	if owned && !q.OwnsCallbacks() {
+		return fail(fmt.Sprintf("queue %q does not take agent-owned callbacks: in Genesys Cloud, turn on agent-owned callbacks in the queue's settings and give it a preferred agent routing rule, or pick another queue", queueName))
+	}
+	if horizon := callbackHorizon(q, owned); a.Start.Sub(now) > horizon {
+		return false, s.deferCallback(ctx, a, horizon)
+	}
 	cb.QueueID = q.ID
 	ok, err := s.st.ClaimJourneyCallback(ctx, cb)
 	if err != nil || !ok {
@@ -264,7 +304,7 @@ func (s *Service) createCallback(ctx context.Context, log *slog.Logger, a *rende
 		RoutingData:           rd,
 		CallbackNumbers:       []string{phone},
 		CallbackUserName:      name,
-		CallbackScheduledTime: a.Start.UTC().Format(time.RFC3339),
+		CallbackScheduledTime: genesys.FormatTime(a.Start),
 		Data:                  data,
 	})
 	if err != nil {

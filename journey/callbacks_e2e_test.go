@@ -26,7 +26,9 @@ import (
 func callbackWorld(t *testing.T, dialect string) *world {
 	t.Helper()
 	w := newWorld(t, dialect, func(o *journey.Options, gc *genesys.Client) { o.Callbacks = gc })
-	set := journey.DefaultSettings(sandbox.Demo.AgentDeploymentID, sandbox.Demo.QueueDeploymentID, sandbox.Demo.PlainQueue.Name)
+	// The default queue takes agent-owned callbacks (the video queue: agent-owned
+	// callbacks on and a preferred-agent rule), as the administrator guide asks.
+	set := journey.DefaultSettings(sandbox.Demo.AgentDeploymentID, sandbox.Demo.QueueDeploymentID, sandbox.Demo.VideoQueue.Name)
 	set.SchedulingChannel = journey.ChannelCallbacks
 	if _, err := w.j.PutSettings(context.Background(), "demo", set); err != nil {
 		t.Fatal(err)
@@ -123,7 +125,7 @@ func TestCallbacksChannel(t *testing.T) {
 			c := w.callbackOf(id, "the callback", func(c sandbox.Conversation) bool { return true })
 			if c.State != sandbox.StateScheduled || c.Callback == nil || !c.Callback.ScheduledTime.Equal(start) ||
 				len(c.Callback.Numbers) != 1 || c.Callback.Numbers[0] != "+4915123456789" || c.Callback.UserName != "Eva" ||
-				!c.Callback.AgentOwned || c.Callback.OwnerID != agent || c.QueueID != sandbox.Demo.PlainQueue.ID {
+				!c.Callback.AgentOwned || c.Callback.OwnerID != agent || c.QueueID != sandbox.Demo.VideoQueue.ID {
 				t.Fatalf("callback %+v %+v", c, c.Callback)
 			}
 			attrs := customerAttrs(c)
@@ -201,6 +203,83 @@ func TestCallbacksChannel(t *testing.T) {
 			})
 		})
 	}
+}
+
+// bookQueuePhone books a callback appointment routed to a queue, with no agent.
+func (w *world) bookQueuePhone(start time.Time, queue string) string {
+	w.t.Helper()
+	out := w.api("POST", "/api/v1/appointments", map[string]any{
+		"start": start.Format(time.RFC3339), "durationMinutes": 30, "timeZone": "Europe/Berlin", "title": "Video consultation",
+		"customers":   []map[string]any{{"name": "Eva", "phone": "+4915123456789", "language": "de"}},
+		"interaction": map[string]any{"routing": map[string]any{"type": "GENESYS_CLOUD_QUEUE", "properties": map[string]string{"queueName": queue}}},
+	}, http.StatusCreated)
+	return out["id"].(string)
+}
+
+// TestCallbacksWithoutAgentAndOwnedHorizon: a callback with no agent cannot be moved
+// (PatchCallbackRequest requires agentId), so a reschedule disconnects it and creates it
+// again; an agent-owned callback waits for its queue's own horizon; a queue that does not
+// take owned callbacks gets none, with the reason recorded.
+func TestCallbacksWithoutAgentAndOwnedHorizon(t *testing.T) {
+	w := callbackWorld(t, store.SQLite)
+	ctx := context.Background()
+	start := w.clk.Now().Add(48 * time.Hour)
+	id := w.bookQueuePhone(start, sandbox.Demo.VideoQueue.Name)
+	first := w.callbackOf(id, "the queue callback", func(c sandbox.Conversation) bool { return c.State == sandbox.StateScheduled })
+	if first.Callback.AgentOwned {
+		t.Fatalf("a callback with no agent is agent-owned: %+v", first.Callback)
+	}
+	waitStore(t, func() bool {
+		r, err := w.st.JourneyCallback(ctx, "demo", id)
+		return err == nil && r.State == store.CallbackScheduled
+	})
+
+	moved := start.Add(2 * time.Hour)
+	w.api("PATCH", "/api/v1/appointments/"+id, map[string]any{"start": moved.Format(time.RFC3339)}, http.StatusOK)
+	w.waitSandbox("the callback created again", func(cs []sandbox.Conversation) bool {
+		var old, fresh int
+		for _, c := range callbacksOf(cs) {
+			if customerAttrs(c)[journey.AppointmentIDAttribute] != id {
+				continue
+			}
+			switch {
+			case c.ID == first.ID && c.State == sandbox.StateDisconnected:
+				old++
+			case c.ID != first.ID && c.State == sandbox.StateScheduled && c.Callback.ScheduledTime.Equal(moved):
+				fresh++
+			}
+		}
+		return old == 1 && fresh == 1
+	})
+	waitStore(t, func() bool {
+		r, err := w.st.JourneyCallback(ctx, "demo", id)
+		return err == nil && r.State == store.CallbackScheduled && r.ConversationID != first.ID && r.ScheduledAt.Equal(moved)
+	})
+
+	// The queue allows owned callbacks 24 hours ahead: one 48 hours ahead waits.
+	if err := w.sb.SetAgentOwnedRouting(sandbox.Demo.VideoQueue.ID, true, 24); err != nil {
+		t.Fatal(err)
+	}
+	agent := sandbox.Demo.Agents[0].ID
+	ownedAt := w.clk.Now().Add(48 * time.Hour)
+	owned := w.bookPhone(ownedAt, agent)
+	waitStore(t, func() bool {
+		at, ok, err := w.st.NextJobAt(ctx)
+		return err == nil && ok && at.Equal(ownedAt.Add(-24*time.Hour).Add(time.Minute))
+	})
+	if _, err := w.st.JourneyCallback(ctx, "demo", owned); !errors.Is(err, rendezvous.ErrNotFound) {
+		t.Fatalf("an owned callback beyond the queue's horizon was created: %v", err)
+	}
+
+	// A queue without owned callbacks: nothing is sent, and the record says why.
+	if err := w.sb.SetAgentOwnedRouting(sandbox.Demo.VideoQueue.ID, false, 24); err != nil {
+		t.Fatal(err)
+	}
+	refused := w.bookPhone(w.clk.Now().Add(3*time.Hour), agent)
+	waitStore(t, func() bool {
+		r, err := w.st.JourneyCallback(ctx, "demo", refused)
+		return err == nil && r.State == store.CallbackFailed && strings.Contains(r.LastError, "agent-owned callbacks")
+	})
 }
 
 // waitStore polls the store (in real time, for work the job runner does) until cond holds.

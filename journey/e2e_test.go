@@ -17,6 +17,7 @@ import (
 	"rendezvous/clock"
 	"rendezvous/genesys"
 	"rendezvous/genesys/sandbox"
+	"rendezvous/jobs"
 	"rendezvous/journey"
 	"rendezvous/room"
 	"rendezvous/store"
@@ -495,5 +496,55 @@ func TestQueueCheckThroughGenesys(t *testing.T) {
 	err := w.j.CheckQueue(ctx, "org", "No Such Queue")
 	if err == nil || !strings.Contains(err.Error(), "interaction.routing.properties.queueName") {
 		t.Fatalf("missing queue: %v", err)
+	}
+}
+
+// TestEndToEndCallEndEndsTheConversation: when the video call is over, the customer's side
+// of the Genesys conversation ends too (a Presence Clear on the resumed guest session), so
+// the agent is asked for wrap-up instead of being left with nobody.
+func TestEndToEndCallEndEndsTheConversation(t *testing.T) {
+	w := newWorld(t, store.SQLite)
+	r := jobs.NewRunner(w.st, jobs.RunnerOptions{Clock: w.clk, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	r.Handle(store.EventJobKind, w.j.HandleAppointmentEvent)
+	r.Handle(journey.InteractionEndJobKind, w.j.HandleInteractionEnd)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	agent := sandbox.Demo.Agents[1].ID
+	start := w.clk.Now().Add(2 * time.Hour)
+	id, link := w.book(start, agent, map[string]any{"type": "GENESYS_CLOUD_FLOW"})
+	w.journeyToAgent(start, link, func(sandbox.Conversation) {}, func(offered string) string { return offered })
+	conv := messaging(w.sb.Conversations())[0]
+	if conv.State != sandbox.StateConnected {
+		t.Fatalf("before the end of the call: %s", conv.State)
+	}
+
+	// The room marks the appointment started when someone joins, completed on hang-up,
+	// twenty minutes later.
+	w.clk.Set(w.clk.Now().Add(20 * time.Minute))
+	for _, step := range []string{"started", "completed"} {
+		if _, err := w.st.UpdateAppointment(ctx, "demo", id, 0, func(a *rendezvous.Appointment) (string, error) {
+			if step == "started" {
+				return step, a.MarkStarted(w.clk.Now())
+			}
+			return step, a.MarkCompleted(w.clk.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := w.waitSandbox("the customer's side ended", func(cs []sandbox.Conversation) bool {
+		return messaging(cs)[0].State == sandbox.StateDisconnected
+	})
+	cleared := false
+	for _, e := range messaging(cs)[0].Transcript {
+		cleared = cleared || e.Direction == "Inbound" && e.Event == "Presence Clear"
+	}
+	if !cleared {
+		t.Fatalf("transcript %+v, want the customer's Presence Clear", messaging(cs)[0].Transcript)
+	}
+	if n := len(messaging(cs)); n != 1 {
+		t.Fatalf("%d conversations; ending one must not start another", n)
 	}
 }

@@ -76,24 +76,3 @@ func TestNotifierWakesSubscribers(t *testing.T) {
 		t.Fatalf("subscriptions left: %d", len(n.subs))
 	}
 }
-
-func TestGuessLimiter(t *testing.T) {
-	g := newGuessLimiter(3, time.Minute)
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 3 {
-		if b, _ := g.blocked("1.2.3.4", now); b {
-			t.Fatalf("blocked after %d misses", i)
-		}
-		g.miss("1.2.3.4", now)
-	}
-	b, wait := g.blocked("1.2.3.4", now)
-	if !b || wait <= 0 || wait > time.Minute {
-		t.Fatalf("after burst: blocked=%v wait=%s", b, wait)
-	}
-	if b, _ := g.blocked("5.6.7.8", now); b {
-		t.Fatal("another IP blocked")
-	}
-	if b, _ := g.blocked("1.2.3.4", now.Add(time.Minute)); b {
-		t.Fatal("still blocked after the refill")
-	}
-}

@@ -80,6 +80,15 @@ func (g guestSession) WaitAgent(ctx context.Context) error {
 	}
 }
 
+// End clears the conversation (a Presence Clear, how Genesys' SDK lets the customer
+// leave). A resume that found the session gone opened a new, empty one: nothing to end.
+func (g guestSession) End(ctx context.Context) error {
+	if g.s.Info().NewSession {
+		return g.s.Close()
+	}
+	return g.s.Clear(ctx)
+}
+
 func (g guestSession) Close() error { return g.s.Close() }
 
 // GenesysQueues checks queue names through the Genesys Cloud client.

@@ -12,6 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	"rendezvous"
+	"rendezvous/genesys"
+	"rendezvous/jobs"
 	"rendezvous/store"
 )
 
@@ -417,4 +419,76 @@ func clip(s string) string {
 		return s
 	}
 	return string([]rune(s)[:maxIdentityRunes-1]) + "\u2026"
+}
+
+// InteractionEndJobKind is the kind of the job that ends the customer's side of an
+// appointment's web messaging conversation once the appointment is over; its Args are
+// CallbackArgs (the appointment id).
+const InteractionEndJobKind = "journey.interaction_end"
+
+// endsInteraction are the appointment events after which nobody will talk in the Genesys
+// conversation: the video call ended (completed), the customer never came (no_show), or
+// the appointment was cancelled while it ran.
+var endsInteraction = map[string]bool{"completed": true, "no_show": true, "cancelled": true}
+
+// enqueueInteractionEnd enqueues the InteractionEndJobKind job of an appointment that has
+// a web messaging interaction.
+func (s *Service) enqueueInteractionEnd(ctx context.Context, orgID, appointmentID string) error {
+	if !s.hasGuest() {
+		return nil
+	}
+	if _, err := s.st.JourneyInteractionOf(ctx, appointmentID); errors.Is(err, rendezvous.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return s.st.Enqueue(ctx, store.Job{OrgID: orgID, Kind: InteractionEndJobKind,
+		Args: CallbackArgs{AppointmentID: appointmentID}, UniqueKey: "interaction_end/" + appointmentID})
+}
+
+// HandleInteractionEnd is the handler of InteractionEndJobKind jobs: it resumes the guest
+// session with its stored token and ends the customer's side (GuestSession.End), so that
+// Genesys disconnects the customer and asks the agent for wrap-up instead of leaving them
+// in a conversation with nobody. A Messenger configuration that does not allow clearing
+// the conversation refuses it; that is logged with the fix and not retried.
+func (s *Service) HandleInteractionEnd(ctx context.Context, j *store.Job) error {
+	var args CallbackArgs
+	if err := j.Decode(&args); err != nil {
+		return jobs.Permanent(fmt.Errorf("journey: decode interaction end job: %w", err))
+	}
+	if !s.hasGuest() {
+		return nil
+	}
+	it, err := s.st.JourneyInteractionOf(ctx, args.AppointmentID)
+	if errors.Is(err, rendezvous.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if it.Progress == string(ProgressConnecting) {
+		return nil // no join was recorded: Genesys holds no conversation to end
+	}
+	token, err := s.box.Open(it.GuestTokenSealed)
+	if err != nil {
+		return jobs.Permanent(fmt.Errorf("journey: open guest token of %s: %w", args.AppointmentID, err))
+	}
+	log := s.log.With("appointment_id", args.AppointmentID)
+	guest, err := s.guest(ctx, j.OrgID)
+	if err != nil || guest == nil {
+		return jobs.Permanent(fmt.Errorf("journey: no web messaging client for %s to end the interaction: %w", j.OrgID, err))
+	}
+	sess, err := guest.Open(ctx, it.DeploymentID, string(token))
+	if err != nil {
+		return fmt.Errorf("journey: resume the guest session to end it: %w", err)
+	}
+	if err := sess.End(ctx); err != nil {
+		if k, _ := genesys.Classify(err); k == genesys.KindPermanent {
+			log.Error("journey: Genesys refused to end the customer's side of the conversation; allow clearing conversations in the Messenger configuration", "error", err)
+			return jobs.Permanent(err)
+		}
+		return fmt.Errorf("journey: end the guest session: %w", err)
+	}
+	log.Info("journey: the customer's side of the Genesys conversation ended")
+	return nil
 }

@@ -29,6 +29,7 @@ import (
 
 	"rendezvous"
 	"rendezvous/clock"
+	"rendezvous/linkguard"
 	"rendezvous/secret"
 	"rendezvous/store"
 )
@@ -49,9 +50,14 @@ type GuestSession interface {
 	Join(ctx context.Context, attrs map[string]string) error
 	// Say sends a visible text message from the customer.
 	Say(ctx context.Context, text string) error
-	// WaitAgent blocks until the agent has joined the conversation (an outbound presence
-	// join or any outbound message), the connection fails, or ctx ends.
+	// WaitAgent blocks until the agent has joined the conversation (the agent's first
+	// message, or a presence join should Genesys send one), the connection fails, or ctx
+	// ends.
 	WaitAgent(ctx context.Context) error
+	// End ends the customer's side of the conversation, so that the agent is not left
+	// with nobody once the video call is over, and closes the connection. A session that
+	// is already gone is nothing to end.
+	End(ctx context.Context) error
 	// Close closes the connection without ending the conversation.
 	Close() error
 }
@@ -118,13 +124,14 @@ type Options struct {
 	RoomScript string
 	// Lease is how long a winner owns an interaction without renewing (default 30 s).
 	Lease time.Duration
-	// GuessBurst and GuessEvery bound unknown-link lookups per client IP: GuessBurst
-	// misses at once, then one more each GuessEvery (defaults 20 and 6 s).
+	// LinkGuard counts unknown links per client and slows whoever guesses; share one
+	// with every other route that takes a link token. Nil makes one from GuessBurst and
+	// GuessEvery that trusts no proxy.
+	LinkGuard *linkguard.Guard
+	// GuessBurst and GuessEvery bound unknown-link lookups per client when LinkGuard is
+	// nil: GuessBurst misses at once, then one more each GuessEvery (defaults 20 and 6 s).
 	GuessBurst int
 	GuessEvery time.Duration
-	// TrustForwardedFor takes the client IP from the last X-Forwarded-For entry (set it
-	// only behind a proxy that writes that header).
-	TrustForwardedFor bool
 	// PollEvery is how often a live page re-reads the interaction's progress from the
 	// database, which is how it learns of progress made by another instance (default 2 s).
 	PollEvery time.Duration
@@ -141,7 +148,7 @@ type Service struct {
 	starts  *starts
 	changes *notifier
 	park    *parking
-	guesses *guessLimiter
+	guesses *linkguard.Guard
 	pages   *pages
 
 	ctx    context.Context // ends at Close; drives sessions beyond the request that began them
@@ -183,11 +190,8 @@ func New(o Options) (*Service, error) {
 	if o.Lease <= 0 {
 		o.Lease = 30 * time.Second
 	}
-	if o.GuessBurst <= 0 {
-		o.GuessBurst = 20
-	}
-	if o.GuessEvery <= 0 {
-		o.GuessEvery = 6 * time.Second
+	if o.LinkGuard == nil {
+		o.LinkGuard = linkguard.New(linkguard.Options{Burst: o.GuessBurst, Every: o.GuessEvery})
 	}
 	if o.PollEvery <= 0 {
 		o.PollEvery = 2 * time.Second
@@ -205,7 +209,7 @@ func New(o Options) (*Service, error) {
 		starts:  newStarts(o.Clock),
 		changes: newNotifier(),
 		park:    newParking(o.Clock),
-		guesses: newGuessLimiter(o.GuessBurst, o.GuessEvery),
+		guesses: o.LinkGuard,
 		ctx:     ctx, cancel: cancel,
 		driving:  map[string]bool{},
 		known:    map[string]bool{},
@@ -452,6 +456,11 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 		return fmt.Errorf("journey: decode appointment event: %w", err)
 	}
 	s.wake(a.AppointmentID)
+	if endsInteraction[a.Event] {
+		if err := s.enqueueInteractionEnd(ctx, j.OrgID, a.AppointmentID); err != nil {
+			return fmt.Errorf("journey: end the interaction of %s: %w", a.AppointmentID, err)
+		}
+	}
 	if a.Event == "created" {
 		// A new appointment has no Genesys callback yet, so outside the callbacks channel
 		// there is nothing to sync: skip the callback lookup that every booking would

@@ -11,11 +11,11 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"rendezvous"
+	"rendezvous/linkguard"
 )
 
 //go:embed templates/*.html assets/*
@@ -80,26 +80,25 @@ func sameState(a, b View) bool {
 		a.Start.Equal(b.Start) && a.OpensAt.Equal(b.OpensAt)
 }
 
-// lookup resolves the link token of the request, answering 429 to a client IP that has
-// guessed too often and a 404 page that reveals nothing to an unknown token.
+// lookup resolves the link token of the request: a 404 page that reveals nothing to an
+// unknown token, and 429 once the client has guessed too often. A link that resolves is
+// always served, however often its client (or a neighbour behind the same address)
+// guessed wrong: only misses are counted and slowed (package linkguard).
 func (s *Service) lookup(w http.ResponseWriter, r *http.Request, page bool) (*rendezvous.Appointment, bool) {
-	now := s.clock.Now()
-	ip := clientIP(r, s.o.TrustForwardedFor)
-	if blocked, wait := s.guesses.blocked(ip, now); blocked {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		s.renderStatic(w, r, http.StatusTooManyRequests, "slowDown", page)
-		return nil, false
-	}
 	token := r.PathValue("token")
 	var a *rendezvous.Appointment
 	err := rendezvous.ErrNotFound
-	// A real token is 43 base64url characters; anything else cannot exist, so it costs a
-	// guess without a database round trip.
-	if len(token) >= 22 && len(token) <= 64 {
+	// Anything but a well-formed token cannot exist, so it costs a guess without a
+	// database round trip (and no odd byte reaches a query).
+	if rendezvous.IsLinkToken(token) {
 		a, err = s.st.AppointmentByLinkToken(r.Context(), token)
 	}
 	if errors.Is(err, rendezvous.ErrNotFound) {
-		s.guesses.miss(ip, now)
+		if blocked, wait := s.guesses.Miss(r, s.clock.Now()); blocked {
+			w.Header().Set("Retry-After", linkguard.RetryAfter(wait))
+			s.renderStatic(w, r, http.StatusTooManyRequests, "slowDown", page)
+			return nil, false
+		}
 		s.renderStatic(w, r, http.StatusNotFound, "notFound", page)
 		return nil, false
 	}
@@ -123,7 +122,19 @@ func setPageHeaders(w http.ResponseWriter) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Robots-Tag", "noindex, nofollow")
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", PageCSP)
+	// Never framed: a framed confirm button invites click-jacking (X-Frame-Options for
+	// browsers that predate frame-ancestors).
+	h.Set("X-Frame-Options", "DENY")
 }
+
+// PageCSP is the Content-Security-Policy of every customer page (the link in each phase,
+// with the room inside it, and the self-service pages): only this origin's scripts, no
+// inline script or style, connections only back here (the event stream, the room's
+// socket), waiting-room media from this origin or any https address (administrators may
+// give a CDN URL), forms posted only here, and no framing by anyone.
+const PageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; " +
+	"media-src 'self' https: blob: mediastream:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // renderStatic writes one of the plain pages (not found, too many attempts).
 func (s *Service) renderStatic(w http.ResponseWriter, r *http.Request, status int, key string, page bool) {
@@ -461,7 +472,13 @@ func (s *Service) AssetsHandler() http.Handler {
 // MediaHandler serves GET /journey/media/{id}: an uploaded waiting-room file.
 func (s *Service) MediaHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, ct, body, err := s.st.JourneyMedia(r.Context(), r.PathValue("id"))
+		id := r.PathValue("id")
+		err := rendezvous.ErrNotFound
+		var ct string
+		var body []byte
+		if rendezvous.IsID(id) { // anything else cannot exist: no database round trip
+			_, ct, body, err = s.st.JourneyMedia(r.Context(), id)
+		}
 		if errors.Is(err, rendezvous.ErrNotFound) {
 			http.NotFound(w, r)
 			return

@@ -180,10 +180,7 @@ func selfLinks(a *rendezvous.Appointment, ph Phase, base string) (reschedule, ca
 }
 
 func (s *Service) renderSelf(w http.ResponseWriter, status int, d selfData) {
-	setPageHeaders(w)
-	// The pages are never framed: a framed confirm button invites click-jacking.
-	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+	setPageHeaders(w) // a strict policy, never framed (PageCSP)
 	s.writePage(w, status, "selfservice.html", d)
 }
 

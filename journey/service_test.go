@@ -28,6 +28,7 @@ type recGuest struct {
 	closes int
 	agent  chan struct{} // closed when the agent "answers"
 	failOn string
+	ends   int
 }
 
 func newRecGuest() *recGuest { return &recGuest{agent: make(chan struct{})} }
@@ -68,6 +69,13 @@ func (s *recSession) WaitAgent(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func (s *recSession) End(ctx context.Context) error {
+	s.g.mu.Lock()
+	defer s.g.mu.Unlock()
+	s.g.ends++
+	return nil
 }
 
 func (s *recSession) Close() error {
@@ -385,7 +393,7 @@ func TestClosedAndUnknownLinks(t *testing.T) {
 	}
 
 	// Unknown tokens: a 404 that says nothing about which appointments exist, then 429
-	// once the IP guessed too often (even for a good link, until the refill).
+	// once the IP guessed too often; a good link from the same address is still served.
 	resp, body404 := f.get("/a/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 	if resp.StatusCode != 404 || !strings.Contains(body404, "Link not found") || strings.Contains(body404, "cancel") {
 		t.Errorf("unknown: %d", resp.StatusCode)
@@ -401,10 +409,14 @@ func TestClosedAndUnknownLinks(t *testing.T) {
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("after 5 misses: %d", resp.StatusCode)
 	}
-	f.clk.Advance(time.Minute)
 	resp, _ = f.get("/a/" + late.LinkToken)
 	if resp.StatusCode != 410 {
-		t.Fatalf("after the refill a real link works again: %d", resp.StatusCode)
+		t.Fatalf("a real link from the guessing address: %d", resp.StatusCode)
+	}
+	f.clk.Advance(time.Minute)
+	resp, _ = f.get("/a/DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD")
+	if resp.StatusCode != 404 {
+		t.Fatalf("after the refill a miss is a plain 404 again: %d", resp.StatusCode)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"rendezvous"
 )
@@ -147,7 +146,7 @@ func (s Settings) Validate(uploadExists func(id string) bool) error {
 	default:
 		p.Add("defaultRouting", "must be %q (to the assigned agent through the Inbound Message flow) or %q (to a queue)", RoutingFlow, RoutingQueue)
 	}
-	if len(s.DefaultQueue) > maxQueueNameLength || !utf8.ValidString(s.DefaultQueue) {
+	if len(s.DefaultQueue) > maxQueueNameLength || rendezvous.CheckLine(s.DefaultQueue) != nil {
 		p.Add("defaultQueue", "must be a queue name of at most %d characters", maxQueueNameLength)
 	}
 	if (s.DefaultRouting == RoutingQueue || s.ForceQueueRouting) && strings.TrimSpace(s.DefaultQueue) == "" {

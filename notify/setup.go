@@ -87,7 +87,7 @@ const (
 	permSMSSend      = "conversation:message:create"
 	permSMSNumbers   = "sms:phoneNumber:view"
 	permEmailSend    = "conversation:email:create (or conversation:agentlessEmail:send)"
-	permEmailDomains = "routing:email:outbound:view"
+	permEmailDomains = "routing:email:manage" // listing outbound domains; Genesys has no routing:email:outbound:view
 )
 
 // RequiredPermissions lists the Genesys Cloud permissions a channel's OAuth client needs.
@@ -152,6 +152,8 @@ func (s *Service) SaveChannel(ctx context.Context, orgID string, ch Channel, in 
 	in.ClientSecret = strings.TrimSpace(in.ClientSecret)
 	if in.ClientID == "" {
 		p.Add("clientId", "is required: the client id of a Genesys Cloud OAuth client with the Client Credentials grant")
+	} else if err := rendezvous.CheckLine(in.ClientID + in.ClientSecret); err != nil {
+		p.Add("clientId", "and clientSecret must be one line each: %s", err)
 	}
 	cfg := channelConfig{}
 	switch ch {
@@ -182,6 +184,8 @@ func (s *Service) SaveChannel(ctx context.Context, orgID string, ch Channel, in 
 		}
 		if len(cfg.SenderName) > 100 {
 			p.Add("senderName", "is longer than 100 characters")
+		} else if err := rendezvous.CheckLine(cfg.SenderName); err != nil {
+			p.Add("senderName", "%s", err) // it becomes the From display name: one line
 		}
 	}
 	old, err := s.st.NotifyChannel(ctx, orgID, string(ch))

@@ -159,7 +159,7 @@ func TestEmailSetupChecksAndVerification(t *testing.T) {
 	problem(t, err, "domain", "is not an outbound email domain of the organization; use one of "+e.demo.EmailDomain)
 	bad = notify.ChannelInput{ClientID: e.demo.SMSClient.ID, ClientSecret: e.demo.SMSClient.Secret, Domain: e.demo.EmailDomain, SenderLocalPart: "no-reply"}
 	_, err = e.svc.SaveChannel(e.ctx, e.org, notify.ChannelEmail, bad)
-	problem(t, err, "clientId", "lacks the permission routing:email:outbound:view")
+	problem(t, err, "clientId", "lacks the permission routing:email:manage")
 	bad = ok
 	bad.ClientSecret = "nope"
 	_, err = e.svc.SaveChannel(e.ctx, e.org, notify.ChannelEmail, bad)

@@ -240,7 +240,7 @@ var errBadLink = fmt.Errorf("this room link is not valid: %w", rendezvous.ErrNot
 func (r *Rooms) Authorize(ctx context.Context, side Side, key string) (*rendezvous.Appointment, error) {
 	switch side {
 	case Customer:
-		if key == "" {
+		if !rendezvous.IsLinkToken(key) { // cannot exist: no database round trip
 			return nil, errBadLink
 		}
 		a, err := r.st.AppointmentByLinkToken(ctx, key)
@@ -254,7 +254,10 @@ func (r *Rooms) Authorize(ctx context.Context, side Side, key string) (*rendezvo
 			return nil, errBadLink
 		}
 		org, err := base64.RawURLEncoding.DecodeString(parts[0])
-		if err != nil {
+		// A key whose parts cannot be an organization id and an appointment id (which
+		// UUIDs are) cannot exist: no database round trip, and no odd byte in a query.
+		if err != nil || len(org) == 0 || len(org) > 200 || rendezvous.CheckLine(string(org)) != nil ||
+			!rendezvous.IsID(parts[1]) || len(parts[2]) != 22 {
 			return nil, errBadLink
 		}
 		a, err := r.st.Appointment(ctx, string(org), parts[1])

@@ -30,6 +30,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, orgID, name string, scopes []s
 	name = strings.TrimSpace(name)
 	if name == "" {
 		p.Add("name", "is required")
+	} else if err := rendezvous.CheckLine(name); err != nil {
+		p.Add("name", "%s", err)
 	} else if len([]rune(name)) > 100 {
 		p.Add("name", "is longer than 100 characters")
 	}

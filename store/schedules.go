@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -121,59 +122,119 @@ func scanSchedule(r rowScanner) (ScheduleRecord, error) {
 	return rec, nil
 }
 
-// bookingsQuery reads what availability needs of the appointments holding time around a
-// window: four narrow columns, not the whole row.
-const bookingsQuery = `SELECT start_at, end_at, agent_user_id, interaction FROM appointments
-	WHERE org_id = ? AND start_at > ? AND start_at < ? AND end_at > ? AND status IN ('scheduled', 'in_progress')`
+// The two reads of queueBookings, both from the index of an agent's day (org, agent,
+// start, id, end, status) without visiting the rows but for the few routed to a queue
+// without an agent. Each asks the database for one value rather than a row per
+// appointment: on SQLite every row handed to Go costs more than the database's own step,
+// and a 30-day window of a large queue holds thousands of appointments.
+const (
+	// agentBusySQL reads the listed agents' appointments in the window as one value, one
+	// record "start:end:agent" (stored microseconds) per appointment, separated by the
+	// ASCII record separator (agent ids hold no control characters).
+	agentBusySQLite = `SELECT group_concat(start_at || ':' || end_at || ':' || agent_user_id, char(30))
+	FROM appointments INDEXED BY appointments_agent_day
+	WHERE org_id = ? AND agent_user_id IN (%s) AND start_at > ? AND start_at < ? AND end_at > ?
+	AND status IN ('scheduled', 'in_progress')`
+	agentBusyPostgres = `SELECT string_agg(start_at::text || ':' || end_at::text || ':' || agent_user_id, chr(30))
+	FROM appointments
+	WHERE org_id = ? AND agent_user_id IN (%s) AND start_at > ? AND start_at < ? AND end_at > ?
+	AND status IN ('scheduled', 'in_progress')`
+	// queueRoutedSQL reads the appointments without an agent routed to a queue by name
+	// (the pattern is the name as the stored interaction JSON holds it; the caller
+	// decodes to be sure).
+	queueRoutedSQL = `SELECT start_at, end_at, agent_user_id, interaction FROM appointments %s
+	WHERE org_id = ? AND agent_user_id = '' AND start_at > ? AND start_at < ? AND end_at > ?
+	AND status IN ('scheduled', 'in_progress') AND interaction LIKE ? ESCAPE '!'`
+)
+
+// rowsQuery is a read from the read pool or from inside a transaction.
+type rowsQuery func(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 
 // QueueBookings returns the appointments that hold time in queue during [from, to): every
 // scheduled or in-progress appointment of one of agents, whatever its channel or queue,
-// and every one routed to the queue by name with another or no agent.
+// and every one routed to the queue by name without an agent. (One routed to the queue
+// but assigned to an agent the schedule does not list holds that agent, not the queue.)
 func (s *Store) QueueBookings(ctx context.Context, orgID, queue string, agents []string, from, to time.Time) ([]availability.Booking, error) {
-	rows, err := s.Read(ctx, bookingsQuery, orgID, TimeToDB(from.Add(-rendezvous.MaxDurationMinutes*time.Minute)), TimeToDB(to), TimeToDB(from))
-	if err != nil {
-		return nil, fmt.Errorf("queue bookings: %w", err)
-	}
-	defer rows.Close()
-	out, err := s.collectBookings(rows, queue, agents)
+	out, err := s.queueBookings(ctx, s.Read, orgID, queue, agents, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("queue bookings: %w", err)
 	}
 	return out, nil
 }
 
-func (s *Store) collectBookings(rows *sql.Rows, queue string, agents []string) ([]availability.Booking, error) {
-	isAgent := make(map[string]bool, len(agents))
-	for _, a := range agents {
-		isAgent[a] = true
-	}
-	// The queue's name as it appears in the stored interaction JSON: a cheap test before
-	// decoding, since most appointments are not routed to a queue.
-	needle, _ := json.Marshal(queue)
+func (s *Store) queueBookings(ctx context.Context, read rowsQuery, orgID, queue string, agents []string, from, to time.Time) ([]availability.Booking, error) {
+	lower, upper, end := TimeToDB(from.Add(-rendezvous.MaxDurationMinutes*time.Minute)), TimeToDB(to), TimeToDB(from)
 	var out []availability.Booking
-	var start, end int64
+	if len(agents) > 0 {
+		q := agentBusySQLite
+		if s.dialect == Postgres {
+			q = agentBusyPostgres
+		}
+		args := []any{orgID}
+		for _, a := range agents {
+			args = append(args, a)
+		}
+		rows, err := read(ctx, fmt.Sprintf(q, "?"+strings.Repeat(", ?", len(agents)-1)), append(args, lower, upper, end)...)
+		if err != nil {
+			return nil, err
+		}
+		var all sql.RawBytes
+		for rows.Next() {
+			if err := rows.Scan(&all); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			for len(all) > 0 {
+				var rec []byte
+				rec, all, _ = bytes.Cut(all, []byte{30})
+				a, rest, ok1 := bytes.Cut(rec, []byte{':'})
+				b, agent, ok2 := bytes.Cut(rest, []byte{':'})
+				st, err1 := strconv.ParseInt(string(a), 10, 64)
+				en, err2 := strconv.ParseInt(string(b), 10, 64)
+				if !ok1 || !ok2 || err1 != nil || err2 != nil {
+					rows.Close()
+					return nil, fmt.Errorf("agents' appointments: bad record %q", rec)
+				}
+				out = append(out, availability.Booking{Start: TimeFromDB(st), End: TimeFromDB(en), AgentUserID: string(agent)})
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	needle, _ := json.Marshal(queue)
+	pattern := "%" + likeEscaper.Replace(`"queueName":`+string(needle)) + "%"
+	indexed := ""
+	if s.dialect == SQLite {
+		indexed = "INDEXED BY appointments_agent_day" // see ListAppointments
+	}
+	rows, err := read(ctx, fmt.Sprintf(queueRoutedSQL, indexed), orgID, lower, upper, end, pattern)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var st, en int64
 	var agent string
 	var interaction sql.RawBytes
 	for rows.Next() {
-		if err := rows.Scan(&start, &end, &agent, &interaction); err != nil {
+		if err := rows.Scan(&st, &en, &agent, &interaction); err != nil {
 			return nil, err
 		}
-		if !isAgent[agent] {
-			if !bytes.Contains(interaction, needle) {
-				continue
-			}
-			in, err := s.decoded.decodeInteraction(interaction)
-			if err != nil {
-				return nil, err
-			}
-			if in.Routing.Type != rendezvous.RoutingQueue || in.Routing.QueueName != queue {
-				continue
-			}
+		in, err := s.decoded.decodeInteraction(interaction)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, availability.Booking{Start: TimeFromDB(start), End: TimeFromDB(end), AgentUserID: agent})
+		if in.Routing.Type == rendezvous.RoutingQueue && in.Routing.QueueName == queue {
+			out = append(out, availability.Booking{Start: TimeFromDB(st), End: TimeFromDB(en), AgentUserID: agent})
+		}
 	}
 	return out, rows.Err()
 }
+
+// likeEscaper escapes LIKE's wildcards (and its escape character "!") in a literal.
+var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
 
 // WidgetBooking is what a booking made through the widget records beside the appointment.
 type WidgetBooking struct {
@@ -240,13 +301,7 @@ func (s *Store) BookFromSchedule(ctx context.Context, a *rendezvous.Appointment,
 		for i, ag := range rec.Agents {
 			agents[i] = strings.TrimSpace(ag.UserID)
 		}
-		from, to := saved.Start.Add(-36*time.Hour), saved.Start.Add(36*time.Hour)
-		rows, err := tx.Query(ctx, bookingsQuery, saved.OrgID, TimeToDB(from.Add(-rendezvous.MaxDurationMinutes*time.Minute)), TimeToDB(to), TimeToDB(from))
-		if err != nil {
-			return fmt.Errorf("queue bookings: %w", err)
-		}
-		booked, err := s.collectBookings(rows, wb.Queue, agents)
-		rows.Close()
+		booked, err := s.queueBookings(ctx, tx.Query, saved.OrgID, wb.Queue, agents, saved.Start.Add(-36*time.Hour), saved.Start.Add(36*time.Hour))
 		if err != nil {
 			return fmt.Errorf("queue bookings: %w", err)
 		}

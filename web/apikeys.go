@@ -51,7 +51,12 @@ func (s *server) handleAPIKeyCreate() http.Handler {
 			s.error(w, r, err)
 			return
 		}
-		k, secret, err := s.Store.CreateAPIKey(r.Context(), apiKey(r.Context()).OrgID, in.Name, in.Scopes)
+		caller := apiKey(r.Context())
+		if err := rendezvous.CheckGrant(caller, in.Scopes); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		k, secret, err := s.Store.CreateAPIKey(r.Context(), caller.OrgID, in.Name, in.Scopes)
 		if err != nil {
 			s.error(w, r, fmt.Errorf("create API key: %w", err))
 			return
@@ -67,7 +72,11 @@ func (s *server) handleAPIKeyCreate() http.Handler {
 // at once on this instance and within Deps.KeyCacheTTL on the others.
 func (s *server) handleAPIKeyRevoke() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
+		id, err := pathID(r, "id")
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
 		if err := s.Store.RevokeAPIKey(r.Context(), apiKey(r.Context()).OrgID, id); err != nil {
 			s.error(w, r, fmt.Errorf("revoke API key %s: %w", id, err))
 			return

@@ -199,7 +199,12 @@ func (s *server) checkAgent(r *http.Request, orgID, agentUserID string) error {
 
 func (s *server) handleAppointmentGet() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, err := s.Store.Appointment(r.Context(), apiKey(r.Context()).OrgID, r.PathValue("id"))
+		id, err := pathID(r, "id")
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		a, err := s.Store.Appointment(r.Context(), apiKey(r.Context()).OrgID, id)
 		if err != nil {
 			s.error(w, r, fmt.Errorf("appointment: %w", err))
 			return
@@ -221,7 +226,7 @@ func (s *server) handleAppointmentList() http.Handler {
 			return
 		}
 		out := appointmentListJSON{Items: make([]appointmentJSON, len(items)), Next: next}
-		base := s.publicURL(r)
+		base := s.linkBase(r)
 		for i, a := range items {
 			out.Items[i] = toAppointmentJSON(a, base)
 		}
@@ -265,6 +270,11 @@ func listFilter(r *http.Request) (store.ListFilter, error) {
 
 func (s *server) handleAppointmentPatch() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
 		version, err := ifMatch(r)
 		if err != nil {
 			s.error(w, r, err)
@@ -302,7 +312,7 @@ func (s *server) handleAppointmentPatch() http.Handler {
 				return
 			}
 		}
-		a, err := s.Store.UpdateAppointment(r.Context(), key.OrgID, r.PathValue("id"), version,
+		a, err := s.Store.UpdateAppointment(r.Context(), key.OrgID, id, version,
 			func(a *rendezvous.Appointment) (string, error) {
 				agent := a.AgentUserID
 				if err := a.Apply(patch, s.clock.Now()); err != nil {
@@ -326,6 +336,11 @@ func (s *server) handleAppointmentPatch() http.Handler {
 
 func (s *server) handleAppointmentCancel() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
 		version, err := ifMatch(r)
 		if err != nil {
 			s.error(w, r, err)
@@ -336,7 +351,7 @@ func (s *server) handleAppointmentCancel() http.Handler {
 			s.error(w, r, err)
 			return
 		}
-		a, err := s.Store.UpdateAppointment(r.Context(), apiKey(r.Context()).OrgID, r.PathValue("id"), version,
+		a, err := s.Store.UpdateAppointment(r.Context(), apiKey(r.Context()).OrgID, id, version,
 			func(a *rendezvous.Appointment) (string, error) {
 				return "cancelled", a.Cancel(in.Reason, s.clock.Now())
 			})
@@ -430,6 +445,8 @@ func interactionFromJSON(in *interactionJSON) rendezvous.Interaction {
 	return out
 }
 
+// toAppointmentJSON shows a with its customer link under publicURL, or without the link
+// when publicURL is "" (see linkBase).
 func toAppointmentJSON(a *rendezvous.Appointment, publicURL string) appointmentJSON {
 	out := appointmentJSON{
 		ID:              a.ID,
@@ -461,7 +478,7 @@ func toAppointmentJSON(a *rendezvous.Appointment, publicURL string) appointmentJ
 	for i, c := range a.Customers {
 		out.Customers[i] = customerJSON{Name: c.Name, Phone: c.Phone, Email: c.Email, Language: c.Language}
 	}
-	if a.LinkToken != "" {
+	if a.LinkToken != "" && publicURL != "" {
 		out.Links.Customer = publicURL + "/a/" + a.LinkToken
 	}
 	return out
@@ -491,7 +508,18 @@ func (s *server) publicURL(r *http.Request) string {
 // writeAppointment writes one appointment with its version as the ETag.
 func (s *server) writeAppointment(w http.ResponseWriter, r *http.Request, status int, a *rendezvous.Appointment) {
 	w.Header().Set("ETag", strconv.Quote(strconv.Itoa(a.Version)))
-	writeJSON(w, status, toAppointmentJSON(a, s.publicURL(r)))
+	writeJSON(w, status, toAppointmentJSON(a, s.linkBase(r)))
+}
+
+// linkBase is the base URL of the customer links in an answer to r, or "" to leave the
+// links out. A customer link is a bearer credential that acts (it cancels and reschedules
+// through the self-service pages and joins the call), so only a key that may change
+// appointments (appointments:write) is shown it; a read-only integration sees the rest.
+func (s *server) linkBase(r *http.Request) string {
+	if !apiKey(r.Context()).HasScope(rendezvous.ScopeAppointmentsWrite) {
+		return ""
+	}
+	return s.publicURL(r)
 }
 
 // writeJSON writes v as a JSON response. Responses can carry personal data and customer

@@ -8,7 +8,6 @@ package web
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -217,7 +216,7 @@ func (s *server) handleAvailability() http.Handler {
 // that organization's widget (answered with CORS headers). It writes the refusal and
 // returns false when the request may not go on.
 func (s *server) publicWidgetRequest(w http.ResponseWriter, r *http.Request, org string) (string, bool) {
-	if ok, wait := s.Widget.AllowClient(clientAddr(r)); !ok {
+	if ok, wait := s.Widget.AllowClient(s.clientAddr(r)); !ok {
 		s.error(w, r, &retryAfterError{seconds: int(max(1, wait.Round(time.Second)/time.Second))})
 		return "", false
 	}
@@ -246,13 +245,11 @@ func (s *server) publicWidgetRequest(w http.ResponseWriter, r *http.Request, org
 	return org, true
 }
 
-// clientAddr is the address rate limits count a public request against.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// clientAddr is the address rate limits count a public request against: the client's,
+// read through the trusted proxies (-trusted-proxies), so that customers behind one proxy
+// do not share one budget.
+func (s *server) clientAddr(r *http.Request) string {
+	return s.LinkGuard.ClientIP(r).String()
 }
 
 func (s *server) serveAvailability(w http.ResponseWriter, r *http.Request, org string) {

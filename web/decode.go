@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"rendezvous"
 )
 
 // decodeJSON reads r's body into dst, which must be a pointer to a struct whose fields
@@ -61,7 +63,46 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any, all
 	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("", "request body has data after the JSON object")
 	}
-	return nil
+	return controlsIn(body)
+}
+
+// controlsIn refuses, with a 422 naming the field, any string or object key in a JSON body
+// that holds a NUL or another control character other than tab, line feed and carriage
+// return. No field of the API means anything by them, PostgreSQL refuses NUL in text
+// (where SQLite would store it), and they must never reach a database, a log line, an
+// email header or Genesys Cloud. Fields that must be one line (names, titles, ids) are
+// held to the stricter rendezvous.CheckLine by the domain's validation.
+func controlsIn(body []byte) error {
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil // already decoded once; cannot happen
+	}
+	var p rendezvous.Problems
+	walkStrings(v, "", func(path, s string) {
+		if err := rendezvous.CheckMultiline(s); err != nil {
+			p.Add(path, "%s", err)
+		}
+	})
+	return p.Err()
+}
+
+// walkStrings calls f for every string and object key in v with its path
+// ("customers[0].name"); a key is reported under the path it names.
+func walkStrings(v any, path string, f func(path, s string)) {
+	switch x := v.(type) {
+	case string:
+		f(path, x)
+	case []any:
+		for i, item := range x {
+			walkStrings(item, fmt.Sprintf("%s[%d]", path, i), f)
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			kp := join(path, sanitizeField(k))
+			f(kp, k)
+			walkStrings(x[k], kp, f)
+		}
+	}
 }
 
 // describeJSONError turns encoding/json's errors into messages that name the field and,

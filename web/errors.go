@@ -168,10 +168,16 @@ const unavailableRetryAfter = 5
 // retryAfterError is a rate-limit refusal that knows when to come back.
 type retryAfterError struct {
 	seconds int
+	// what was refused; "" means requests of an API key over its rate limit.
+	what string
 }
 
 func (e *retryAfterError) Error() string {
-	return fmt.Sprintf("too many requests for this API key; retry in %d s", e.seconds)
+	what := e.what
+	if what == "" {
+		what = "too many requests for this API key"
+	}
+	return fmt.Sprintf("%s; retry in %d s", what, e.seconds)
 }
 
 func (e *retryAfterError) Unwrap() error { return rendezvous.ErrRateLimited }

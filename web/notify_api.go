@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"rendezvous"
+	"rendezvous/linkguard"
 	"rendezvous/notify"
 )
 
@@ -262,7 +263,12 @@ type deliveriesJSON struct {
 
 func (s *server) handleAppointmentNotifications() http.Handler {
 	return s.withNotify(func(w http.ResponseWriter, r *http.Request, n *notify.Service, org string) {
-		ds, err := n.Deliveries(r.Context(), org, r.PathValue("id"))
+		id, err := pathID(r, "id")
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		ds, err := n.Deliveries(r.Context(), org, id)
 		if err != nil {
 			s.error(w, r, fmt.Errorf("delivery log: %w", err))
 			return
@@ -273,7 +279,17 @@ func (s *server) handleAppointmentNotifications() http.Handler {
 
 func (s *server) handleAppointmentNotificationRetry() http.Handler {
 	return s.withNotify(func(w http.ResponseWriter, r *http.Request, n *notify.Service, org string) {
-		d, err := n.Retry(r.Context(), org, r.PathValue("id"), r.PathValue("deliveryId"))
+		id, err := pathID(r, "id")
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		deliveryID, err := pathID(r, "deliveryId")
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		d, err := n.Retry(r.Context(), org, id, deliveryID)
 		if err != nil {
 			s.error(w, r, fmt.Errorf("retry delivery: %w", err))
 			return
@@ -290,8 +306,20 @@ func (s *server) handleCalendar() http.Handler {
 			s.notifyMissing(w, r)
 			return
 		}
-		b, err := s.Notify.Calendar(r.Context(), r.PathValue("token"))
+		token := r.PathValue("token")
+		err := rendezvous.ErrNotFound
+		var b []byte
+		if rendezvous.IsLinkToken(token) { // anything else cannot exist: no database round trip
+			b, err = s.Notify.Calendar(r.Context(), token)
+		}
 		if errors.Is(err, rendezvous.ErrNotFound) {
+			// Counted like a miss on the customer's page: one budget per client for every
+			// route that takes a link token.
+			if blocked, wait := s.LinkGuard.Miss(r, s.clock.Now()); blocked {
+				w.Header().Set("Retry-After", linkguard.RetryAfter(wait))
+				http.Error(w, "Too many unknown links were tried from your network; wait a minute.", http.StatusTooManyRequests)
+				return
+			}
 			http.Error(w, "This appointment link is not known.", http.StatusNotFound)
 			return
 		}
@@ -308,7 +336,12 @@ func (s *server) handleCalendar() http.Handler {
 
 func (s *server) handleAppointmentNotificationChannelsGet() http.Handler {
 	return s.withNotify(func(w http.ResponseWriter, r *http.Request, n *notify.Service, org string) {
-		c, err := n.AppointmentChannels(r.Context(), org, r.PathValue("id"))
+		id, err := pathID(r, "id")
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		c, err := n.AppointmentChannels(r.Context(), org, id)
 		if err != nil {
 			s.error(w, r, fmt.Errorf("channel choices: %w", err))
 			return
@@ -321,7 +354,12 @@ func (s *server) handleAppointmentNotificationChannelsGet() http.Handler {
 // reminders and follow-ups are planned again for them.
 func (s *server) handleAppointmentNotificationChannelsPut() http.Handler {
 	return s.withNotify(func(w http.ResponseWriter, r *http.Request, n *notify.Service, org string) {
-		c, err := n.AppointmentChannels(r.Context(), org, r.PathValue("id"))
+		id, err := pathID(r, "id")
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		c, err := n.AppointmentChannels(r.Context(), org, id)
 		if err != nil {
 			s.error(w, r, fmt.Errorf("channel choices: %w", err))
 			return
@@ -330,7 +368,7 @@ func (s *server) handleAppointmentNotificationChannelsPut() http.Handler {
 			s.error(w, r, err)
 			return
 		}
-		saved, err := n.PutAppointmentChannels(r.Context(), org, r.PathValue("id"), c)
+		saved, err := n.PutAppointmentChannels(r.Context(), org, id, c)
 		if err != nil {
 			s.error(w, r, fmt.Errorf("save channel choices: %w", err))
 			return

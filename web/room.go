@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"rendezvous"
+	"rendezvous/linkguard"
 	"rendezvous/notify"
 	"rendezvous/room"
 )
@@ -36,6 +37,7 @@ var roomWords = map[string]map[string]string{
 		"notYet":      "The room opens at %s. Come back then; you do not need to reload before.",
 		"closed":      "This appointment is over. The room is closed.",
 		"unavailable": "The room is not available right now. Please try again in a moment.",
+		"slowDown":    "Too many links that do not exist were tried from your network. Please wait a minute and open your link again.",
 	},
 	"de": {
 		"title":       "Video-Termin",
@@ -44,6 +46,7 @@ var roomWords = map[string]map[string]string{
 		"notYet":      "Der Raum öffnet um %s.",
 		"closed":      "Dieser Termin ist vorbei. Der Raum ist geschlossen.",
 		"unavailable": "Der Raum ist gerade nicht verfügbar. Bitte versuchen Sie es gleich noch einmal.",
+		"slowDown":    "Aus Ihrem Netz wurden zu viele ungültige Links aufgerufen. Bitte warten Sie eine Minute und öffnen Sie Ihren Link dann erneut.",
 	},
 	"el": {
 		"title":       "Ραντεβού μέσω βίντεο",
@@ -52,6 +55,7 @@ var roomWords = map[string]map[string]string{
 		"notYet":      "Το δωμάτιο ανοίγει στις %s.",
 		"closed":      "Αυτό το ραντεβού έχει ολοκληρωθεί. Το δωμάτιο έκλεισε.",
 		"unavailable": "Το δωμάτιο δεν είναι διαθέσιμο αυτή τη στιγμή. Δοκιμάστε ξανά σε λίγο.",
+		"slowDown":    "Από το δίκτυό σας δοκιμάστηκαν πάρα πολλοί σύνδεσμοι που δεν υπάρχουν. Περιμένετε ένα λεπτό και ανοίξτε ξανά τον σύνδεσμό σας.",
 	},
 }
 
@@ -107,10 +111,15 @@ func (s *server) handleRoomPage(side room.Side) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		// Only our own script runs; the WebSocket and media stay with this origin. No
-		// frame-ancestors rule: Genesys Cloud may show the agent's page in a frame.
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "+
-			"connect-src 'self'; media-src 'self' blob: mediastream:; img-src 'self' data:; base-uri 'none'; form-action 'none'")
+		// Only our own script runs; the WebSocket and media stay with this origin. Only
+		// Genesys Cloud (Deps.AgentFrameAncestors) may show the agent's page in a frame,
+		// beside the interaction; the customer's page may be framed by nobody, so no other
+		// site can dress it up or click it for them.
+		h.Set("Content-Security-Policy", roomCSP(side, s.AgentFrameAncestors))
+		h.Set("X-Frame-Options", "DENY")
+		if side == room.Agent && len(s.AgentFrameAncestors) > 0 {
+			h.Del("X-Frame-Options") // frame-ancestors decides; X-Frame-Options cannot name origins
+		}
 		h.Set("Permissions-Policy", "camera=(self), microphone=(self)")
 		key := r.PathValue("key")
 		a, err := s.Rooms.Authorize(r.Context(), side, key)
@@ -142,6 +151,10 @@ func (s *server) handleRoomPage(side room.Side) http.Handler {
 			d.Config = &roomConfig{Role: side, SignalingURL: room.SignalingPath(side, key), ICEServers: ice, Lang: lang, ConfirmHangUp: true}
 		case errors.Is(err, rendezvous.ErrNotFound):
 			status, d.Message = http.StatusNotFound, words["unknown"]
+			if blocked, wait := s.LinkGuard.Miss(r, s.clock.Now()); blocked {
+				h.Set("Retry-After", linkguard.RetryAfter(wait))
+				status, d.Message = http.StatusTooManyRequests, words["slowDown"]
+			}
 		case errors.Is(err, room.ErrNotYet):
 			opens := s.Rooms.Opens(a, side).In(a.Location())
 			status, d.Message = http.StatusConflict, fmt.Sprintf(words["notYet"], notify.FormatTime(opens, lang))
@@ -159,6 +172,17 @@ func (s *server) handleRoomPage(side room.Side) http.Handler {
 	})
 }
 
+// roomCSP is the Content-Security-Policy of side's room page.
+func roomCSP(side room.Side, agentFrameAncestors []string) string {
+	ancestors := "'none'"
+	if side == room.Agent && len(agentFrameAncestors) > 0 {
+		ancestors = strings.Join(agentFrameAncestors, " ")
+	}
+	return "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+		"connect-src 'self'; media-src 'self' blob: mediastream:; img-src 'self' data:; base-uri 'none'; form-action 'none'; " +
+		"frame-ancestors " + ancestors
+}
+
 // handleRoomSignaling serves side's signaling WebSocket. Refusals before the upgrade
 // are problem details: 404 for any link that does not open this side's room, 409 when
 // the room is not open.
@@ -169,6 +193,11 @@ func (s *server) handleRoomSignaling(side room.Side) http.Handler {
 			return
 		}
 		a, err := s.Rooms.Authorize(r.Context(), side, r.PathValue("key"))
+		if errors.Is(err, rendezvous.ErrNotFound) {
+			if blocked, wait := s.LinkGuard.Miss(r, s.clock.Now()); blocked {
+				err = &retryAfterError{seconds: int(wait.Seconds()) + 1, what: "too many unknown room links from this network"}
+			}
+		}
 		if err == nil {
 			err = s.Rooms.Serve(w, r, a, side)
 		}
@@ -259,7 +288,7 @@ func (s *server) handleVideoSettingsPut() http.Handler {
 // roomInfoJSON is GET /api/v1/appointments/{id}/room: the agent's room link, for
 // integrations that hand it to the agent themselves, and who was in the room when.
 type roomInfoJSON struct {
-	AgentLink string            `json:"agentLink"`
+	AgentLink string            `json:"agentLink,omitempty"`
 	Sessions  []roomSessionJSON `json:"sessions"`
 }
 
@@ -277,7 +306,12 @@ func (s *server) handleAppointmentRoom() http.Handler {
 			return
 		}
 		org := apiKey(r.Context()).OrgID
-		a, err := s.Store.Appointment(r.Context(), org, r.PathValue("id"))
+		id, err := pathID(r, "id")
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		a, err := s.Store.Appointment(r.Context(), org, id)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -287,7 +321,12 @@ func (s *server) handleAppointmentRoom() http.Handler {
 			s.error(w, r, err)
 			return
 		}
-		out := roomInfoJSON{AgentLink: s.Rooms.AgentLink(a), Sessions: []roomSessionJSON{}}
+		out := roomInfoJSON{Sessions: []roomSessionJSON{}}
+		// The agent's link joins the call as the agent: only for keys that may act on
+		// appointments, like the customer's link (linkBase).
+		if apiKey(r.Context()).HasScope(rendezvous.ScopeAppointmentsWrite) {
+			out.AgentLink = s.Rooms.AgentLink(a)
+		}
 		for _, rs := range sessions {
 			js := roomSessionJSON{Side: rs.Side, JoinedAt: formatTime(rs.JoinedAt), LeftReason: rs.LeftReason}
 			if !rs.LeftAt.IsZero() {

@@ -16,7 +16,9 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", s.handleHome())
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
-	mux.Handle("GET /metrics", s.handleMetrics())
+	if !s.SeparateOps {
+		mux.Handle("GET /metrics", s.handleMetrics()) // else on the operations listener
+	}
 
 	// REST API.
 	mux.Handle("GET /api/v1/openapi.json", s.handleOpenAPI())

@@ -22,7 +22,9 @@ import (
 	"golang.org/x/time/rate"
 
 	"rendezvous/clock"
+	"rendezvous/hostcheck"
 	"rendezvous/journey"
+	"rendezvous/linkguard"
 	"rendezvous/notify"
 	"rendezvous/retention"
 	"rendezvous/room"
@@ -80,6 +82,21 @@ type Deps struct {
 	// Sandbox is the base URL of the built-in Genesys Cloud sandbox when it stands in for
 	// a real organization, linked from the home page; "" otherwise.
 	Sandbox string
+	// Hosts are the host names this service answers to (hostcheck.New with the public
+	// and instance URLs); requests naming another get 421, against DNS rebinding. The zero
+	// value answers any host.
+	Hosts hostcheck.Hosts
+	// LinkGuard counts unknown link tokens per client on every route that takes one (the
+	// .ics file, both room pages and their sockets; the journey gets the same guard) and
+	// slows the guessers. Nil makes one that trusts no proxy.
+	LinkGuard *linkguard.Guard
+	// AgentFrameAncestors are the origins allowed to show the agent's room in a frame:
+	// Genesys Cloud's desktop (https://apps.<region domain>), or the sandbox. Every other
+	// page may be framed by nobody.
+	AgentFrameAncestors []string
+	// SeparateOps leaves /metrics off this handler: it is served by NewOpsHandler on the
+	// operations listener instead (-ops-addr), away from the customers' address.
+	SeparateOps bool
 	// APIInFlight, when set, counts the REST API requests being served (not the pages,
 	// WebSockets and waiting rooms, which last minutes), so that the job runner can yield
 	// to them (jobs.RunnerOptions.Busy).
@@ -128,6 +145,9 @@ func NewServer(d Deps) http.Handler {
 		ttl = 10 * time.Second
 	}
 	s.keys = newKeyCache(ttl)
+	if s.LinkGuard == nil {
+		s.LinkGuard = linkguard.New(linkguard.Options{})
+	}
 	var b [4]byte
 	rand.Read(b[:])
 	s.idPrefix = hex.EncodeToString(b[:])
@@ -160,6 +180,10 @@ func (s *server) observe(mux *http.ServeMux) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
 		sw := &statusWriter{ResponseWriter: w}
+		if !s.edge(sw, r) {
+			s.metrics.observe("unmatched", sw.status, time.Since(start))
+			return
+		}
 		if s.Draining != nil && s.Draining() && r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
 			sw.Header().Set("Connection", "close")
 			s.error(sw, r, errDraining)
@@ -200,6 +224,7 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		withBaselineCSP(w.Header())
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -207,6 +232,7 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+		withBaselineCSP(w.Header())
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -214,3 +240,24 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer (flush, hijack for
 // websockets, deadlines).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// NewOpsHandler returns the handler of the operations listener (-ops-addr): /metrics,
+// /healthz and /readyz, for Prometheus and the orchestrator, on an address customers do
+// not reach. Pair it with Deps.SeparateOps on NewServer, sharing the same Deps.
+func NewOpsHandler(d Deps) http.Handler {
+	s := &server{Deps: d, log: d.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.handleMetrics())
+	mux.Handle("GET /healthz", s.handleHealthz())
+	mux.Handle("GET /readyz", s.handleReadyz())
+	return s.Hosts.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		mux.ServeHTTP(w, r)
+	}))
+}

@@ -33,6 +33,11 @@ type config struct {
 	instanceURL string
 	instanceID  string
 
+	trustedProxies string
+	allowedHosts   string
+	frameAncestors string
+	opsAddr        string
+
 	sandboxAddr string
 
 	genesysRegion       string
@@ -82,6 +87,10 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 	fs.env["job-workers"] = "RENDEZVOUS_JOB_WORKERS"
 	str(&c.iceServers, "ice-servers", "RENDEZVOUS_ICE_SERVERS", "", "default STUN/TURN servers for the video room: a comma-separated list of URLs, or a JSON array like [{\"urls\":[\"turn:turn.example.com:3478\"],\"username\":\"u\",\"credential\":\"c\"}]")
 	str(&c.instanceURL, "instance-url", "RENDEZVOUS_INSTANCE_URL", "", "this instance's base URL as other instances reach it, so that several instances can share video rooms (empty: both sides of a call must reach the same instance)")
+	str(&c.trustedProxies, "trusted-proxies", "RENDEZVOUS_TRUSTED_PROXIES", "", "comma-separated addresses and CIDR prefixes of the reverse proxies in front of the service, whose Forwarded / X-Forwarded-For headers name the client (empty: trust no such header)")
+	str(&c.allowedHosts, "allowed-hosts", "RENDEZVOUS_ALLOWED_HOSTS", "", "comma-separated host names the service answers to besides those of -public-url and -instance-url (IP addresses are always answered); other names get 421, against DNS rebinding")
+	str(&c.frameAncestors, "frame-ancestors", "RENDEZVOUS_FRAME_ANCESTORS", "", "space-separated origins allowed to show the agent's room in a frame (default: Genesys Cloud's desktop of the region, https://apps.<domain>, or the sandbox)")
+	str(&c.opsAddr, "ops-addr", "RENDEZVOUS_OPS_ADDR", "", "address of a separate operations listener for /metrics, /healthz and /readyz (empty: /metrics is served on -addr)")
 	str(&c.instanceID, "instance-id", "RENDEZVOUS_INSTANCE_ID", "", "name of this instance on the background jobs it runs, so that after a crash it takes them back at once; never the same on two live instances (default: host name and the address served on)")
 	str(&c.sandboxAddr, "sandbox-addr", "RENDEZVOUS_SANDBOX_ADDR", "127.0.0.1:8090", "address of the built-in Genesys Cloud sandbox, started when no Genesys region or API URL is set")
 	str(&c.genesysRegion, "genesys-region", "RENDEZVOUS_GENESYS_REGION", "", "Genesys Cloud region (such as eu-west-1) or domain (mypurecloud.ie); empty runs the sandbox")

@@ -18,6 +18,7 @@ import (
 
 	"rendezvous/clock"
 	"rendezvous/cmd/internal/wiring"
+	"rendezvous/linkguard"
 	"rendezvous/room"
 )
 
@@ -74,20 +75,39 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("-ice-servers: %w", err)
 	}
+	proxies, err := linkguard.ParseTrustedProxies(c.trustedProxies)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	var opsLn net.Listener
+	if c.opsAddr != "" {
+		if opsLn, err = net.Listen("tcp", c.opsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on -ops-addr %s: %w", c.opsAddr, err)
+		}
+	}
 	svc, err := wiring.New(life, &wg, wiring.Options{
 		Store: st, Key: key, Clock: clk, Logger: log, PublicURL: publicURL,
-		Genesys:     c.genesys(),
-		RateLimit:   rateLimit(c.rateLimit),
-		JobWorkers:  c.jobWorkers,
-		ICEServers:  ice,
-		InstanceURL: c.instanceURL,
-		Instance:    instance,
-		Draining:    draining.Load,
+		Genesys:        c.genesys(),
+		RateLimit:      rateLimit(c.rateLimit),
+		JobWorkers:     c.jobWorkers,
+		ICEServers:     ice,
+		InstanceURL:    c.instanceURL,
+		TrustedProxies: proxies,
+		AllowedHosts:   splitList(c.allowedHosts),
+		FrameAncestors: strings.Fields(c.frameAncestors),
+		SeparateOps:    opsLn != nil,
+		Instance:       instance,
+		Draining:       draining.Load,
 
 		GenesysRequestsPerMinute: c.genesysRPM,
 	})
 	if err != nil {
 		ln.Close()
+		if opsLn != nil {
+			opsLn.Close()
+		}
 		return err
 	}
 	defer svc.Close()
@@ -126,6 +146,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			errc <- fmt.Errorf("serve HTTP: %w", err)
 		}
 	})
+	var opsSrv *http.Server
+	if opsLn != nil {
+		opsSrv = &http.Server{Handler: svc.OpsHandler, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		wg.Go(func() {
+			if err := opsSrv.Serve(opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serve operations listener: %w", err)
+			}
+		})
+		log.Info("operations listener (metrics, health) on http://" + opsLn.Addr().String())
+	}
 	log.Info("listening on "+base, "public_url", publicURL, "database", st.Dialect(),
 		"startup_ms", time.Since(started).Milliseconds())
 
@@ -153,6 +184,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	<-jobsDone
 	svc.Close()
 	endLife()
+	// The operations listener goes last, so the orchestrator sees /readyz say "not ready"
+	// throughout the drain.
+	if opsSrv != nil {
+		opsSrv.Shutdown(shutdownCtx)
+	}
 	wg.Wait()
 	log.Info("stopped")
 	return err
@@ -164,4 +200,15 @@ func rateLimit(perSecond float64) rate.Limit {
 		return rate.Inf
 	}
 	return rate.Limit(perSecond)
+}
+
+// splitList reads a comma-separated setting, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }

@@ -268,11 +268,33 @@ func (s *Sandbox) listEmailDomains(w http.ResponseWriter, r *http.Request, c cal
 	s.mu.Lock()
 	var all []wireOutboundDomain
 	for _, d := range s.tenantLocked(c.org()).emailDomains {
-		all = append(all, wireOutboundDomain{ID: d, Name: d, CnameVerificationResult: wireVerification{"VERIFIED"},
-			DkimVerificationResult: wireVerification{"VERIFIED"}, SenderType: "Genesys",
-			SelfURI: "/api/v2/routing/email/outbound/domains/" + d})
+		all = append(all, wireDomain(d))
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, newListing(all, size, number, "/api/v2/routing/email/outbound/domains", nil))
+	return nil
+}
+
+// Domain sender types Genesys names: Unknown, EmailDomain, MockEmailDomain,
+// EmailSmtpDomain. The sandbox's domains are Genesys-hosted ones.
+const senderTypeEmailDomain = "EmailDomain"
+
+func wireDomain(d string) wireOutboundDomain {
+	return wireOutboundDomain{ID: d, Name: d, CnameVerificationResult: wireVerification{"VERIFIED"},
+		DkimVerificationResult: wireVerification{"VERIFIED"}, SenderType: senderTypeEmailDomain,
+		SelfURI: "/api/v2/routing/email/outbound/domains/" + d}
+}
+
+// GET /api/v2/routing/email/outbound/domains/{domainId}: one domain by name, which
+// routing:email:view suffices for.
+func (s *Sandbox) getEmailDomain(w http.ResponseWriter, r *http.Request, c caller) error {
+	id := strings.ToLower(r.PathValue("domainId"))
+	s.mu.Lock()
+	found := slices.Contains(s.tenantLocked(c.org()).emailDomains, id)
+	s.mu.Unlock()
+	if !found {
+		return notFound("The outbound domain %s was not found.", id)
+	}
+	writeJSON(w, http.StatusOK, wireDomain(id))
 	return nil
 }

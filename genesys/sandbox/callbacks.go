@@ -74,14 +74,19 @@ func (s *Sandbox) callbackResponseLocked(c *conversation) callbackResponse {
 	}
 }
 
+// scheduledLayout is callbackScheduledTime's documented format, yyyy-MM-ddTHH:mm:ss.SSSZ.
+// The sandbox accepts nothing else, so that a client writing another ISO-8601 form is
+// caught here rather than by Genesys.
+const scheduledLayout = "2006-01-02T15:04:05.000Z"
+
 // parseScheduled reads callbackScheduledTime and applies the 30-day rule. Empty means now.
 func (s *Sandbox) parseScheduled(v string) (time.Time, *apiError) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, v)
+	t, err := time.Parse(scheduledLayout, v)
 	if err != nil {
-		return time.Time{}, badRequest("callbackScheduledTime", "callbackScheduledTime must be an ISO-8601 date-time, for example 2025-01-31T14:00:00.000Z.")
+		return time.Time{}, badRequest("callbackScheduledTime", "callbackScheduledTime must be formatted yyyy-MM-ddTHH:mm:ss.SSSZ, for example 2025-01-31T14:00:00.000Z.")
 	}
 	if t.After(s.clock.Now().Add(maxCallbackAhead)) {
 		return time.Time{}, badRequest("callbackScheduledTime", "A callback cannot be scheduled more than 30 days ahead.")
@@ -151,6 +156,9 @@ func (s *Sandbox) createCallback(w http.ResponseWriter, r *http.Request, caller 
 			if len(agents) != 1 || agents[0].Score != 100 {
 				return badRequest("routingData.scoredAgents", "An agent-owned callback needs exactly one scored agent with score 100.")
 			}
+			if aerr := ownedAllowed(q, scheduled, s.clock.Now()); aerr != nil {
+				return aerr
+			}
 			cb.owner = agents[0].UserID
 		}
 		// Preferred agent routing does not apply to scheduled callbacks, only agent-owned
@@ -213,9 +221,24 @@ func (s *Sandbox) scheduleCallbackLocked(c *conversation) {
 	})
 }
 
+// ownedAllowed checks an agent-owned callback against its queue: agent-owned callbacks
+// enabled, a preferred-agent routing rule, and a time within the queue's
+// maxOwnedCallbackDelayHours.
+func ownedAllowed(q *queue, scheduled, now time.Time) *apiError {
+	if !q.acceptsOwnedCallbacks() {
+		return badRequest("routingData.routingFlags", "The queue %s does not accept agent-owned callbacks: enable agentOwnedRouting.enableAgentOwnedCallbacks and add a preferred agent routing rule.", q.name)
+	}
+	if !scheduled.IsZero() && scheduled.After(now.Add(time.Duration(q.owned.MaxDelayHours)*time.Hour)) {
+		return badRequest("callbackScheduledTime", "An agent-owned callback on queue %s can be scheduled at most %d hours ahead (agentOwnedRouting.maxOwnedCallbackDelayHours).", q.name, q.owned.MaxDelayHours)
+	}
+	return nil
+}
+
+// patchCallbackRequest is Genesys' PatchCallbackRequest: conversationId and agentId are
+// both required.
 type patchCallbackRequest struct {
 	ConversationID        string   `json:"conversationId"`
-	AgentID               string   `json:"agentId,omitempty"`
+	AgentID               string   `json:"agentId"`
 	QueueID               string   `json:"queueId,omitempty"`
 	CallbackUserName      string   `json:"callbackUserName,omitempty"`
 	CallbackNumbers       []string `json:"callbackNumbers,omitempty"`
@@ -231,6 +254,9 @@ func (s *Sandbox) patchCallback(w http.ResponseWriter, r *http.Request, caller c
 	}
 	if req.ConversationID == "" {
 		return badRequest("conversationId", "conversationId is required.")
+	}
+	if req.AgentID == "" {
+		return badRequest("agentId", "agentId is required.")
 	}
 	if req.CallbackNumbers != nil {
 		if err := validateNumbers(req.CallbackNumbers, true); err != nil {
@@ -250,18 +276,25 @@ func (s *Sandbox) patchCallback(w http.ResponseWriter, r *http.Request, caller c
 	if aerr != nil {
 		return aerr
 	}
+	queueID := c.queueID
 	if req.QueueID != "" {
 		if s.queueInLocked(req.QueueID, caller.org()) == nil {
 			return badRequest("queueId", "The queue %s does not exist.", req.QueueID)
 		}
-		c.queueID = req.QueueID
+		queueID = req.QueueID
 	}
-	if req.AgentID != "" {
-		if s.userInLocked(req.AgentID, caller.org()) == nil {
-			return badRequest("agentId", "The agent %s does not exist.", req.AgentID)
-		}
-		c.callback.owner = req.AgentID
+	if s.userInLocked(req.AgentID, caller.org()) == nil {
+		return badRequest("agentId", "The agent %s does not exist.", req.AgentID)
 	}
+	when := c.callback.scheduled
+	if req.CallbackScheduledTime != "" {
+		when = scheduled
+	}
+	// agentId makes the callback the agent's own: the queue must take owned callbacks.
+	if aerr := ownedAllowed(s.queues[queueID], when, s.clock.Now()); aerr != nil {
+		return aerr
+	}
+	c.queueID, c.callback.owner = queueID, req.AgentID
 	if req.CallbackNumbers != nil {
 		c.callback.numbers = slices.Clone(req.CallbackNumbers)
 	}

@@ -21,7 +21,7 @@ func TestCallbackOfferedAtItsTime(t *testing.T) {
 	at := epoch.Add(time.Hour)
 	id, _ := e.createCallback(tok, map[string]any{
 		"queueId": Demo.PlainQueue.ID, "callbackNumbers": []string{"+33612345678"}, "callbackUserName": "Jane",
-		"callbackScheduledTime": at.Format(time.RFC3339), "data": map[string]string{"roomUrl": "https://room", "appointmentId": "a1"},
+		"callbackScheduledTime": at.Format(scheduledLayout), "data": map[string]string{"roomUrl": "https://room", "appointmentId": "a1"},
 	})
 	c := e.conversation(id)
 	if c.MediaType != MediaCallback || c.State != StateScheduled || c.Callback == nil || !c.Callback.ScheduledTime.Equal(at) {
@@ -59,8 +59,11 @@ func TestAgentOwnedCallbackAndIgnoredPreference(t *testing.T) {
 	if err := e.sb.SetPresence(Demo.Agents[1].ID, PresenceOffline); err != nil {
 		t.Fatal(err)
 	}
+	// A queue without agent-owned callbacks (or without a preferred-agent rule) refuses one.
+	wantError(t, e.do("POST", "/api/v2/conversations/callbacks", tok, map[string]any{"callbackNumbers": []string{"+33612345678"},
+		"routingData": map[string]any{"queueId": Demo.PlainQueue.ID, "routingFlags": []string{"AGENT_OWNED_CALLBACK"}, "scoredAgents": scored}}), 400, "bad.request")
 	owned2, _ := e.createCallback(tok, map[string]any{"callbackNumbers": []string{"+33612345678"},
-		"routingData": map[string]any{"queueId": Demo.PlainQueue.ID, "routingFlags": []string{"AGENT_OWNED_CALLBACK"},
+		"routingData": map[string]any{"queueId": Demo.VideoQueue.ID, "routingFlags": []string{"AGENT_OWNED_CALLBACK"},
 			"scoredAgents": []any{map[string]any{"agent": map[string]any{"id": Demo.Agents[1].ID}, "score": 100}}}})
 	if c := e.waitState(owned2, StateQueued, ""); c.Callback.OwnerID != Demo.Agents[1].ID {
 		t.Fatalf("owner %+v", c.Callback)
@@ -98,7 +101,7 @@ func TestCallbackValidation(t *testing.T) {
 		"no numbers":       {map[string]any{"queueId": Demo.PlainQueue.ID}, "bad.request"},
 		"bad number":       {map[string]any{"queueId": Demo.PlainQueue.ID, "callbackNumbers": []string{"06 12"}}, "bad.request"},
 		"31 days ahead": {map[string]any{"queueId": Demo.PlainQueue.ID, "callbackNumbers": nums,
-			"callbackScheduledTime": epoch.Add(31 * 24 * time.Hour).Format(time.RFC3339)}, "bad.request"},
+			"callbackScheduledTime": epoch.Add(31 * 24 * time.Hour).Format(scheduledLayout)}, "bad.request"},
 		"bad time":    {map[string]any{"queueId": Demo.PlainQueue.ID, "callbackNumbers": nums, "callbackScheduledTime": "tomorrow"}, "bad.request"},
 		"too many":    {map[string]any{"routingData": map[string]any{"queueId": Demo.PlainQueue.ID, "scoredAgents": tooMany}, "callbackNumbers": nums}, "TooManyPreferredAgents"},
 		"owned twice": {map[string]any{"routingData": map[string]any{"queueId": Demo.PlainQueue.ID, "scoredAgents": tooMany[:2], "routingFlags": []string{"AGENT_OWNED_CALLBACK"}}, "callbackNumbers": nums}, "bad.request"},
@@ -109,18 +112,30 @@ func TestCallbackValidation(t *testing.T) {
 	}
 	// Exactly 30 days ahead is fine; unvalidated numbers are taken as they are.
 	e.createCallback(tok, map[string]any{"queueId": Demo.PlainQueue.ID, "callbackNumbers": []string{"06 12 34 56 78"},
-		"validateCallbackNumbers": false, "callbackScheduledTime": epoch.Add(30 * 24 * time.Hour).Format(time.RFC3339)})
+		"validateCallbackNumbers": false, "callbackScheduledTime": epoch.Add(30 * 24 * time.Hour).Format(scheduledLayout)})
 }
 
 func TestCallbackRescheduleAndCancel(t *testing.T) {
 	e := newEnv(t, Options{})
 	tok := e.token(Demo.APIClient)
 	nums := []string{"+33612345678"}
-	id, cbID := e.createCallback(tok, map[string]any{"queueId": Demo.PlainQueue.ID, "callbackNumbers": nums,
-		"callbackScheduledTime": epoch.Add(time.Hour).Format(time.RFC3339)})
+	id, cbID := e.createCallback(tok, map[string]any{"queueId": Demo.VideoQueue.ID, "callbackNumbers": nums,
+		"callbackScheduledTime": epoch.Add(time.Hour).Format(scheduledLayout)})
 
 	later := epoch.Add(3 * time.Hour)
-	r := e.do("PATCH", "/api/v2/conversations/callbacks", tok, map[string]any{"conversationId": id, "callbackScheduledTime": later.Format(time.RFC3339), "agentId": Demo.Agents[1].ID})
+	// PatchCallbackRequest requires agentId: without it Genesys refuses, and the time
+	// must be written yyyy-MM-ddTHH:mm:ss.SSSZ.
+	wantError(t, e.do("PATCH", "/api/v2/conversations/callbacks", tok, map[string]any{"conversationId": id, "callbackScheduledTime": later.Format(scheduledLayout)}), 400, "bad.request")
+	wantError(t, e.do("PATCH", "/api/v2/conversations/callbacks", tok, map[string]any{"conversationId": id, "callbackScheduledTime": later.Format(time.RFC3339), "agentId": Demo.Agents[1].ID}), 400, "bad.request")
+	// Beyond the queue's owned-callback horizon, an owned callback is refused.
+	if err := e.sb.SetAgentOwnedRouting(Demo.VideoQueue.ID, true, 2); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, e.do("PATCH", "/api/v2/conversations/callbacks", tok, map[string]any{"conversationId": id, "callbackScheduledTime": later.Format(scheduledLayout), "agentId": Demo.Agents[1].ID}), 400, "bad.request")
+	if err := e.sb.SetAgentOwnedRouting(Demo.VideoQueue.ID, true, 720); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("PATCH", "/api/v2/conversations/callbacks", tok, map[string]any{"conversationId": id, "callbackScheduledTime": later.Format(scheduledLayout), "agentId": Demo.Agents[1].ID})
 	wantStatus(t, r, 200)
 	e.clock.Advance(2 * time.Hour)
 	if c := e.conversation(id); c.State != StateScheduled || !c.Callback.ScheduledTime.Equal(later) || !c.Callback.AgentOwned {
@@ -128,13 +143,13 @@ func TestCallbackRescheduleAndCancel(t *testing.T) {
 	}
 	e.clock.Advance(time.Hour)
 	e.waitState(id, StateAlerting, Demo.Agents[1].ID)
-	wantError(t, e.do("PATCH", "/api/v2/conversations/callbacks", tok, map[string]any{"conversationId": id, "callbackScheduledTime": later.Format(time.RFC3339)}), 400, "bad.request")
-	wantError(t, e.do("PATCH", "/api/v2/conversations/callbacks", tok, map[string]any{"conversationId": "nope"}), 404, "not.found")
+	wantError(t, e.do("PATCH", "/api/v2/conversations/callbacks", tok, map[string]any{"conversationId": id, "callbackScheduledTime": later.Format(scheduledLayout), "agentId": Demo.Agents[1].ID}), 400, "bad.request")
+	wantError(t, e.do("PATCH", "/api/v2/conversations/callbacks", tok, map[string]any{"conversationId": "nope", "agentId": Demo.Agents[1].ID}), 404, "not.found")
 	wantError(t, e.do("PATCH", "/api/v2/conversations/callbacks", tok, map[string]any{}), 400, "bad.request")
 
 	// Cancel by bulk disconnect (checked first: a wrong callback id disconnects nothing).
 	id2, cb2 := e.createCallback(tok, map[string]any{"queueId": Demo.PlainQueue.ID, "callbackNumbers": nums,
-		"callbackScheduledTime": epoch.Add(5 * time.Hour).Format(time.RFC3339)})
+		"callbackScheduledTime": epoch.Add(5 * time.Hour).Format(scheduledLayout)})
 	wrong := map[string]any{"callbackDisconnectIdentifiers": []any{map[string]any{"conversationId": id2, "callbackId": cb2}, map[string]any{"conversationId": id, "callbackId": "x"}}}
 	wantError(t, e.do("POST", "/api/v2/conversations/callbacks/bulk/disconnect", tok, wrong), 404, "not.found")
 	if c := e.conversation(id2); c.State != StateScheduled {
@@ -155,7 +170,7 @@ func TestCallbackRescheduleAndCancel(t *testing.T) {
 
 	// Cancel by PATCH state disconnected.
 	id3, _ := e.createCallback(tok, map[string]any{"queueId": Demo.PlainQueue.ID, "callbackNumbers": nums,
-		"callbackScheduledTime": e.clock.Now().Add(time.Hour).Format(time.RFC3339)})
+		"callbackScheduledTime": e.clock.Now().Add(time.Hour).Format(scheduledLayout)})
 	r = e.do("PATCH", "/api/v2/conversations/callbacks/"+id3, tok, map[string]any{"state": "disconnected"})
 	wantStatus(t, r, 200)
 	if c := e.conversation(id3); c.State != StateDisconnected {
@@ -169,7 +184,7 @@ func TestParticipantAttributes(t *testing.T) {
 	e := newEnv(t, Options{})
 	tok := e.token(Demo.APIClient)
 	id, cbID := e.createCallback(tok, map[string]any{"queueId": Demo.PlainQueue.ID, "callbackNumbers": []string{"+33612345678"},
-		"callbackScheduledTime": epoch.Add(time.Hour).Format(time.RFC3339), "data": map[string]string{"a": "1"}})
+		"callbackScheduledTime": epoch.Add(time.Hour).Format(scheduledLayout), "data": map[string]string{"a": "1"}})
 	path := "/api/v2/conversations/" + id + "/participants/" + cbID + "/attributes"
 	wantStatus(t, e.do("PATCH", path, tok, map[string]any{"attributes": map[string]string{"b": "2"}}), http.StatusAccepted)
 	if got := e.conversation(id).Participants[0].Attributes; got["a"] != "1" || got["b"] != "2" {

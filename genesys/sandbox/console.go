@@ -20,7 +20,19 @@ var consoleTmpl = template.Must(template.New("console").Funcs(template.FuncMap{
 	"presences": func() []Presence { return []Presence{PresenceOnQueue, PresenceAvailable, PresenceOffline} },
 	"lower":     func(s string) string { return strings.ToLower(s) },
 	"label":     func(p Presence) string { return p.systemPresence() },
+	"firstText": firstInboundText,
 }).Parse(consoleHTML))
+
+// firstInboundText is the customer's first visible message, which a Genesys agent sees at
+// the top of a web messaging interaction (a guest has no name of its own there).
+func firstInboundText(tr []TranscriptEntry) string {
+	for _, e := range tr {
+		if e.Direction == "Inbound" && e.Type == "Text" {
+			return e.Text
+		}
+	}
+	return ""
+}
 
 // consoleAgent is a user row of the console, with what they can do now.
 type consoleAgent struct {

@@ -212,6 +212,16 @@ func TestFidelityAgentlessEmail(t *testing.T) {
 	r = e.do("GET", "/api/v2/routing/email/outbound/domains", tok, nil)
 	wantStatus(t, r, 200)
 	hasKeys(t, "domain listing", r.json(t), "entities", "total")
+	d := obj(t, r.json(t)["entities"].([]any)[0])
+	hasKeys(t, "domain", d, "senderType")
+	inFacts(t, "Unknown", "EmailDomain", "MockEmailDomain", "EmailSmtpDomain")
+	if st, _ := d["senderType"].(string); !slices.Contains([]string{"Unknown", "EmailDomain", "MockEmailDomain", "EmailSmtpDomain"}, st) {
+		t.Errorf("senderType %q is none of Genesys' values", st)
+	}
+	inFacts(t, "domainId")
+	r = e.do("GET", "/api/v2/routing/email/outbound/domains/"+Demo.EmailDomain, tok, nil)
+	wantStatus(t, r, 200)
+	wantError(t, e.do("GET", "/api/v2/routing/email/outbound/domains/nope.example", tok, nil), 404, "not.found")
 
 	req["subject"] = strings.Repeat("s", 400)
 	wantStatus(t, e.do("POST", "/api/v2/conversations/emails/agentless", tok, req), 202)
@@ -222,7 +232,16 @@ func TestFidelityAgentlessEmail(t *testing.T) {
 func TestFidelityPermissions(t *testing.T) {
 	// The permission names the facts file gives are the ones the sandbox checks.
 	inFacts(t, PermMessageCreate, PermSMSNumberView, PermEmailCreate, PermAgentlessEmailSend,
-		PermCallbackCreate, PermCallbackEdit, PermQueueView)
+		PermCallbackCreate, PermCallbackEdit, PermQueueView, PermDisconnect, PermEmailManage, PermEmailView)
+	// The permission that does not exist is checked nowhere.
+	if f := facts(t); !strings.Contains(f, "no permission named\n`routing:email:outbound:view`") && !strings.Contains(f, "no permission named `routing:email:outbound:view`") {
+		t.Error("the facts file no longer says routing:email:outbound:view does not exist")
+	}
+	for _, p := range allPermissions() {
+		if p == "routing:email:outbound:view" {
+			t.Error("the sandbox checks a permission Genesys does not have")
+		}
+	}
 	e := newEnv(t, Options{})
 	for _, c := range []struct {
 		client       DemoClient
@@ -234,6 +253,10 @@ func TestFidelityPermissions(t *testing.T) {
 		{Demo.SMSClient, "GET", "/api/v2/routing/queues", nil},
 		{Demo.SMSClient, "POST", "/api/v2/conversations/callbacks", map[string]any{}},
 		{Demo.SMSClient, "PATCH", "/api/v2/conversations/callbacks", map[string]any{}},
+		{Demo.SMSClient, "PATCH", "/api/v2/conversations/callbacks/x", map[string]any{"state": "disconnected"}},
+		{Demo.SMSClient, "POST", "/api/v2/conversations/callbacks/bulk/disconnect", map[string]any{}},
+		{Demo.SMSClient, "GET", "/api/v2/routing/email/outbound/domains", nil},
+		{Demo.SMSClient, "GET", "/api/v2/routing/email/outbound/domains/" + Demo.EmailDomain, nil},
 	} {
 		wantError(t, e.do(c.method, c.path, e.token(c.client), c.body), 403, "missing.any.permissions")
 	}
@@ -261,10 +284,25 @@ func TestFidelityCallbacks(t *testing.T) {
 	exactKeys(t, "callback identifier", ident, "type", "id")
 	convID := obj(t, m["conversation"])["id"].(string)
 
+	inFacts(t, "yyyy", "MM", "ddTHH", "mm", "ss.SSSZ") // callbackScheduledTime's documented format
 	patch := map[string]any{"conversationId": convID, "agentId": Demo.Agents[1].ID, "queueId": Demo.VideoQueue.ID,
-		"callbackScheduledTime": epoch.Add(2 * time.Hour).Format(time.RFC3339), "callbackNumbers": []string{"+33612345679"}}
+		"callbackScheduledTime": epoch.Add(2 * time.Hour).Format(scheduledLayout), "callbackNumbers": []string{"+33612345679"}}
 	inFacts(t, keysOf(patch)...)
 	wantStatus(t, e.do("PATCH", "/api/v2/conversations/callbacks", tok, patch), 200)
+	// PatchCallbackRequest requires agentId.
+	delete(patch, "agentId")
+	wantError(t, e.do("PATCH", "/api/v2/conversations/callbacks", tok, patch), 400, "bad.request")
+
+	// The queue's agentOwnedRouting says whether it takes owned callbacks and how far
+	// ahead; the video queue has a preferred-agent rule.
+	inFacts(t, "agentOwnedRouting", "enableAgentOwnedCallbacks", "maxOwnedCallbackDelayHours")
+	r = e.do("GET", "/api/v2/routing/queues/"+Demo.VideoQueue.ID, tok, nil)
+	wantStatus(t, r, 200)
+	aor := obj(t, r.json(t)["agentOwnedRouting"])
+	hasKeys(t, "agentOwnedRouting", aor, "enableAgentOwnedCallbacks", "maxOwnedCallbackDelayHours")
+	if aor["enableAgentOwnedCallbacks"] != true || aor["maxOwnedCallbackDelayHours"] != float64(720) {
+		t.Errorf("video queue agentOwnedRouting %v", aor)
+	}
 
 	cancel := map[string]any{"callbackDisconnectIdentifiers": []any{map[string]any{"conversationId": convID, "callbackId": ident["id"]}}}
 	inFacts(t, "callbackDisconnectIdentifiers", "conversationId", "callbackId")
@@ -277,7 +315,7 @@ func TestFidelityCallbacks(t *testing.T) {
 		t.Fatalf("patch disconnect: %d %s", r.status, r.body)
 	}
 	// 30 days ahead is the limit.
-	req["callbackScheduledTime"] = epoch.Add(30*24*time.Hour + time.Second).Format(time.RFC3339)
+	req["callbackScheduledTime"] = epoch.Add(30*24*time.Hour + time.Second).Format(scheduledLayout)
 	wantError(t, e.do("POST", "/api/v2/conversations/callbacks", tok, req), 400, "bad.request")
 }
 
@@ -302,7 +340,7 @@ func TestFidelityLookups(t *testing.T) {
 
 	// attributes, as the facts file spells the body.
 	id, cb := e.createCallback(tok, map[string]any{"queueId": Demo.PlainQueue.ID, "callbackNumbers": []string{"+33612345678"},
-		"callbackScheduledTime": epoch.Add(time.Hour).Format(time.RFC3339)})
+		"callbackScheduledTime": epoch.Add(time.Hour).Format(scheduledLayout)})
 	inFacts(t, "attributes")
 	if r := e.do("PATCH", "/api/v2/conversations/"+id+"/participants/"+cb+"/attributes", tok, map[string]any{"attributes": map[string]string{"k": "v"}}); r.status/100 != 2 {
 		t.Fatalf("attributes: %d", r.status)

@@ -97,11 +97,17 @@ func hasAll(t *testing.T, m map[string]any, keys ...string) {
 func TestConsole(t *testing.T) {
 	e := newEnv(t, Options{})
 	wantStatus(t, e.do("GET", "/sandbox", "", nil), http.StatusFound)
-	e.startGuest(Demo.AgentDeploymentID, "g", map[string]string{Demo.AgentAttribute: Demo.Agents[0].ID, "appointmentId": "apt-42"})
+	g, _ := e.startGuest(Demo.AgentDeploymentID, "g", map[string]string{Demo.AgentAttribute: Demo.Agents[0].ID, "appointmentId": "apt-42"})
+	// The customer's first text is what tells the agent who is waiting: it heads the
+	// conversation, as in the agent's view of the interaction.
+	e.clock.Advance(time.Second)
+	g.text("Video appointment with Jane Doe")
+	g.expectInbound("text:Video appointment with Jane Doe")
 	r := e.do("GET", "/sandbox/", "", nil)
 	wantStatus(t, r, 200)
 	page := string(r.body)
-	for _, want := range []string{Demo.Agents[0].Name, Demo.Supervisor.Name, Demo.VideoQueue.Name, "apt-42", "Answer", Demo.SMSNumber[1:]} {
+	for _, want := range []string{Demo.Agents[0].Name, Demo.Supervisor.Name, Demo.VideoQueue.Name, "apt-42", "Answer", Demo.SMSNumber[1:],
+		`<blockquote class="first-message">Video appointment with Jane Doe</blockquote>`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("console lacks %q", want)
 		}

@@ -133,7 +133,8 @@ const (
 	PermSMSNumberView       = "sms:phoneNumber:view"
 	PermEmailCreate         = "conversation:email:create"
 	PermAgentlessEmailSend  = "conversation:agentlessEmail:send"
-	PermEmailDomainView     = "routing:email:outbound:view"
+	PermEmailManage         = "routing:email:manage" // lists outbound domains (no routing:email:outbound:view exists)
+	PermEmailView           = "routing:email:view"   // reads one outbound domain by name
 	PermCallbackCreate      = "conversation:callback:create"
 	PermCallbackEdit        = "conversation:callback:edit"
 	PermDisconnect          = "conversation:communication:disconnect"
@@ -156,7 +157,7 @@ func (s *Sandbox) Demo() DemoOrg { return demoOrg() }
 
 func demoOrg() DemoOrg {
 	smsPerms := []string{PermMessageCreate, PermSMSNumberView}
-	emailPerms := []string{PermEmailCreate, PermEmailDomainView}
+	emailPerms := []string{PermEmailCreate, PermEmailManage}
 	return DemoOrg{
 		OrgID:   "7c0f1e2a-5b3d-4c8e-9a10-000000000001",
 		OrgName: "Rendezvous Demo",
@@ -192,7 +193,7 @@ func demoOrg() DemoOrg {
 func allPermissions() []string {
 	return []string{
 		PermMessageCreate, PermSMSNumberView, PermEmailCreate, PermAgentlessEmailSend,
-		PermEmailDomainView, PermCallbackCreate, PermCallbackEdit, PermDisconnect,
+		PermEmailManage, PermEmailView, PermCallbackCreate, PermCallbackEdit, PermDisconnect,
 		PermParticipantUpdate, PermQueueView, PermUserView,
 	}
 }
@@ -216,6 +217,7 @@ type queue struct {
 	rules                  []RoutingRule
 	alertingTimeoutSeconds int
 	members                []string // user ids
+	owned                  agentOwnedRouting
 }
 
 func (q *queue) isMember(userID string) bool { return slices.Contains(q.members, userID) }
@@ -344,7 +346,8 @@ func (s *Sandbox) seedOrgLocked(d DemoOrg) {
 	}
 	s.addQueueLocked(&queue{id: d.VideoQueue.ID, name: d.VideoQueue.Name, org: d.OrgID, method: MethodPreferredAgent,
 		rules:                  []RoutingRule{{Operator: OperatorMeetsThreshold, Threshold: defaultPreferredScore, WaitSeconds: demoRingWaitSeconds}},
-		alertingTimeoutSeconds: demoAlertTimeoutSeconds, members: slices.Clone(members)})
+		alertingTimeoutSeconds: demoAlertTimeoutSeconds, members: slices.Clone(members),
+		owned: agentOwnedRouting{Enabled: true, MaxDelayHours: maxOwnedDelayHours}})
 	s.addQueueLocked(&queue{id: d.PlainQueue.ID, name: d.PlainQueue.Name, org: d.OrgID, method: MethodStandard,
 		alertingTimeoutSeconds: demoAlertTimeoutSeconds, members: slices.Clone(members)})
 

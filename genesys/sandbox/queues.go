@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -16,6 +17,10 @@ type Queue struct {
 	AlertingTimeoutSeconds int           `json:"alertingTimeoutSeconds"`
 	MemberIDs              []string      `json:"memberIds"`
 	OrgID                  string        `json:"orgId"`
+	// AgentOwnedCallbacks and MaxOwnedCallbackDelayHours are the queue's agent-owned
+	// callback settings.
+	AgentOwnedCallbacks        bool `json:"agentOwnedCallbacks"`
+	MaxOwnedCallbackDelayHours int  `json:"maxOwnedCallbackDelayHours"`
 	// Waiting counts interactions queued or alerting in this queue.
 	Waiting int `json:"waiting"`
 }
@@ -28,7 +33,8 @@ func (s *Sandbox) Queues() []Queue {
 	for _, id := range s.queueOrder {
 		q := s.queues[id]
 		v := Queue{ID: q.id, Name: q.name, RoutingMethod: q.method, RoutingRules: slices.Clone(q.rules),
-			AlertingTimeoutSeconds: q.alertingTimeoutSeconds, MemberIDs: slices.Clone(q.members), OrgID: q.org}
+			AlertingTimeoutSeconds: q.alertingTimeoutSeconds, MemberIDs: slices.Clone(q.members), OrgID: q.org,
+			AgentOwnedCallbacks: q.owned.Enabled, MaxOwnedCallbackDelayHours: q.owned.MaxDelayHours}
 		if v.RoutingRules == nil {
 			v.RoutingRules = []RoutingRule{}
 		}
@@ -132,6 +138,38 @@ func newListing[T any](all []T, size, number int, base string, q map[string]stri
 	return l
 }
 
+// agentOwnedRouting is a queue's agent-owned callback settings (Genesys'
+// agentOwnedRouting). Genesys accepts an owned callback only when Enabled and the queue
+// has a preferred-agent routing rule, and schedules it at most MaxDelayHours ahead.
+type agentOwnedRouting struct {
+	Enabled       bool `json:"enableAgentOwnedCallbacks"`
+	MaxDelayHours int  `json:"maxOwnedCallbackDelayHours"`
+}
+
+// maxOwnedDelayHours is the largest maxOwnedCallbackDelayHours Genesys allows (30 days),
+// the demo queue's setting.
+const maxOwnedDelayHours = 720
+
+// acceptsOwnedCallbacks reports whether an agent-owned callback may be created on q.
+func (q *queue) acceptsOwnedCallbacks() bool { return q.owned.Enabled && len(q.rules) > 0 }
+
+// SetAgentOwnedRouting sets a queue's agent-owned callback settings: enabled or not, and
+// how many hours ahead an owned callback may be scheduled (1 to 720).
+func (s *Sandbox) SetAgentOwnedRouting(queueID string, enabled bool, maxDelayHours int) error {
+	if maxDelayHours < 1 || maxDelayHours > maxOwnedDelayHours {
+		return fmt.Errorf("maxOwnedCallbackDelayHours %d: must be 1 to %d", maxDelayHours, maxOwnedDelayHours)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queues[queueID]
+	if q == nil {
+		return fmt.Errorf("queue %s: %w", queueID, ErrNotFound)
+	}
+	q.owned = agentOwnedRouting{Enabled: enabled, MaxDelayHours: maxDelayHours}
+	s.notifyLocked()
+	return nil
+}
+
 // Wire format of queues.
 
 type wireServiceLevel struct {
@@ -156,6 +194,7 @@ type wireQueue struct {
 	RoutingRules          []RoutingRule               `json:"routingRules"`
 	SkillEvaluationMethod string                      `json:"skillEvaluationMethod"`
 	AcwSettings           map[string]string           `json:"acwSettings"`
+	AgentOwnedRouting     agentOwnedRouting           `json:"agentOwnedRouting"`
 	SelfURI               string                      `json:"selfUri"`
 }
 
@@ -174,7 +213,7 @@ func (s *Sandbox) wireQueueLocked(q *queue) wireQueue {
 		MemberCount: len(q.members), UserMemberCount: len(q.members), JoinedMemberCount: len(q.members),
 		MediaSettings: map[string]wireMediaSetting{"call": ms, "callback": ms, "chat": ms, "email": ms, "message": ms},
 		RoutingRules:  rules, SkillEvaluationMethod: "BEST", AcwSettings: map[string]string{"wrapupPrompt": "OPTIONAL"},
-		SelfURI: "/api/v2/routing/queues/" + q.id,
+		AgentOwnedRouting: q.owned, SelfURI: "/api/v2/routing/queues/" + q.id,
 	}
 }
 

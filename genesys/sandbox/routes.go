@@ -18,13 +18,14 @@ func (s *Sandbox) routes() http.Handler {
 	mux.Handle("GET /api/v2/routing/queues", s.api(s.listQueues, PermQueueView))
 	mux.Handle("GET /api/v2/routing/queues/{queueId}", s.api(s.getQueue, PermQueueView))
 	mux.Handle("GET /api/v2/routing/sms/phonenumbers", s.api(s.listSMSNumbers, PermSMSNumberView))
-	mux.Handle("GET /api/v2/routing/email/outbound/domains", s.api(s.listEmailDomains, PermEmailDomainView))
+	mux.Handle("GET /api/v2/routing/email/outbound/domains", s.api(s.listEmailDomains, PermEmailManage))
+	mux.Handle("GET /api/v2/routing/email/outbound/domains/{domainId}", s.api(s.getEmailDomain, PermEmailManage, PermEmailView))
 	mux.Handle("POST /api/v2/conversations/messages/agentless", s.api(s.sendSMS, PermMessageCreate))
 	mux.Handle("POST /api/v2/conversations/emails/agentless", s.api(s.sendEmail, PermEmailCreate, PermAgentlessEmailSend))
 	mux.Handle("POST /api/v2/conversations/callbacks", s.api(s.createCallback, PermCallbackCreate))
 	mux.Handle("PATCH /api/v2/conversations/callbacks", s.api(s.patchCallback, PermCallbackEdit))
-	mux.Handle("POST /api/v2/conversations/callbacks/bulk/disconnect", s.api(s.bulkDisconnectCallbacks, PermCallbackEdit, PermDisconnect))
-	mux.Handle("PATCH /api/v2/conversations/callbacks/{conversationId}", s.api(s.patchCallbackConversation, PermCallbackEdit, PermDisconnect))
+	mux.Handle("POST /api/v2/conversations/callbacks/bulk/disconnect", s.api(s.bulkDisconnectCallbacks, PermDisconnect))
+	mux.Handle("PATCH /api/v2/conversations/callbacks/{conversationId}", s.api(s.patchCallbackConversation, PermDisconnect))
 	mux.Handle("PATCH /api/v2/conversations/{conversationId}/participants/{participantId}/attributes", s.api(s.patchParticipantAttributes, PermParticipantUpdate))
 
 	// Web messaging guest API.

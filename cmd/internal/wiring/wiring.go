@@ -14,7 +14,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,8 +30,10 @@ import (
 	"rendezvous/connections"
 	"rendezvous/genesys"
 	"rendezvous/genesys/sandbox"
+	"rendezvous/hostcheck"
 	"rendezvous/jobs"
 	"rendezvous/journey"
+	"rendezvous/linkguard"
 	"rendezvous/notify"
 	"rendezvous/retention"
 	"rendezvous/room"
@@ -124,6 +128,18 @@ type Options struct {
 	// InstanceURL is this instance's base URL as other instances reach it; see
 	// room.Options.InstanceURL.
 	InstanceURL string
+	// TrustedProxies are the reverse proxies whose Forwarded / X-Forwarded-For headers
+	// name the client (linkguard.ParseTrustedProxies); empty trusts none.
+	TrustedProxies []netip.Prefix
+	// AllowedHosts are host names the service answers to besides those of PublicURL and
+	// InstanceURL (and any IP literal); requests for other names get 421.
+	AllowedHosts []string
+	// FrameAncestors are the origins allowed to frame the agent's room; empty means
+	// Genesys Cloud's desktop of the configured region (https://apps.<domain>), or the
+	// sandbox.
+	FrameAncestors []string
+	// SeparateOps serves /metrics only on Service.OpsHandler (the -ops-addr listener).
+	SeparateOps bool
 	// Instance names this instance on the job leases it takes; see
 	// jobs.RunnerOptions.Instance.
 	Instance string
@@ -157,6 +173,8 @@ type Service struct {
 	Retention *retention.Service
 	// Webhooks sends the organizations' webhook deliveries.
 	Webhooks *webhook.Service
+	// OpsHandler serves /metrics, /healthz and /readyz for the operations listener.
+	OpsHandler http.Handler
 	// Connections gives each organization its Genesys Cloud connection (staff sign-in
 	// finds the organization and its sign-in client there).
 	Connections *connections.Registry
@@ -210,7 +228,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		def, defaults = sandboxDefault(o.SandboxURL)
 	case o.Genesys.UseSandbox():
 		sb := sandbox.New(sandbox.Options{Clock: o.Clock, Logger: log})
-		url, err := ServeSandbox(ctx, wg, sb, o.Genesys.SandboxAddr, log)
+		url, err := ServeSandbox(ctx, wg, sb, o.Genesys.SandboxAddr, log, o.AllowedHosts...)
 		if err != nil {
 			sb.Close()
 			return nil, err
@@ -241,6 +259,9 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		return u.Name, err
 	}
 
+	// One guard for every route that takes a link token, so a guesser has one budget.
+	guard := linkguard.New(linkguard.Options{TrustedProxies: o.TrustedProxies})
+
 	// The room and the journey refer to each other (the journey hands out room links; the
 	// room asks the journey's grace period and wakes its pages), so the room reads the
 	// journey through closures that run only after both exist.
@@ -264,6 +285,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		RoomLinks:     rooms,
 		Defaults:      defaults,
 		DefaultsOrgID: DefaultOrgID,
+		LinkGuard:     guard,
 	})
 	if err != nil {
 		s.Close()
@@ -312,7 +334,11 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Workers: o.JobWorkers, Busy: busy, Instance: o.Instance, Critical: CriticalJobKinds})
 	s.registerJobs()
 
-	s.Handler = web.NewServer(web.Deps{
+	frames := o.FrameAncestors
+	if len(frames) == 0 {
+		frames = genesysDesktops(s.SandboxURL, def)
+	}
+	deps := web.Deps{
 		Store:     o.Store,
 		Logger:    log,
 		Clock:     o.Clock,
@@ -328,8 +354,16 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Sandbox:   s.SandboxURL,
 
 		APIInFlight: apiInFlight,
-		Draining:    o.Draining,
-	})
+
+		Draining: o.Draining,
+
+		Hosts:               hostcheck.New(append([]string{o.PublicURL, o.InstanceURL}, o.AllowedHosts...)...),
+		LinkGuard:           guard,
+		AgentFrameAncestors: frames,
+		SeparateOps:         o.SeparateOps,
+	}
+	s.Handler = web.NewServer(deps)
+	s.OpsHandler = web.NewOpsHandler(deps)
 	return s, nil
 }
 
@@ -407,6 +441,7 @@ func (s *Service) registerJobs() {
 	r.Handle(JourneyEventJobKind, s.journey.HandleAppointmentEvent)
 	r.Handle(room.EventJobKind, s.rooms.HandleAppointmentEvent)
 	r.Handle(journey.CallbackJobKind, s.journey.HandleCallbackSync)
+	r.Handle(journey.InteractionEndJobKind, s.journey.HandleInteractionEnd)
 	r.Handle(room.DeadlineJobKind, s.rooms.HandleDeadline)
 	r.Handle(room.EmptyJobKind, s.rooms.HandleEmpty)
 	s.notify.Register(r)
@@ -414,13 +449,16 @@ func (s *Service) registerJobs() {
 	s.Retention.Register(r)
 }
 
-// ServeSandbox serves sb on addr until ctx ends and returns its base URL.
-func ServeSandbox(ctx context.Context, wg *sync.WaitGroup, sb *sandbox.Sandbox, addr string, log *slog.Logger) (string, error) {
+// ServeSandbox serves sb on addr until ctx ends and returns its base URL. It answers only
+// for its own address and hosts (and IP literals), so that no web page can read its outbox
+// or OAuth clients through DNS rebinding, and refuses cross-site form posts to its console
+// (http.CrossOriginProtection), as the product does.
+func ServeSandbox(ctx context.Context, wg *sync.WaitGroup, sb *sandbox.Sandbox, addr string, log *slog.Logger, hosts ...string) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("Genesys Cloud sandbox: listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: SandboxHandler(sb, append([]string{ln.Addr().String()}, hosts...)...), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -434,4 +472,38 @@ func ServeSandbox(ctx context.Context, wg *sync.WaitGroup, sb *sandbox.Sandbox, 
 		srv.Shutdown(shut)
 	})
 	return "http://" + ln.Addr().String(), nil
+}
+
+// SandboxHandler is sb's handler behind the protections ServeSandbox gives it: only the
+// given hosts (and IP literals), and no cross-site form posts.
+func SandboxHandler(sb *sandbox.Sandbox, hosts ...string) http.Handler {
+	return hostcheck.New(hosts...).Handler(http.NewCrossOriginProtection().Handler(sb.Handler()))
+}
+
+// genesysDesktops are the origins that may frame the agent's room by default: the
+// sandbox's agent desktop, or else Genesys Cloud's desktop (https://apps.<domain>) of every
+// region, since each organization may be in its own, plus the default connection's when
+// its API URL is set explicitly. All of them are Genesys Cloud's own.
+func genesysDesktops(sandboxURL string, def *connections.Default) []string {
+	if sandboxURL != "" {
+		return []string{sandboxURL}
+	}
+	var out []string
+	add := func(api string) {
+		if rest, ok := strings.CutPrefix(api, "https://api."); ok {
+			o := "https://apps." + strings.TrimSuffix(rest, "/")
+			if !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	for _, r := range genesys.Regions() {
+		if e, err := genesys.RegionEndpoints(r); err == nil {
+			add(e.API)
+		}
+	}
+	if def != nil {
+		add(def.Connection.APIURL)
+	}
+	return out
 }
