@@ -56,12 +56,18 @@
 // with a guest token; Join starts the conversation with a presence event carrying the
 // custom attributes that the inbound message flow reads as participant data (for example
 // context.auvious.agentUserId for preferred agent routing), SendText sends text, and
-// Events delivers agent messages, typing and presence. The session keeps itself alive with
-// echo frames, paces messages to Genesys' 2 per second, waits out 4029 answers for their
-// retryAfter, refuses custom attributes larger than the session's maxCustomDataBytes
-// before sending (ErrAttributesTooLarge), and resumes the same session on a new socket
-// when the connection drops. Store GuestSession.Token: DialGuest with the same token
-// re-attaches to the conversation after a restart of Rendezvous.
+// Events delivers agent messages, typing and presence; Clear ends the customer's side. It
+// speaks the wire as Genesys does: every frame carries a tracingId, answers are matched by
+// it (or, when Genesys leaves it out, by what the request expects) and told apart by their
+// class, never their type; an onMessage is acknowledged by its inbound echo (a "message"),
+// errors come as class "string" with the error code as code, and a SessionExpiredEvent
+// ends the session, never counting as a success. The session keeps itself alive with
+// WebSocket pings every 15 s as Genesys' transport SDK does, paces messages to Genesys' 2
+// per second, waits out 4029 answers for their retryAfter, refuses custom attributes
+// larger than the session's maxCustomDataBytes before sending (ErrAttributesTooLarge), and
+// resumes the same session on a new socket when the connection drops. Store
+// GuestSession.Token: DialGuest with the same token re-attaches to the conversation after
+// a restart of Rendezvous.
 //
 // # Pointing Rendezvous at a real organization
 //
@@ -70,10 +76,12 @@
 //  2. OAuth clients (Admin > Integrations > OAuth), grant type Client Credentials, one per
 //     channel: for SMS a role with conversation:message:create and sms:phoneNumber:view;
 //     for email a role with conversation:email:create (or
-//     conversation:agentlessEmail:send) and permission to view outbound email domains; for
-//     the callbacks channel conversation:callback:create, conversation:callback:edit and
-//     routing:queue:view; for agent pickers directory:user:view. Give the roles the
-//     divisions of the queues and users involved.
+//     conversation:agentlessEmail:send) and routing:email:manage (listing outbound
+//     domains; one domain by name needs only routing:email:view); for the callbacks
+//     channel conversation:callback:create, conversation:callback:edit,
+//     conversation:communication:disconnect (cancelling) and routing:queue:view; for agent
+//     pickers directory:user:view. Give the roles the divisions of the queues and users
+//     involved.
 //  3. User sign-in: an OAuth client of grant type Code Authorization (or PKCE) with the
 //     product's /auth/callback URL as authorized redirect URI.
 //  4. Web messaging: a Messenger deployment whose allowed domains include the product's

@@ -38,6 +38,10 @@ type fakeMessenger struct {
 	expireNext bool // answer the next onMessage with SessionExpiredEvent and close
 	noisy      bool // push an agent typing event and a stranger's echo before each ack
 	origin     string
+	// deaf, when set, is the socket index that stops reading (and so answering pings)
+	// once its session is configured, until deafUntil closes.
+	deaf      *int
+	deafUntil chan struct{}
 	// maxCustomDataBytes and maxText are the session's limits (64 and 4096 by default).
 	maxCustomDataBytes, maxText int
 }
@@ -118,6 +122,13 @@ func (m *fakeMessenger) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			answer("response", "SessionResponse", map[string]any{"connected": true, "newSession": isNew, "readOnly": false,
 				"maxCustomDataBytes": maxAttrs})
+			m.mu.Lock()
+			deaf := m.deaf != nil && *m.deaf == idx
+			m.mu.Unlock()
+			if deaf {
+				<-m.deafUntil // a network that lets nothing through any more: no pong either
+				return
+			}
 		case "echo":
 			answer("response", "StructuredMessage", map[string]any{"id": "echo-id", "type": "Text", "text": "ping", "direction": "Inbound"})
 		case "closeSession":
@@ -540,4 +551,37 @@ func TestGuestSocketsRenewSparesThenLetThemGo(t *testing.T) {
 	if len(m.conns) != opened || m.gone[0] {
 		t.Fatalf("after KeepFor: %d sockets opened (was %d), session's own gone: %v", len(m.conns), opened, m.gone[0])
 	}
+}
+
+func TestGuestPingsAndResumesWhenThePongIsMissing(t *testing.T) {
+	m, srv := newMessenger(t)
+	first := 0
+	m.mu.Lock()
+	m.deaf, m.deafUntil = &first, make(chan struct{})
+	m.mu.Unlock()
+	t.Cleanup(func() { close(m.deafUntil) })
+	// The real clock: pings are about the network. A short interval keeps the test short;
+	// the default is the official SDK's 15 s.
+	s, err := genesys.DialGuest(context.Background(), genesys.GuestConfig{
+		URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1", DeploymentID: "dep-1", Token: "guest-ping",
+		PingInterval: 200 * time.Millisecond, ReconnectBackoff: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	nextEvent(t, s, genesys.GuestDisconnected)
+	nextEvent(t, s, genesys.GuestResumed)
+	if on := m.configuredOn("guest-ping"); on != 0 {
+		t.Fatalf("first configured on socket %d", on)
+	}
+	m.waitFor(t, "the session configured again on a new socket", func() bool {
+		n := 0
+		for i, f := range m.frames {
+			if f["action"] == "configureSession" && f["token"] == "guest-ping" && m.frameConn[i] > 0 {
+				n++
+			}
+		}
+		return n > 0 && m.frames[0]["action"] == "configureSession"
+	})
 }

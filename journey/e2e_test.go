@@ -548,3 +548,36 @@ func TestEndToEndCallEndEndsTheConversation(t *testing.T) {
 		t.Fatalf("%d conversations; ending one must not start another", n)
 	}
 }
+
+// TestEndToEndIdentityGivesWayToLargeCustomFields: custom fields that leave no room for the
+// identity attributes within the deployment's maxCustomDataBytes still start the
+// interaction; the agent learns who is waiting from the first text.
+func TestEndToEndIdentityGivesWayToLargeCustomFields(t *testing.T) {
+	w := newWorld(t, store.SQLite)
+	agent := sandbox.Demo.Agents[1].ID
+	start := w.clk.Now().Add(2 * time.Hour)
+	title := strings.Repeat("T", 200)
+	out := w.api("POST", "/api/v1/appointments", map[string]any{
+		"start": start.Format(time.RFC3339), "durationMinutes": 30, "timeZone": "Europe/Berlin", "title": title, "agentUserId": agent,
+		"customers": []map[string]any{{"name": "Eva", "email": "eva@example.com"}},
+		"interaction": map[string]any{"routing": map[string]any{"type": "GENESYS_CLOUD_FLOW"},
+			"customFields": map[string]string{"a": strings.Repeat("x", 1000), "b": strings.Repeat("y", 600)}},
+	}, http.StatusCreated)
+	link := out["links"].(map[string]any)["customer"].(string)
+	w.clk.Set(start)
+	if code, _ := w.getPage(link, true); code != 200 {
+		t.Fatalf("live GET: %d", code)
+	}
+	cs := w.waitSandbox("the conversation with the link text", func(cs []sandbox.Conversation) bool {
+		m := messaging(cs)
+		return len(m) == 1 && len(m[0].Transcript) >= 2
+	})
+	c := messaging(cs)[0]
+	attrs := customerAttrs(c)
+	if _, ok := attrs[journey.CustomerNameAttribute]; ok || len(attrs["a"]) != 1000 || attrs["context.auvious.agentUserId"] != agent {
+		t.Fatalf("attributes %v", attrs)
+	}
+	if text := c.Transcript[1].Text; !strings.Contains(text, "Eva") || !strings.Contains(text, title) {
+		t.Fatalf("first text %q", text)
+	}
+}

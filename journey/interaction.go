@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"strings"
 	"time"
@@ -250,13 +251,21 @@ func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.Journe
 	}
 	defer sess.Close()
 	if it.Progress == string(ProgressConnecting) {
-		attrs := set.Attributes(a, s.agentLink(a))
+		base := set.Attributes(a, s.agentLink(a))
+		attrs := maps.Clone(base)
 		for k, v := range identityAttributes(a) {
 			if _, taken := attrs[k]; !taken {
 				attrs[k] = v
 			}
 		}
-		if err := sess.Join(ctx, attrs); err != nil {
+		err := sess.Join(ctx, attrs)
+		if errors.Is(err, genesys.ErrAttributesTooLarge) {
+			// Nothing was accepted. The identity also travels in the first text, so it is
+			// what gives way to the routing attributes and the custom fields.
+			log.Warn("journey: custom attributes too large with the customer's identity; joining without it", "error", err)
+			err = sess.Join(ctx, base)
+		}
+		if err != nil {
 			fail("join", err)
 			return
 		}
@@ -268,7 +277,7 @@ func (s *Service) drive(a *rendezvous.Appointment, set Settings, it store.Journe
 		}
 		// Record the join even if we are being stopped: a resume must not join again.
 		rec, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err := s.st.SetJourneyProgress(rec, a.ID, string(ProgressWaitingAgent), "")
+		err = s.st.SetJourneyProgress(rec, a.ID, string(ProgressWaitingAgent), "")
 		done()
 		if err != nil {
 			fail("record", err)

@@ -174,6 +174,9 @@ type pageData struct {
 	// RescheduleURL and CancelURL are the self-service pages, when the customer may use
 	// them now.
 	RescheduleURL, CancelURL string
+	// BookAgainURL and BookAgainLabel offer a new booking after a cancellation of an
+	// appointment booked through the widget (see bookAgain).
+	BookAgainURL, BookAgainLabel string
 }
 
 func (s *Service) render(w http.ResponseWriter, status int, d pageData) {
@@ -265,6 +268,7 @@ func (s *Service) PageHandler() http.Handler {
 		switch v.Phase {
 		case PhaseCancelled:
 			d.Title, d.Message = l.t("cancelledTitle"), l.t("selfContactUs")
+			d.BookAgainURL, d.BookAgainLabel = bookAgain(s.o.PublicURL, a, l.Tag)
 		case PhaseEnded:
 			d.Title, d.Message = l.t("endedTitle"), l.t("endedBody")+" "+l.t("selfContactUs")
 		case PhaseTooLate:

@@ -3,7 +3,9 @@ package journey
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"rendezvous"
@@ -158,4 +160,27 @@ func (s *Service) scheduledSlots(ctx context.Context, a *rendezvous.Appointment,
 		slots = append(slots, sl.Start)
 	}
 	return slots, true, nil
+}
+
+var bookAgainLabels = map[string]string{
+	"en": "Book a new appointment",
+	"de": "Neuen Termin buchen",
+	"el": "Κλείστε νέο ραντεβού",
+}
+
+// bookAgain returns the widget's own page for a's queue, and its label in lang, when a was
+// booked through the widget; "" otherwise.
+func bookAgain(publicURL string, a *rendezvous.Appointment, lang string) (string, string) {
+	f := a.Interaction.CustomFields
+	if f[rendezvous.FieldSource] != rendezvous.SourceWidget || f[rendezvous.FieldWidgetQueue] == "" || publicURL == "" {
+		return "", ""
+	}
+	base := strings.TrimRight(publicURL, "/")
+	q := url.Values{"org": {a.OrgID}, "queue": {f[rendezvous.FieldWidgetQueue]}, "chatMode": {f[rendezvous.FieldWidgetChatMode]},
+		"lang": {lang}, "tz": {a.TimeZone}, "origin": {base}}
+	label, ok := bookAgainLabels[lang]
+	if !ok {
+		label = bookAgainLabels["en"]
+	}
+	return base + "/widget/frame?" + q.Encode(), label
 }

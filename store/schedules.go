@@ -137,7 +137,7 @@ const (
 	AND status IN ('scheduled', 'in_progress')`
 	agentBusyPostgres = `SELECT string_agg(start_at::text || ':' || end_at::text || ':' || agent_user_id, chr(30))
 	FROM appointments
-	WHERE org_id = ? AND agent_user_id IN (%s) AND start_at > ? AND start_at < ? AND end_at > ?
+	WHERE org_id = ? AND agent_user_id = ANY(?::text[]) AND start_at > ? AND start_at < ? AND end_at > ?
 	AND status IN ('scheduled', 'in_progress')`
 	// queueRoutedSQL reads the appointments without an agent routed to a queue by name
 	// (the pattern is the name as the stored interaction JSON holds it; the caller
@@ -166,15 +166,15 @@ func (s *Store) queueBookings(ctx context.Context, read rowsQuery, orgID, queue 
 	lower, upper, end := TimeToDB(from.Add(-rendezvous.MaxDurationMinutes*time.Minute)), TimeToDB(to), TimeToDB(from)
 	var out []availability.Booking
 	if len(agents) > 0 {
-		q := agentBusySQLite
-		if s.dialect == Postgres {
-			q = agentBusyPostgres
-		}
-		args := []any{orgID}
+		q, args := fmt.Sprintf(agentBusySQLite, "?"+strings.Repeat(", ?", len(agents)-1)), []any{orgID}
 		for _, a := range agents {
 			args = append(args, a)
 		}
-		rows, err := read(ctx, fmt.Sprintf(q, "?"+strings.Repeat(", ?", len(agents)-1)), append(args, lower, upper, end)...)
+		if s.dialect == Postgres {
+			// One array parameter: one plan whatever the number of agents.
+			q, args = agentBusyPostgres, []any{orgID, agents}
+		}
+		rows, err := read(ctx, q, append(args, lower, upper, end)...)
 		if err != nil {
 			return nil, err
 		}

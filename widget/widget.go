@@ -277,7 +277,8 @@ func (s *Service) Book(ctx context.Context, req BookRequest) (*rendezvous.Appoin
 		Notes:           "Booked by the customer through the scheduling widget on " + req.Origin,
 		AgentUserID:     placeholder,
 		Customers:       []rendezvous.Customer{{Name: req.Name, Phone: req.Phone, Email: req.Email, Language: req.Language}},
-		Interaction:     rendezvous.Interaction{Routing: routing, CustomFields: map[string]string{"source": "widget"}},
+		Interaction: rendezvous.Interaction{Routing: routing, CustomFields: map[string]string{
+			rendezvous.FieldSource: rendezvous.SourceWidget, rendezvous.FieldWidgetQueue: req.Queue, rendezvous.FieldWidgetChatMode: req.ChatMode}},
 	}, now)
 	if err != nil {
 		return nil, err
