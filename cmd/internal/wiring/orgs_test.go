@@ -157,7 +157,7 @@ func testOrganizationsUseTheirOwnGenesys(t *testing.T, dialect string) {
 	}
 	// The organization without a connection gets a clear error, not another's Genesys.
 	code, body := book("gamma", alpha.Agents[0].ID, alpha.PlainQueue.Name, "+14155550103", "g@gamma.example")
-	if code != http.StatusConflict || body["type"] != "/problems/not-connected" || !strings.Contains(body["detail"].(string), "gamma") {
+	if code != http.StatusConflict || body["type"] != "/problems/not-connected" || !strings.Contains(body["detail"].(string), "rendezvous org connect") {
 		t.Fatalf("gamma booking: %d %v", code, body)
 	}
 
