@@ -52,7 +52,8 @@ func (s *Store) PutSchedule(ctx context.Context, orgID string, sch availability.
 		case err != nil:
 			return err
 		case ifVersion > 0 && ifVersion != version:
-			return fmt.Errorf("version %d given, current is %d: %w", ifVersion, version, rendezvous.ErrStaleVersion)
+			return rendezvous.WithDetail(fmt.Errorf("version %d given, current is %d: %w", ifVersion, version, rendezvous.ErrStaleVersion),
+				"If-Match names version %d, but the schedule is at version %d: it changed since you read it. Read it again, then retry your change.", ifVersion, version)
 		}
 		rec.Version, rec.LastAgent = version+1, last
 		_, err = tx.Exec(ctx, `UPDATE schedules SET definition = ?, version = ?, updated_at = ? WHERE org_id = ? AND queue_name = ?`,
@@ -137,7 +138,7 @@ const (
 	AND status IN ('scheduled', 'in_progress')`
 	agentBusyPostgres = `SELECT string_agg(start_at::text || ':' || end_at::text || ':' || agent_user_id, chr(30))
 	FROM appointments
-	WHERE org_id = ? AND agent_user_id IN (%s) AND start_at > ? AND start_at < ? AND end_at > ?
+	WHERE org_id = ? AND agent_user_id = ANY(?::text[]) AND start_at > ? AND start_at < ? AND end_at > ?
 	AND status IN ('scheduled', 'in_progress')`
 	// queueRoutedSQL reads the appointments without an agent routed to a queue by name
 	// (the pattern is the name as the stored interaction JSON holds it; the caller
@@ -166,15 +167,15 @@ func (s *Store) queueBookings(ctx context.Context, read rowsQuery, orgID, queue 
 	lower, upper, end := TimeToDB(from.Add(-rendezvous.MaxDurationMinutes*time.Minute)), TimeToDB(to), TimeToDB(from)
 	var out []availability.Booking
 	if len(agents) > 0 {
-		q := agentBusySQLite
-		if s.dialect == Postgres {
-			q = agentBusyPostgres
-		}
-		args := []any{orgID}
+		q, args := fmt.Sprintf(agentBusySQLite, "?"+strings.Repeat(", ?", len(agents)-1)), []any{orgID}
 		for _, a := range agents {
 			args = append(args, a)
 		}
-		rows, err := read(ctx, fmt.Sprintf(q, "?"+strings.Repeat(", ?", len(agents)-1)), append(args, lower, upper, end)...)
+		if s.dialect == Postgres {
+			// One array parameter: one plan whatever the number of agents.
+			q, args = agentBusyPostgres, []any{orgID, agents}
+		}
+		rows, err := read(ctx, q, append(args, lower, upper, end)...)
 		if err != nil {
 			return nil, err
 		}
@@ -257,7 +258,8 @@ type WidgetBooking struct {
 type BookDecision func(rec ScheduleRecord, booked []availability.Booking) (agentUserID string, err error)
 
 // ErrChallengeSpent is returned when a proof-of-work challenge was already used.
-var ErrChallengeSpent = fmt.Errorf("this challenge was already used; ask for a new one: %w", rendezvous.ErrConflict)
+var ErrChallengeSpent = rendezvous.WithDetail(fmt.Errorf("challenge already used: %w", rendezvous.ErrConflict),
+	"This challenge was already used; ask for a new one.")
 
 // BookFromSchedule stores a built by rendezvous.NewAppointment for a booking through the
 // widget, in one transaction that serialises every widget booking of the queue: it reads
@@ -320,7 +322,8 @@ func (s *Store) BookFromSchedule(ctx context.Context, a *rendezvous.Appointment,
 				return fmt.Errorf("count contact's bookings: %w", err)
 			}
 			if n >= wb.MaxPerContact {
-				return fmt.Errorf("this phone number or email has booked %d appointments recently; the limit is %d: %w", n, wb.MaxPerContact, rendezvous.ErrRateLimited)
+				return rendezvous.WithDetail(fmt.Errorf("contact booked %d recently, limit %d: %w", n, wb.MaxPerContact, rendezvous.ErrRateLimited),
+					"This phone number or email has booked %d appointments recently; the limit is %d.", n, wb.MaxPerContact)
 			}
 		}
 		var spent int

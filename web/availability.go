@@ -159,30 +159,13 @@ func (s *server) handleWidgetSettingsPut() http.Handler {
 	})
 }
 
-type slotJSON struct {
-	Start     string `json:"start"`
-	End       string `json:"end"`
-	Date      string `json:"date"`
-	Remaining int    `json:"remaining"`
-}
-
 type availabilityJSON struct {
-	Queue       string     `json:"queue"`
-	TimeZone    string     `json:"timeZone"`
-	SlotMinutes int        `json:"slotMinutes"`
-	From        string     `json:"from"`
-	To          string     `json:"to"`
-	Slots       []slotJSON `json:"slots"`
-}
-
-func toSlotsJSON(slots []availability.Slot, loc *time.Location) []slotJSON {
-	out := make([]slotJSON, len(slots))
-	for i, sl := range slots {
-		st := sl.Start.In(loc)
-		out[i] = slotJSON{Start: st.Format(time.RFC3339), End: sl.End.In(loc).Format(time.RFC3339),
-			Date: st.Format(time.DateOnly), Remaining: sl.Remaining}
-	}
-	return out
+	Queue       string            `json:"queue"`
+	TimeZone    string            `json:"timeZone"`
+	SlotMinutes int               `json:"slotMinutes"`
+	From        string            `json:"from"`
+	To          string            `json:"to"`
+	Slots       []widget.SlotView `json:"slots"`
 }
 
 // handleAvailability serves GET /api/v1/availability. With an API key (appointments:read)
@@ -298,5 +281,5 @@ func (s *server) serveAvailability(w http.ResponseWriter, r *http.Request, org s
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, availabilityJSON{Queue: queue, TimeZone: zone, SlotMinutes: int(plan.SlotLength() / time.Minute),
-		From: from.In(loc).Format(time.RFC3339), To: to.In(loc).Format(time.RFC3339), Slots: toSlotsJSON(slots, loc)})
+		From: from.In(loc).Format(time.RFC3339), To: to.In(loc).Format(time.RFC3339), Slots: widget.Views(slots, loc)})
 }

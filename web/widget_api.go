@@ -70,7 +70,7 @@ type widgetBookedJSON struct {
 // problem details and the nearest free slots.
 type takenJSON struct {
 	problem
-	Alternatives []slotJSON `json:"alternatives"`
+	Alternatives []widget.SlotView `json:"alternatives"`
 }
 
 // handleWidgetBooking books a slot for a customer from the widget. Public: the limits and
@@ -126,9 +126,8 @@ func (s *server) handleWidgetBooking() http.Handler {
 		var retry *widget.RetryError
 		switch {
 		case errors.As(err, &full):
-			out := takenJSON{problem: s.problemFor(r, err), Alternatives: toSlotsJSON(full.Alternatives, zoneOrUTC(in.TimeZone))}
+			out := takenJSON{problem: s.problemFor(r, err), Alternatives: widget.Views(full.Alternatives, zoneOrUTC(in.TimeZone))}
 			out.Instance = r.URL.Path
-			w.Header().Set("Content-Type", "application/problem+json")
 			writeJSONAs(w, http.StatusConflict, out, "application/problem+json")
 			return
 		case errors.As(err, &retry):

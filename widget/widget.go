@@ -125,7 +125,8 @@ func (s *Service) AllowClient(addr string) (bool, time.Duration) {
 }
 
 // ErrOriginNotAllowed is wrapped when a web origin may not embed the organization's widget.
-var ErrOriginNotAllowed = fmt.Errorf("this web site may not embed the scheduling widget; an administrator can add its origin to the allowed origins: %w", rendezvous.ErrForbidden)
+var ErrOriginNotAllowed = rendezvous.WithDetail(fmt.Errorf("widget origin not allowed: %w", rendezvous.ErrForbidden),
+	"This web site may not embed the scheduling widget; an administrator can add its origin to the allowed origins.")
 
 // OriginAllowed reports whether origin ("https://host[:port]") may embed orgID's widget
 // or call its public endpoints from a browser. The service's own origin always may.
@@ -277,7 +278,8 @@ func (s *Service) Book(ctx context.Context, req BookRequest) (*rendezvous.Appoin
 		Notes:           "Booked by the customer through the scheduling widget on " + req.Origin,
 		AgentUserID:     placeholder,
 		Customers:       []rendezvous.Customer{{Name: req.Name, Phone: req.Phone, Email: req.Email, Language: req.Language}},
-		Interaction:     rendezvous.Interaction{Routing: routing, CustomFields: map[string]string{"source": "widget"}},
+		Interaction: rendezvous.Interaction{Routing: routing, CustomFields: map[string]string{
+			rendezvous.FieldSource: rendezvous.SourceWidget, rendezvous.FieldWidgetQueue: req.Queue, rendezvous.FieldWidgetChatMode: req.ChatMode}},
 	}, now)
 	if err != nil {
 		return nil, err

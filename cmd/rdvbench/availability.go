@@ -163,6 +163,12 @@ func benchAvailability(ctx context.Context, o options, out io.Writer) error {
 	if err := drain(ctx, st, o.jobs); err != nil {
 		return err
 	}
+	if o.db == "postgres" {
+		// Statistics, as autovacuum gives a production database (see benchThroughput).
+		if err := vacuumAnalyze(ctx, apiURL); err != nil {
+			return err
+		}
+	}
 	q := url.Values{"queue": {queue}, "from": {now.Format(time.RFC3339)}, "to": {now.Add(30 * 24 * time.Hour).Format(time.RFC3339)}, "timeZone": {"Europe/Athens"}}
 	availPath := "/api/v1/availability?" + q.Encode()
 	// Check the answer once: 30 days of slots, with places left.

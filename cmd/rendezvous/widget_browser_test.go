@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -115,6 +117,11 @@ func TestWidgetEmbeddedInAnotherOrigin(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t, store.SQLite)
 	if err := st.EnsureOrg(ctx, rendezvous.Org{ID: "demo", Name: "Demo"}); err != nil {
+		t.Fatal(err)
+	}
+	// The booking's confirmation at once, not after the window in which quick changes
+	// join it (notify.Settings.CoalesceSeconds).
+	if err := st.PutNotifySettings(ctx, "demo", []byte(`{"coalesceSeconds": 0}`)); err != nil {
 		t.Fatal(err)
 	}
 	key, err := secret.NewKey()
@@ -278,6 +285,34 @@ func TestWidgetEmbeddedInAnotherOrigin(t *testing.T) {
 					t.Fatalf("no notification to %s in the sandbox outbox", email)
 				}
 				time.Sleep(100 * time.Millisecond) // polling the outbox, bounded by the deadline
+			}
+
+			// Cancelled, the customer's link offers to book again through the same widget.
+			if _, err := st.UpdateAppointment(ctx, "demo", got.ID, 0, func(a *rendezvous.Appointment) (string, error) {
+				return "cancelled", a.Cancel("customer asked", time.Now())
+			}); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.Get(link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			m := regexp.MustCompile(`href="([^"]*/widget/frame\?[^"]*)"`).FindSubmatch(page)
+			if m == nil {
+				t.Fatalf("the cancelled appointment's page offers no new booking: %d\n%s", resp.StatusCode, page)
+			}
+			again := html.UnescapeString(string(m[1]))
+			tab, cancelTab := chromedp.NewContext(browser)
+			defer cancelTab()
+			tab, cancelT = context.WithTimeout(tab, widgetBrowserWait)
+			defer cancelT()
+			if err := chromedp.Do(tab, chromedp.Navigate(again)); err != nil {
+				t.Fatalf("open the widget's own page: %v", err)
+			}
+			if err := chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS("#rw-days button"))); err != nil {
+				t.Fatalf("the widget's page after book again: %v", err)
 			}
 		})
 	}
