@@ -393,14 +393,16 @@ func (s *Service) StartVerification(ctx context.Context, orgID string, ch Channe
 	}
 	c, cfg, sec, err := s.loadChannel(ctx, orgID, ch)
 	if errors.Is(err, rendezvous.ErrNotFound) {
-		return ChannelView{}, fmt.Errorf("save the %s credentials before verifying: %w", ch, rendezvous.ErrConflict)
+		return ChannelView{}, rendezvous.WithDetail(fmt.Errorf("save the %s credentials before verifying: %w", ch, rendezvous.ErrConflict),
+			"Save the %s credentials before verifying.", ch)
 	}
 	if err != nil {
 		return ChannelView{}, err
 	}
 	now := s.clock.Now()
 	if c.OTPLockedUntil.After(now) {
-		return ChannelView{}, fmt.Errorf("too many wrong codes; request a new code after %s: %w", c.OTPLockedUntil.UTC().Format(time.RFC3339), rendezvous.ErrRateLimited)
+		return ChannelView{}, rendezvous.WithDetail(fmt.Errorf("too many wrong codes: %w", rendezvous.ErrRateLimited),
+			"Too many wrong codes; request a new code after %s.", c.OTPLockedUntil.UTC().Format(time.RFC3339))
 	}
 	code, err := newOTP()
 	if err != nil {
@@ -445,7 +447,8 @@ func sendProblem(ch Channel, err error) error {
 	case errors.As(err, &ae) && ae.Status == 400:
 		p.Add("to", "Genesys Cloud refused the message: %s", ae.Body.Message)
 	case errors.As(err, &ae) && ae.Status == 429:
-		return fmt.Errorf("Genesys Cloud is rate limiting this OAuth client; try again in a minute: %w", rendezvous.ErrRateLimited)
+		return rendezvous.WithDetail(fmt.Errorf("genesys rate limits the OAuth client: %w", rendezvous.ErrRateLimited),
+			"Genesys Cloud is rate limiting this OAuth client; try again in a minute.")
 	default:
 		p.Add("to", "could not send the code through Genesys Cloud: %v", err)
 	}
@@ -463,11 +466,14 @@ func (s *Service) ConfirmVerification(ctx context.Context, orgID string, ch Chan
 		var p rendezvous.Problems
 		switch {
 		case c.ClientID == "":
-			return fmt.Errorf("save the %s credentials before verifying: %w", ch, rendezvous.ErrConflict)
+			return rendezvous.WithDetail(fmt.Errorf("save the %s credentials before verifying: %w", ch, rendezvous.ErrConflict),
+				"Save the %s credentials before verifying.", ch)
 		case c.OTPLockedUntil.After(now):
-			return fmt.Errorf("too many wrong codes; request a new code after %s: %w", c.OTPLockedUntil.UTC().Format(time.RFC3339), rendezvous.ErrRateLimited)
+			return rendezvous.WithDetail(fmt.Errorf("too many wrong codes: %w", rendezvous.ErrRateLimited),
+				"Too many wrong codes; request a new code after %s.", c.OTPLockedUntil.UTC().Format(time.RFC3339))
 		case c.OTPHash == "":
-			return fmt.Errorf("no verification code is pending; request one first: %w", rendezvous.ErrConflict)
+			return rendezvous.WithDetail(fmt.Errorf("no verification code pending: %w", rendezvous.ErrConflict),
+				"No verification code is pending; request one first.")
 		case !now.Before(c.OTPExpiresAt):
 			c.OTPHash, c.OTPSalt = "", ""
 			p.Add("code", "has expired (codes are valid for %d minutes); request a new code", int(OTPLifetime/time.Minute))

@@ -217,7 +217,8 @@ func (s *Store) CreateAppointment(ctx context.Context, a *rendezvous.Appointment
 				saved.OrgID, idem.Key).Scan(&hash, &id)
 			switch {
 			case err == nil && hash != idem.RequestHash:
-				return fmt.Errorf("idempotency key %q was used with a different request: %w", idem.Key, rendezvous.ErrConflict)
+				return rendezvous.WithDetail(fmt.Errorf("idempotency key %q was used with a different request: %w", idem.Key, rendezvous.ErrConflict),
+					"This Idempotency-Key was already used with a different request body. Use a new key for a new request.")
 			case err == nil:
 				replay, err = s.scanAppointment(tx.QueryRow(ctx, "SELECT "+appointmentColumns+" FROM appointments WHERE org_id = ? AND id = ?", saved.OrgID, id))
 				if err != nil {
@@ -289,7 +290,8 @@ func (s *Store) checkOverlap(ctx context.Context, tx *Tx, a *rendezvous.Appointm
 	case err != nil:
 		return fmt.Errorf("check agent overlap: %w", err)
 	}
-	return fmt.Errorf("agent %s already has appointment %s at that time: %w", a.AgentUserID, other, rendezvous.ErrConflict)
+	return rendezvous.WithDetail(fmt.Errorf("agent %s already has appointment %s at that time: %w", a.AgentUserID, other, rendezvous.ErrConflict),
+		"The agent already has an appointment (%s) that overlaps this time. Choose another time or agent.", other)
 }
 
 // Appointment returns one appointment of the organization; ErrNotFound also when the id
@@ -446,7 +448,8 @@ func (s *Store) UpdateAppointment(ctx context.Context, orgID, id string, ifVersi
 			return err
 		}
 		if ifVersion > 0 && ifVersion != a.Version {
-			return fmt.Errorf("version %d given, current is %d: %w", ifVersion, a.Version, rendezvous.ErrStaleVersion)
+			return rendezvous.WithDetail(fmt.Errorf("version %d given, current is %d: %w", ifVersion, a.Version, rendezvous.ErrStaleVersion),
+				"If-Match names version %d, but the appointment is at version %d: it changed since you read it. Read it again, then retry your change.", ifVersion, a.Version)
 		}
 		before := *a
 		// Deep enough that change editing a customer in place still shows in the audit.

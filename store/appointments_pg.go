@@ -93,11 +93,13 @@ func (s *Store) createPostgres(ctx context.Context, saved *rendezvous.Appointmen
 		s.notifyJobs()
 		return "", nil
 	case exHash.Valid && exHash.String != idem.RequestHash:
-		return "", fmt.Errorf("idempotency key %q was used with a different request: %w", idem.Key, rendezvous.ErrConflict)
+		return "", rendezvous.WithDetail(fmt.Errorf("idempotency key %q was used with a different request: %w", idem.Key, rendezvous.ErrConflict),
+			"This Idempotency-Key was already used with a different request body. Use a new key for a new request.")
 	case exID.Valid:
 		return exID.String, nil
 	case clashID.Valid:
-		return "", fmt.Errorf("agent %s already has appointment %s at that time: %w", saved.AgentUserID, clashID.String, rendezvous.ErrConflict)
+		return "", rendezvous.WithDetail(fmt.Errorf("agent %s already has appointment %s at that time: %w", saved.AgentUserID, clashID.String, rendezvous.ErrConflict),
+			"The agent already has an appointment (%s) that overlaps this time. Choose another time or agent.", clashID.String)
 	}
 	return "", fmt.Errorf("booking inserted nothing and found no reason")
 }

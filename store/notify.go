@@ -523,3 +523,75 @@ func (tx *Tx) PutNotifyAppointmentChannels(ctx context.Context, orgID, appointme
 	}
 	return nil
 }
+
+// NotifyPending is a customer and channel with a message still waiting to go.
+type NotifyPending struct {
+	CustomerIndex int
+	Channel       string
+}
+
+// PendingNotifyMessages lists the customers and channels of an appointment that have a
+// message of one of the events still scheduled (not yet handed to Genesys), in tx.
+func (tx *Tx) PendingNotifyMessages(ctx context.Context, orgID, appointmentID string, events ...string) ([]NotifyPending, error) {
+	var out []NotifyPending
+	for _, e := range events {
+		rows, err := tx.Query(ctx, `SELECT customer_index, channel FROM notify_deliveries
+			WHERE org_id = ? AND appointment_id = ? AND kind = 'message' AND event = ? AND outcome = 'scheduled'`,
+			orgID, appointmentID, e)
+		if err != nil {
+			return nil, fmt.Errorf("pending messages: %w", err)
+		}
+		for rows.Next() {
+			var p NotifyPending
+			if err := rows.Scan(&p.CustomerIndex, &p.Channel); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("pending messages: %w", err)
+			}
+			out = append(out, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("pending messages: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// SetNotifyTold records what a delivery's message tells the customer (see LastNotifyTold).
+func (tx *Tx) SetNotifyTold(ctx context.Context, orgID, deliveryID, told string) error {
+	if _, err := tx.Exec(ctx, "UPDATE notify_deliveries SET told = ? WHERE org_id = ? AND id = ?", told, orgID, deliveryID); err != nil {
+		return fmt.Errorf("record what delivery %s tells: %w", deliveryID, err)
+	}
+	return nil
+}
+
+// lastToldQuery reads what the latest message to an appointment's customer on a channel
+// told them (see LastNotifyTold).
+const lastToldQuery = `SELECT told FROM notify_deliveries
+	WHERE org_id = ? AND appointment_id = ? AND customer_index = ? AND channel = ? AND id <> ? AND told <> ''
+	AND outcome IN ('sent', 'unknown', 'sending', 'retrying')
+	ORDER BY updated_at DESC, id DESC LIMIT 1`
+
+// LastNotifyTold returns what the latest message to an appointment's customer on a channel
+// told them (” when none told anything), leaving out delivery exceptID. Only messages that
+// went (or may have gone) to Genesys count: sent, unknown, sending or retrying.
+func (tx *Tx) LastNotifyTold(ctx context.Context, orgID, appointmentID string, customer int, channel, exceptID string) (string, error) {
+	return scanTold(tx.QueryRow(ctx, lastToldQuery, orgID, appointmentID, customer, channel, exceptID))
+}
+
+// LastNotifyTold is Tx.LastNotifyTold outside a transaction.
+func (s *Store) LastNotifyTold(ctx context.Context, orgID, appointmentID string, customer int, channel, exceptID string) (string, error) {
+	return scanTold(s.ReadRow(ctx, lastToldQuery, orgID, appointmentID, customer, channel, exceptID))
+}
+
+func scanTold(r rowScanner) (string, error) {
+	var told string
+	err := r.Scan(&told)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("what the customer was told: %w", err)
+	}
+	return told, nil
+}

@@ -42,7 +42,8 @@ func (s *server) api(scope string, h http.Handler) http.Handler {
 			return
 		}
 		if !key.HasScope(scope) {
-			s.error(w, r, fmt.Errorf("this API key lacks the %s scope: %w", scope, rendezvous.ErrForbidden))
+			s.error(w, r, rendezvous.WithDetail(fmt.Errorf("this API key lacks the %s scope: %w", scope, rendezvous.ErrForbidden),
+				"This API key lacks the %s scope.", scope))
 			return
 		}
 		if wait := s.limits.reserve(key.ID, s.clock.Now()); wait > 0 {

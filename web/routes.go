@@ -87,6 +87,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /a/{token}/cancel", s.handleJourney((*journey.Service).CancelHandler))
 	mux.Handle("GET /a/{token}/calendar.ics", s.handleCalendar()) // notifications: the appointment's .ics
 	mux.Handle("GET /journey/assets/", s.handleJourney((*journey.Service).AssetsHandler))
+	mux.Handle("GET /favicon.ico", s.handleJourney((*journey.Service).FaviconHandler))
 	mux.Handle("GET /journey/media/{id}", s.handleJourney((*journey.Service).MediaHandler))
 
 	// Self-scheduling widget: the script host pages load, the page it frames, its assets.

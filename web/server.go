@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -201,6 +202,11 @@ func (s *server) observe(mux *http.ServeMux) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
+			if status >= 500 && clientGone(r) {
+				// The failure followed from the client hanging up (a cancelled database
+				// read, a write to a closed connection): not the server's fault.
+				status = StatusClientClosed
+			}
 			// ServeMux sets r.Pattern on this same request when it matches a route.
 			route := r.Pattern
 			if route == "" {
@@ -213,6 +219,18 @@ func (s *server) observe(mux *http.ServeMux) http.Handler {
 		}()
 		mux.ServeHTTP(sw, r)
 	})
+}
+
+// StatusClientClosed is the status recorded (in metrics and the debug log) for a request
+// whose client hung up before it was answered, as nginx's 499 "client closed request".
+// Such a request is neither a server error (500) nor logged at ERROR level; what the
+// client was sent, if anything, no longer matters.
+const StatusClientClosed = 499
+
+// clientGone reports whether the client of r has hung up: its context was cancelled.
+// (net/http cancels it when the connection closes; server shutdown does not.)
+func clientGone(r *http.Request) bool {
+	return errors.Is(r.Context().Err(), context.Canceled)
 }
 
 // statusWriter remembers the status code a handler wrote.

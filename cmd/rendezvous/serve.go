@@ -88,7 +88,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 	svc, err := wiring.New(life, &wg, wiring.Options{
-		Store: st, Key: key, Clock: clk, Logger: log, PublicURL: publicURL,
+		Store: st, Key: key, PreviousKeys: c.prevKeys, Clock: clk, Logger: log, PublicURL: publicURL,
 		Genesys:        c.genesys(),
 		RateLimit:      rateLimit(c.rateLimit),
 		JobWorkers:     c.jobWorkers,
@@ -156,6 +156,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 		})
 		log.Info("operations listener (metrics, health) on http://" + opsLn.Addr().String())
+	}
+	if c.keyInData {
+		log.Info("the secrets key is the generated secret.key in the data folder: a copy of the folder decrypts the secrets in it; in production set RENDEZVOUS_SECRET_KEY or -secret-key-file outside it", "data", c.data)
+	}
+	if len(c.prevKeys) > 0 {
+		log.Info("previous secrets keys given: run 'rendezvous secrets reseal', then drop them", "previous_keys", len(c.prevKeys))
 	}
 	log.Info("listening on "+base, "public_url", publicURL, "database", st.Dialect(),
 		"startup_ms", time.Since(started).Milliseconds())

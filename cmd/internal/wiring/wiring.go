@@ -113,11 +113,14 @@ func (g Genesys) connection(e genesys.Endpoints) *connections.Default {
 type Options struct {
 	Store *store.Store
 	// Key is the secrets key; the room derives its link-signing key from it.
-	Key       []byte
-	Clock     clock.Clock
-	Logger    *slog.Logger
-	PublicURL string
-	Genesys   Genesys
+	Key []byte
+	// PreviousKeys are secrets keys being rotated out (see secret.NewBox); agent room
+	// links they signed keep working.
+	PreviousKeys [][]byte
+	Clock        clock.Clock
+	Logger       *slog.Logger
+	PublicURL    string
+	Genesys      Genesys
 	// RateLimit is API requests per second per key; rate.Inf for none.
 	RateLimit  rate.Limit
 	JobWorkers int
@@ -267,7 +270,7 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	// journey through closures that run only after both exist.
 	var j *journey.Service
 	rooms, err := room.New(room.Options{
-		Store: o.Store, Clock: o.Clock, Logger: log.With("component", "room"), Key: o.Key, PublicURL: o.PublicURL,
+		Store: o.Store, Clock: o.Clock, Logger: log.With("component", "room"), Key: o.Key, PreviousKeys: o.PreviousKeys, PublicURL: o.PublicURL,
 		Grace:       func(ctx context.Context, orgID string) (time.Duration, error) { return j.GraceFor(ctx, orgID) },
 		OnChange:    func(id string) { j.Notify(id) },
 		ICEServers:  o.ICEServers,
@@ -281,6 +284,17 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	s.rooms = rooms
 	j, err = journey.New(journey.Options{
 		Store: o.Store, Clock: o.Clock, Logger: log.With("component", "journey"), PublicURL: o.PublicURL,
+		// The customer's page falls back to the language the organization's messages do.
+		OrgLanguage: func(ctx context.Context, orgID string) string {
+			if s.notify == nil {
+				return ""
+			}
+			set, err := s.notify.Settings(ctx, orgID)
+			if err != nil {
+				return ""
+			}
+			return set.DefaultLanguage
+		},
 		Genesys:       orgGenesys{reg: reg, origin: o.PublicURL, sockets: s.sockets},
 		RoomLinks:     rooms,
 		Defaults:      defaults,
