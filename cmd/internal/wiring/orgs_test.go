@@ -20,6 +20,7 @@ import (
 	"rendezvous/clock"
 	"rendezvous/genesys/sandbox"
 	"rendezvous/journey"
+	"rendezvous/notify"
 	"rendezvous/store"
 	"rendezvous/store/storetest"
 )
@@ -105,6 +106,12 @@ func testOrganizationsUseTheirOwnGenesys(t *testing.T, dialect string) {
 		callback bool
 	}{{"alpha", alpha, false}, {"beta", beta, true}} {
 		if err := svc.notify.SeedDemo(ctx, o.id, o.g); err != nil {
+			t.Fatal(err)
+		}
+		// The confirmation at once, not after the coalescing window.
+		nset := notify.DefaultSettings()
+		nset.CoalesceSeconds = 0
+		if _, err := svc.notify.PutSettings(ctx, o.id, nset); err != nil {
 			t.Fatal(err)
 		}
 		set := journey.DefaultSettings(o.g.AgentDeploymentID, o.g.QueueDeploymentID, o.g.PlainQueue.Name)
