@@ -2,9 +2,11 @@ package notify
 
 import (
 	"fmt"
-	"html"
+	"html/template"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"rendezvous"
@@ -81,6 +83,9 @@ type Vars struct {
 	RescheduleLink string
 	CancelLink     string
 	CalendarLink   string // the .ics file
+	// Changes says what changed since the customer's last message (change messages
+	// only): "it now lasts 45 minutes instead of 30 minutes".
+	Changes string
 }
 
 // variable is one placeholder name and how to read it from Vars.
@@ -105,6 +110,7 @@ var variables = []variable{
 	{"rescheduleLink", "the self-service reschedule link", func(v *Vars) string { return v.RescheduleLink }},
 	{"cancelLink", "the self-service cancel link", func(v *Vars) string { return v.CancelLink }},
 	{"calendarLink", "the .ics calendar file", func(v *Vars) string { return v.CalendarLink }},
+	{"changes", "what changed since the customer's last message: time, length, agent (change messages; empty in others)", func(v *Vars) string { return v.Changes }},
 }
 
 // Variable describes one placeholder, for the settings API.
@@ -133,8 +139,10 @@ func lookupVariable(name string) (variable, bool) {
 
 // expand replaces {name} placeholders in s. "{{" stands for a literal "{". A "{" that
 // does not start a placeholder (a space or a brace follows) is kept as it is, so CSS in
-// an HTML template needs no escaping. Unknown names are collected in unknown.
-func expand(s string, vars *Vars, escape bool, unknown map[string]bool) string {
+// an HTML template needs no escaping. Unknown names are collected in unknown. With
+// asTemplate, each placeholder becomes an html/template action instead of its value
+// (renderHTML).
+func expand(s string, vars *Vars, asTemplate bool, unknown map[string]bool) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -164,12 +172,14 @@ func expand(s string, vars *Vars, escape bool, unknown map[string]bool) string {
 			i += end + 1
 			continue
 		}
+		if asTemplate {
+			b.WriteString(htmlLeft + "index . " + strconv.Quote(v.name) + htmlRight)
+			i += end + 1
+			continue
+		}
 		val := ""
 		if vars != nil {
 			val = v.get(vars)
-		}
-		if escape {
-			val = html.EscapeString(val)
 		}
 		b.WriteString(val)
 		i += end + 1
@@ -193,20 +203,113 @@ type Message struct {
 	HTML    string `json:"html,omitempty"`
 }
 
-// Render fills t with vars. Every variable in the HTML part is HTML-escaped; the subject
-// and text parts are plain text. A template with unknown variables is refused.
+// Render fills t with vars. Every variable in the HTML part is escaped for where it sits
+// (renderHTML); the subject and text parts are plain text. A template with unknown
+// variables, or with a variable where no value can be written safely, is refused.
 func Render(t Template, vars Vars) (Message, error) {
 	unknown := map[string]bool{}
+	htmlPart, herr := renderHTML(t.HTML, &vars, unknown)
 	m := Message{
 		// A subject is one line whatever a name contains.
 		Subject: strings.Join(strings.Fields(expand(t.Subject, &vars, false, unknown)), " "),
 		Text:    expand(t.Text, &vars, false, unknown),
-		HTML:    expand(t.HTML, &vars, true, unknown),
+		HTML:    htmlPart,
 	}
 	if len(unknown) > 0 {
 		return Message{}, fmt.Errorf("template uses unknown variables %s", joinKeys(unknown))
 	}
+	if herr != nil {
+		var p rendezvous.Problems
+		p.Add("html", "%s", herr)
+		return Message{}, p.Err()
+	}
 	return m, nil
+}
+
+// The action delimiters of the html/template an HTML part becomes: nobody writes them in
+// an email, and a part that contains them is refused.
+const (
+	htmlLeft  = "⟦rdv "
+	htmlRight = " rdv⟧"
+)
+
+// renderHTML fills the HTML part s with html/template's contextual escaping: a variable in
+// text is HTML-escaped, in an attribute value (quoted or not) attribute-escaped, in a URL
+// attribute (href, src) URL-filtered so that a value such as "javascript:…" becomes
+// "#ZgotmplZ", in a script JS-escaped. A customer who names themselves
+// `x" onmouseover="…` adds no attribute and runs nothing. A variable where no value can be
+// written safely (an attribute or tag name, a comment) is an error, reported when the
+// template is saved. Unknown names are collected in unknown.
+func renderHTML(s string, vars *Vars, unknown map[string]bool) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	if strings.Contains(s, htmlLeft) || strings.Contains(s, htmlRight) {
+		return "", fmt.Errorf("contains %q or %q, which templates cannot use", strings.TrimSpace(htmlLeft), strings.TrimSpace(htmlRight))
+	}
+	n := len(unknown)
+	src := expand(s, nil, true, unknown)
+	if len(unknown) > n {
+		return "", nil // the caller reports the unknown names
+	}
+	tmpl, err := template.New("html").Delims(htmlLeft, htmlRight).Parse(src)
+	if err != nil {
+		return "", fmt.Errorf("cannot be read as a template: %s", cleanTemplateError(err))
+	}
+	data := make(map[string]string, len(variables))
+	for _, v := range variables {
+		if vars != nil {
+			data[v.name] = v.get(vars)
+		} else {
+			data[v.name] = ""
+		}
+	}
+	var b strings.Builder
+	if err := tmpl.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("has a variable where no value can be written safely (inside a tag or attribute name, a comment, or an unclosed attribute); move it into text or a quoted attribute value: %s", cleanTemplateError(err))
+	}
+	return b.String(), nil
+}
+
+// filteredVariables returns the text variables (names, title, date...) that the HTML part
+// s puts where html/template filters values out (an attribute name, a URL attribute): a
+// customer named "a: b" would arrive as "ZgotmplZ" there, so such a template is refused
+// when saved rather than sent broken. Link variables are URLs and belong in href.
+func filteredVariables(s string, vars Vars) []string {
+	var out []string
+	for _, v := range variables {
+		if strings.HasSuffix(v.name, "Link") || v.name == "link" {
+			continue
+		}
+		probe := vars
+		// One value with what text holds and a URL or a name may not: a colon, a space.
+		set := map[string]*string{"customerName": &probe.CustomerName, "agentName": &probe.AgentName, "orgName": &probe.OrgName,
+			"title": &probe.Title, "date": &probe.Date, "time": &probe.Time, "timeZone": &probe.TimeZone, "duration": &probe.Duration}
+		p, ok := set[v.name]
+		if !ok {
+			continue
+		}
+		*p = "Probe: value"
+		out1, err := renderHTML(s, &probe, map[string]bool{})
+		if err == nil && strings.Count(out1, "ZgotmplZ") > strings.Count(s, "ZgotmplZ") {
+			out = append(out, v.name)
+		}
+	}
+	return out
+}
+
+// cleanTemplateError shows html/template's error without its internal names, with our
+// placeholder syntax back in place of the actions.
+func cleanTemplateError(err error) string {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "html/template:")
+	msg = strings.TrimPrefix(msg, "template: ")
+	msg = strings.TrimPrefix(msg, "html:")
+	for _, v := range variables {
+		msg = strings.ReplaceAll(msg, htmlLeft+"index . "+strconv.Quote(v.name)+htmlRight, "{"+v.name+"}")
+		msg = strings.ReplaceAll(msg, "index . "+strconv.Quote(v.name), "{"+v.name+"}")
+	}
+	return msg
 }
 
 // unknownVariables collects the placeholder names in parts that are not variables.
@@ -271,6 +374,11 @@ func Validate(ch Channel, t Template, lang, publicURL string) error {
 	if err != nil {
 		return err
 	}
+	if ch == ChannelEmail {
+		for _, name := range filteredVariables(t.HTML, LongestVars(lang, publicURL)) {
+			p.Add("html", "puts {%s} where its value would be dropped for safety (an attribute name, or a link attribute such as href or src, which only the link variables may fill); put it in text or a plain quoted attribute such as title", name)
+		}
+	}
 	if ch == ChannelSMS {
 		if info := SMSInfoOf(m.Text); info.Characters > MaxSMSLength {
 			p.Add("text", "renders to %d characters with the longest realistic values; Genesys Cloud accepts at most %d in one SMS: shorten it by %d", info.Characters, MaxSMSLength, info.Characters-MaxSMSLength)
@@ -323,6 +431,9 @@ func LongestVars(lang, publicURL string) Vars {
 		RescheduleLink: link + "/reschedule",
 		CancelLink:     link + "/cancel",
 		CalendarLink:   link + "/calendar.ics",
+		Changes: describeChanges(told{Start: time.Date(2026, 9, 29, 15, 45, 0, 0, time.UTC), DurationMinutes: 475, AgentUserID: "old", TimeZone: "America/Argentina/Buenos_Aires"}, true,
+			&rendezvous.Appointment{Start: time.Date(2026, 9, 30, 15, 45, 0, 0, time.UTC), Duration: 470 * time.Minute, AgentUserID: "new", TimeZone: "America/Argentina/Buenos_Aires"},
+			lang, func(string) string { return strings.Repeat("A", 50) }),
 	}
 }
 

@@ -112,7 +112,7 @@ func (r *Rooms) Serve(w http.ResponseWriter, req *http.Request, a *rendezvous.Ap
 			return nil
 		}
 	}
-	ice, err := r.ICEServers(ctx, a.OrgID)
+	ice, err := r.ICEServersFor(ctx, a, side)
 	if err != nil {
 		return err
 	}

@@ -81,6 +81,9 @@ type Options struct {
 	// Key signs agent links. Required, at least 32 bytes; pass the service's secrets key
 	// (the room derives its own key from it, so the key itself never signs anything).
 	Key []byte
+	// PreviousKeys are secrets keys being rotated out: agent links they signed still open
+	// their rooms, so a rotation does not strand the links already in Genesys interactions.
+	PreviousKeys [][]byte
 	// PublicURL is the service's public base URL ("https://meet.example.com"), for links.
 	PublicURL string
 	// ICEServers are the STUN/TURN servers of organizations that saved none. Nil means a
@@ -117,6 +120,7 @@ type Rooms struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	linkKey []byte
+	oldKeys [][]byte // link keys derived from Options.PreviousKeys
 	hub     *Hub
 	metrics *metrics
 
@@ -154,11 +158,19 @@ func New(o Options) (*Rooms, error) {
 	if err != nil {
 		return nil, err
 	}
-	mac := hmac.New(sha256.New, o.Key)
-	mac.Write([]byte("rendezvous room agent links v1"))
+	derive := func(key []byte) []byte {
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte("rendezvous room agent links v1"))
+		return mac.Sum(nil)
+	}
+	var oldKeys [][]byte
+	for _, k := range o.PreviousKeys {
+		oldKeys = append(oldKeys, derive(k))
+	}
 	return &Rooms{
 		o: o, st: o.Store, clock: o.Clock, log: o.Logger,
-		linkKey: mac.Sum(nil),
+		linkKey: derive(o.Key),
+		oldKeys: oldKeys,
 		hub:     NewHub(),
 		metrics: met,
 		conns:   make(map[*wsPeer]struct{}),
@@ -177,7 +189,23 @@ func (r *Rooms) AgentKey(a *rendezvous.Appointment) string {
 }
 
 func (r *Rooms) agentMAC(orgID, id, agentUserID string) string {
-	m := hmac.New(sha256.New, r.linkKey)
+	return agentMAC(r.linkKey, orgID, id, agentUserID)
+}
+
+// validAgentMAC reports whether mac is a's agent MAC under the current link key or one
+// derived from a previous secrets key.
+func (r *Rooms) validAgentMAC(a *rendezvous.Appointment, mac string) bool {
+	for _, k := range append([][]byte{r.linkKey}, r.oldKeys...) {
+		want := agentMAC(k, a.OrgID, a.ID, a.AgentUserID)
+		if subtle.ConstantTimeCompare([]byte(want), []byte(mac)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func agentMAC(linkKey []byte, orgID, id, agentUserID string) string {
+	m := hmac.New(sha256.New, linkKey)
 	m.Write([]byte(orgID))
 	m.Write([]byte{0})
 	m.Write([]byte(id))
@@ -267,8 +295,7 @@ func (r *Rooms) Authorize(ctx context.Context, side Side, key string) (*rendezvo
 		if err != nil {
 			return nil, err
 		}
-		want := r.agentMAC(a.OrgID, a.ID, a.AgentUserID)
-		if subtle.ConstantTimeCompare([]byte(want), []byte(parts[2])) != 1 {
+		if !r.validAgentMAC(a, parts[2]) {
 			return nil, errBadLink
 		}
 		return a, nil

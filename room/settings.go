@@ -2,10 +2,14 @@ package room
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +22,11 @@ type ICEServer struct {
 	URLs       []string `json:"urls"`
 	Username   string   `json:"username,omitempty"`
 	Credential string   `json:"credential,omitempty"`
+	// Secret is a TURN server's shared secret (coturn's static-auth-secret with
+	// use-auth-secret): instead of a fixed username and credential, which every browser
+	// of every room would see, each side of each room gets its own credential derived from
+	// it that expires after the appointment (TURNCredentials). It never leaves the server.
+	Secret string `json:"secret,omitempty"`
 }
 
 // Settings are an organization's video room settings.
@@ -49,11 +58,24 @@ func (s Settings) Validate() error {
 			}
 			turn = turn || strings.HasPrefix(scheme, "turn")
 		}
-		if turn && (srv.Username == "" || srv.Credential == "") {
-			p.Add(f, "is a TURN server and needs a username and a credential")
+		switch {
+		case srv.Secret != "" && !turn:
+			p.Add(f+".secret", "is for TURN servers only; give a turn: or turns: URL")
+		case srv.Secret != "" && (srv.Username != "" || srv.Credential != ""):
+			p.Add(f, "gives both a shared secret and a fixed username and credential; give only the secret (recommended: each room then gets its own short-lived credential)")
+		case srv.Secret != "" && len(srv.Secret) < 16:
+			p.Add(f+".secret", "is shorter than 16 characters; use the TURN server's static-auth-secret, a long random string")
+		case turn && srv.Secret == "" && (srv.Username == "" || srv.Credential == ""):
+			p.Add(f, "is a TURN server and needs its shared secret (secret, recommended) or a username and a credential")
 		}
-		if len(srv.Username) > 500 || len(srv.Credential) > 500 {
-			p.Add(f, "has a username or credential longer than 500 characters")
+		if len(srv.Username) > 500 || len(srv.Credential) > 500 || len(srv.Secret) > 500 {
+			p.Add(f, "has a username, credential or secret longer than 500 characters")
+		}
+		for _, v := range []string{srv.Username, srv.Credential, srv.Secret} {
+			if err := rendezvous.CheckLine(v); err != nil {
+				p.Add(f, "has a username, credential or secret that %s", err)
+				break
+			}
 		}
 	}
 	return p.Err()
@@ -91,6 +113,9 @@ func (s Settings) Redacted() Settings {
 		if srv.Credential != "" {
 			srv.Credential = secret.Hint(srv.Credential)
 		}
+		if srv.Secret != "" {
+			srv.Secret = secret.Hint(srv.Secret)
+		}
 		out.ICEServers[i] = srv
 	}
 	return out
@@ -127,12 +152,15 @@ func (r *Rooms) PutSettings(ctx context.Context, orgID string, s Settings) (Sett
 	}
 	if !savedAt.IsZero() {
 		for i, srv := range s.ICEServers {
-			if srv.Credential != "" {
+			if srv.Credential != "" || srv.Secret != "" {
 				continue
 			}
 			for _, o := range old.ICEServers {
 				if o.Username == srv.Username && strings.Join(o.URLs, " ") == strings.Join(srv.URLs, " ") {
 					s.ICEServers[i].Credential = o.Credential
+					if srv.Username == "" {
+						s.ICEServers[i].Secret = o.Secret // a secret server sent back without it
+					}
 				}
 			}
 		}
@@ -169,4 +197,46 @@ func (r *Rooms) ICEServers(ctx context.Context, orgID string) ([]ICEServer, erro
 		return r.o.ICEServers, nil
 	}
 	return s.ICEServers, nil
+}
+
+// TURNTTLAfterEnd is how long after the end of an appointment (plus its grace period) the
+// TURN credentials of its room stay valid, so a call that runs late is not cut off.
+const TURNTTLAfterEnd = time.Hour
+
+// ICEServersFor returns the ICE servers for side of a's room, as that side's browser gets
+// them: a TURN server with a shared secret gets a credential of its own for this room and
+// side, valid until an hour after the room closes (TURNCredentials); the secret itself is
+// never included.
+func (r *Rooms) ICEServersFor(ctx context.Context, a *rendezvous.Appointment, side Side) ([]ICEServer, error) {
+	servers, err := r.ICEServers(ctx, a.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	now := r.clock.Now()
+	expires := a.End().Add(r.grace(ctx, a.OrgID)).Add(TURNTTLAfterEnd)
+	if min := now.Add(TURNTTLAfterEnd); expires.Before(min) {
+		expires = min // a call in progress past its end: an hour from now
+	}
+	out := make([]ICEServer, len(servers))
+	for i, srv := range servers {
+		srv.URLs = append([]string(nil), srv.URLs...)
+		if srv.Secret != "" {
+			srv.Username, srv.Credential = TURNCredentials(srv.Secret, a.ID+"-"+string(side), expires)
+			srv.Secret = ""
+		}
+		out[i] = srv
+	}
+	return out, nil
+}
+
+// TURNCredentials derives a time-limited TURN credential from a shared secret, as the TURN
+// REST API convention that coturn's use-auth-secret implements: the username is
+// "<expiry as Unix seconds>:<tag>" and the credential base64(HMAC-SHA1(secret, username)).
+// The TURN server checks the MAC with the same secret and refuses the username after its
+// expiry, so a credential copied out of a page is good for one room and a few hours only.
+func TURNCredentials(sharedSecret, tag string, expires time.Time) (username, credential string) {
+	username = strconv.FormatInt(expires.Unix(), 10) + ":" + tag
+	m := hmac.New(sha1.New, []byte(sharedSecret))
+	m.Write([]byte(username))
+	return username, base64.StdEncoding.EncodeToString(m.Sum(nil))
 }

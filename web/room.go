@@ -135,7 +135,7 @@ func (s *server) handleRoomPage(side room.Side) http.Handler {
 		}
 		switch {
 		case err == nil:
-			ice, ierr := s.Rooms.ICEServers(r.Context(), a.OrgID)
+			ice, ierr := s.Rooms.ICEServersFor(r.Context(), a, side)
 			if ierr != nil {
 				s.log.ErrorContext(r.Context(), "room page: ICE servers", "request_id", requestID(r.Context()), "error", ierr)
 				status, d.Message = http.StatusServiceUnavailable, words["unavailable"]
@@ -235,12 +235,13 @@ type iceServerJSON struct {
 	URLs           []string `json:"urls"`
 	Username       string   `json:"username,omitempty"`
 	CredentialHint string   `json:"credentialHint,omitempty"`
+	SecretHint     string   `json:"secretHint,omitempty"`
 }
 
 func toVideoSettingsJSON(set room.Settings, saved bool, at time.Time) videoSettingsJSON {
 	out := videoSettingsJSON{ICEServers: []iceServerJSON{}, Default: !saved}
 	for _, srv := range set.Redacted().ICEServers {
-		out.ICEServers = append(out.ICEServers, iceServerJSON{URLs: srv.URLs, Username: srv.Username, CredentialHint: srv.Credential})
+		out.ICEServers = append(out.ICEServers, iceServerJSON{URLs: srv.URLs, Username: srv.Username, CredentialHint: srv.Credential, SecretHint: srv.Secret})
 	}
 	if !at.IsZero() {
 		out.UpdatedAt = formatTime(at)

@@ -25,13 +25,19 @@ type config struct {
 	databaseURL string
 	publicURL   string
 	secretKey   string
-	logLevel    string
-	logFormat   string
-	rateLimit   float64
-	jobWorkers  int
-	iceServers  string
-	instanceURL string
-	instanceID  string
+	// secretKeyFile and previousKeys: see newFlags; prevKeys are the previous keys parsed
+	// by secrets().
+	secretKeyFile string
+	previousKeys  string
+	prevKeys      [][]byte
+	keyInData     bool // the key is the generated file in the data folder
+	logLevel      string
+	logFormat     string
+	rateLimit     float64
+	jobWorkers    int
+	iceServers    string
+	instanceURL   string
+	instanceID    string
 
 	trustedProxies string
 	allowedHosts   string
@@ -82,13 +88,14 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 	str(&c.databaseURL, "database-url", "RENDEZVOUS_DATABASE_URL", "", "database: sqlite:///path/file.db or postgres://user@host/db (default sqlite in the data folder)")
 	str(&c.publicURL, "public-url", "RENDEZVOUS_PUBLIC_URL", "", "base URL customers reach the service on, for their links (default http://<addr>)")
 	str(&c.secretKey, "secret-key", "RENDEZVOUS_SECRET_KEY", "", "base64 32-byte key that encrypts secrets at rest (default: a key file generated in the data folder); prefer the environment variable over the flag")
+	keyFlags(fs, c)
 	str(&c.logLevel, "log-level", "RENDEZVOUS_LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	str(&c.logFormat, "log-format", "RENDEZVOUS_LOG_FORMAT", "text", "log format: text or json")
 	fs.Float64Var(&c.rateLimit, "rate-limit", 20, "API requests per second allowed per API key, bursts of twice that; 0 for no limit ($RENDEZVOUS_RATE_LIMIT)")
 	fs.env["rate-limit"] = "RENDEZVOUS_RATE_LIMIT"
 	fs.IntVar(&c.jobWorkers, "job-workers", 4, "background jobs run at once by this process ($RENDEZVOUS_JOB_WORKERS)")
 	fs.env["job-workers"] = "RENDEZVOUS_JOB_WORKERS"
-	str(&c.iceServers, "ice-servers", "RENDEZVOUS_ICE_SERVERS", "", "default STUN/TURN servers for the video room: a comma-separated list of URLs, or a JSON array like [{\"urls\":[\"turn:turn.example.com:3478\"],\"username\":\"u\",\"credential\":\"c\"}]")
+	str(&c.iceServers, "ice-servers", "RENDEZVOUS_ICE_SERVERS", "", "default STUN/TURN servers for the video room: a comma-separated list of URLs, or a JSON array like [{\"urls\":[\"turn:turn.example.com:3478\"],\"secret\":\"<the TURN server's static-auth-secret>\"}] (each room then gets its own short-lived credential; {\"username\",\"credential\"} instead are shown to every browser)")
 	str(&c.instanceURL, "instance-url", "RENDEZVOUS_INSTANCE_URL", "", "this instance's base URL as other instances reach it, so that several instances can share video rooms (empty: both sides of a call must reach the same instance)")
 	str(&c.trustedProxies, "trusted-proxies", "RENDEZVOUS_TRUSTED_PROXIES", "", "comma-separated addresses and CIDR prefixes of the reverse proxies in front of the service, whose Forwarded / X-Forwarded-For headers name the client (empty: trust no such header)")
 	str(&c.allowedHosts, "allowed-hosts", "RENDEZVOUS_ALLOWED_HOSTS", "", "comma-separated host names the service answers to besides those of -public-url and -instance-url (IP addresses are always answered); other names get 421, against DNS rebinding")
@@ -183,23 +190,43 @@ func (c *config) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("-log-format %q: use text or json", c.logFormat)
 }
 
-// secrets returns the box that encrypts secrets at rest: from -secret-key, else from a
-// key file in the data folder, generated on first use.
+// keyFlags registers the key file and the previous keys of a rotation (-secret-key is
+// registered by each command beside its other settings).
+func keyFlags(fs *flagSet, c *config) {
+	fs.stringVar(&c.secretKeyFile, "secret-key-file", "RENDEZVOUS_SECRET_KEY_FILE", "", "file holding the base64 secrets key (mode 600), kept outside the data folder; used when -secret-key is not set")
+	fs.stringVar(&c.previousKeys, "previous-secret-keys", "RENDEZVOUS_PREVIOUS_SECRET_KEYS", "", "comma-separated base64 keys being rotated out: what they sealed still opens until 'rendezvous secrets reseal' has sealed it again under the current key")
+}
+
+// secrets returns the box that encrypts secrets at rest: from -secret-key, else from
+// -secret-key-file, else from a key file in the data folder, generated on first use (the
+// demo's zero configuration; see the README on why production keeps it elsewhere). The box
+// also opens what -previous-secret-keys sealed.
 func (c *config) secrets() (*secret.Box, []byte, error) {
 	var key []byte
 	var err error
-	if c.secretKey != "" {
+	switch {
+	case c.secretKey != "":
 		key, err = secret.ParseKey(c.secretKey)
 		if err != nil {
 			return nil, nil, fmt.Errorf("-secret-key: %w", err)
 		}
-	} else {
+	case c.secretKeyFile != "":
+		key, err = secret.LoadKeyFile(c.secretKeyFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-secret-key-file: %w", err)
+		}
+	default:
 		key, err = secret.LoadOrCreateKeyFile(filepath.Join(c.data, "secret.key"))
 		if err != nil {
 			return nil, nil, fmt.Errorf("secret key file: %w", err)
 		}
+		c.keyInData = true
 	}
-	box, err := secret.NewBox(key)
+	c.prevKeys, err = secret.ParseKeys(c.previousKeys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-previous-secret-keys: %w", err)
+	}
+	box, err := secret.NewBox(key, c.prevKeys...)
 	return box, key, err
 }
 

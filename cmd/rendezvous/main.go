@@ -7,6 +7,7 @@
 //	rendezvous apikey list | revoke -id ID  list the API keys, or revoke one
 //	rendezvous org create|list|update|connect  organizations and their Genesys Cloud
 //	rendezvous sandbox                      run only the Genesys Cloud sandbox
+//	rendezvous secrets generate|reseal      a new secrets key; re-seal under the current key
 //
 // With no configuration it serves on 127.0.0.1:8080 with an embedded SQLite database in
 // ./rendezvous-data/ and the built-in Genesys Cloud sandbox. Run "rendezvous -h" for
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = sandboxCmd(ctx, args, getenv, stdout, stderr)
 	case "org":
 		err = orgCmd(ctx, args, getenv, stdout, stderr)
+	case "secrets":
+		err = secretsCmd(ctx, args, getenv, stdout, stderr)
 	case "help":
 		usage(stdout, newFlags("serve", getenv, &config{}).FlagSet)
 		return nil
@@ -84,6 +87,9 @@ Usage:
                                     list organizations, change one, or set its Genesys
                                     Cloud API and sign-in clients (rendezvous org for help)
   rendezvous sandbox [-addr ADDR]   run only the built-in Genesys Cloud sandbox
+  rendezvous secrets generate       print a new random secrets key (base64)
+  rendezvous secrets reseal [flags] seal every stored secret again under the current key,
+                                    opening each with -previous-secret-keys (key rotation)
 
 With no settings, serve listens on 127.0.0.1:8080, keeps an embedded SQLite database in
 ./rendezvous-data/ and, as no Genesys Cloud organization is configured, starts the Genesys

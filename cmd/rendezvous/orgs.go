@@ -318,6 +318,7 @@ func storageFlags(fs *flagSet, c *config) {
 	fs.stringVar(&c.data, "data", "RENDEZVOUS_DATA", "./rendezvous-data", "data folder: SQLite database and generated secret key")
 	fs.stringVar(&c.databaseURL, "database-url", "RENDEZVOUS_DATABASE_URL", "", "database: sqlite:///path/file.db or postgres://user@host/db (default sqlite in the data folder)")
 	fs.stringVar(&c.secretKey, "secret-key", "RENDEZVOUS_SECRET_KEY", "", "base64 32-byte key that encrypts secrets at rest (default: the key file in the data folder)")
+	keyFlags(fs, c)
 	fs.stringVar(&c.logLevel, "log-level", "RENDEZVOUS_LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	fs.stringVar(&c.logFormat, "log-format", "RENDEZVOUS_LOG_FORMAT", "text", "log format: text or json")
 }

@@ -88,7 +88,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 	svc, err := wiring.New(life, &wg, wiring.Options{
-		Store: st, Key: key, Clock: clk, Logger: log, PublicURL: publicURL,
+		Store: st, Key: key, PreviousKeys: c.prevKeys, Clock: clk, Logger: log, PublicURL: publicURL,
 		Genesys:        c.genesys(),
 		Staff:          c.staff(),
 		RateLimit:      rateLimit(c.rateLimit),
@@ -130,6 +130,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	jobsCtx, stopJobs := context.WithCancel(life)
 	defer stopJobs()
 	wg.Go(func() { housekeep(jobsCtx, st, clk, log) })
+	// Each organization's retention sweep reschedules itself; this starts any chain a
+	// crash or an older version left unstarted (a no-op for one already queued).
+	if err := svc.Retention.Schedule(jobsCtx); err != nil {
+		log.Warn("schedule data retention", "error", err)
+	}
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
@@ -152,6 +157,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 		})
 		log.Info("operations listener (metrics, health) on http://" + opsLn.Addr().String())
+	}
+	if c.keyInData {
+		log.Info("the secrets key is the generated secret.key in the data folder: a copy of the folder decrypts the secrets in it; in production set RENDEZVOUS_SECRET_KEY or -secret-key-file outside it", "data", c.data)
+	}
+	if len(c.prevKeys) > 0 {
+		log.Info("previous secrets keys given: run 'rendezvous secrets reseal', then drop them", "previous_keys", len(c.prevKeys))
 	}
 	log.Info("listening on "+base, "public_url", publicURL, "database", st.Dialect(),
 		"startup_ms", time.Since(started).Milliseconds())
