@@ -27,6 +27,17 @@ func (s Status) Valid() bool {
 	return false
 }
 
+// Words is the status as a sentence says it ("in progress", "a no-show").
+func (s Status) Words() string {
+	switch s {
+	case StatusInProgress:
+		return "in progress"
+	case StatusNoShow:
+		return "a no-show"
+	}
+	return string(s)
+}
+
 // Final reports whether nothing may happen to an appointment in this status any more.
 func (s Status) Final() bool {
 	return s == StatusCompleted || s == StatusNoShow || s == StatusCancelled
@@ -192,10 +203,38 @@ func checkWhen(p *Problems, start time.Time, minutes int, zone string, now time.
 	if minutes < MinDurationMinutes || minutes > MaxDurationMinutes {
 		p.Add("durationMinutes", "must be between %d and %d minutes", MinDurationMinutes, MaxDurationMinutes)
 	}
-	if _, err := LoadZone(zone); err != nil {
+	if loc, err := LoadZone(zone); err != nil {
 		p.Add("timeZone", "%s", err)
+	} else if !start.IsZero() {
+		checkOffset(p, start, zone, loc)
 	}
 	return start.UTC(), time.Duration(minutes) * time.Minute, zone
+}
+
+// checkOffset refuses a start whose UTC offset is not the zone's offset at that instant:
+// "10:00+05:00" with Europe/Athens, or a wall time in the spring-forward gap sent with the
+// offset of before the change, names an instant the caller probably did not mean. A time
+// in UTC ("Z", or an offset of zero) is an instant without a claim about the zone and is
+// fine.
+func checkOffset(p *Problems, start time.Time, zone string, loc *time.Location) {
+	_, given := start.Zone()
+	if given == 0 {
+		return
+	}
+	local := start.In(loc)
+	if _, want := local.Zone(); given != want {
+		p.Add("start", "has the UTC offset %s, but %s is at %s at that instant (%s there); send the zone's offset or the time in UTC (ending in Z)",
+			formatOffset(given), zone, formatOffset(want), local.Format("2006-01-02 15:04"))
+	}
+}
+
+// formatOffset writes a UTC offset in seconds as RFC 3339 does: "+05:30", "-04:00".
+func formatOffset(sec int) string {
+	sign := "+"
+	if sec < 0 {
+		sign, sec = "-", -sec
+	}
+	return fmt.Sprintf("%s%02d:%02d", sign, sec/3600, sec%3600/60)
 }
 
 func checkCustomers(p *Problems, in []Customer) []Customer {
@@ -291,7 +330,8 @@ func (p AppointmentPatch) Reschedules() bool {
 // On error a is left untouched.
 func (a *Appointment) Apply(patch AppointmentPatch, now time.Time) error {
 	if a.Status != StatusScheduled {
-		return fmt.Errorf("appointment is %s and can no longer be changed: %w", a.Status, ErrConflict)
+		return WithDetail(fmt.Errorf("appointment is %s and can no longer be changed: %w", a.Status, ErrConflict),
+			"The appointment is %s; only a scheduled appointment can be changed.", a.Status.Words())
 	}
 	var p Problems
 	next := *a
@@ -388,7 +428,8 @@ func (a *Appointment) MarkNoShow(now time.Time) error {
 
 func (a *Appointment) moveTo(to Status, now time.Time) error {
 	if !a.Status.CanTransition(to) {
-		return fmt.Errorf("appointment is %s and cannot become %s: %w", a.Status, to, ErrConflict)
+		return WithDetail(fmt.Errorf("appointment is %s and cannot become %s: %w", a.Status, to, ErrConflict),
+			"The appointment is %s and cannot become %s.", a.Status.Words(), to.Words())
 	}
 	a.Status = to
 	a.UpdatedAt = now.UTC()

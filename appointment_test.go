@@ -227,3 +227,54 @@ func TestLocalTimesAcrossDaylightSaving(t *testing.T) {
 		t.Fatalf("unknown zone → %v", loc)
 	}
 }
+
+// TestStartOffsetMustMatchZone: a start's UTC offset must be the zone's at that instant,
+// unless the start is in UTC; host-only zone names are refused.
+func TestStartOffsetMustMatchZone(t *testing.T) {
+	parse := func(s string) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	cases := []struct {
+		start, zone string
+		problem     string // "" = accepted; else a part of the start's message
+	}{
+		{"2026-06-10T10:00:00+03:00", "Europe/Athens", ""},
+		{"2026-06-10T07:00:00Z", "Europe/Athens", ""},
+		{"2026-06-10T07:00:00+00:00", "Europe/Athens", ""},
+		{"2026-06-10T10:00:00+05:00", "Europe/Athens", "has the UTC offset +05:00, but Europe/Athens is at +03:00 at that instant (2026-06-10 08:00 there)"},
+		{"2026-12-10T10:00:00+03:00", "Europe/Athens", "is at +02:00"},
+		// 03:30 does not exist in Athens on 29 March 2026 (clocks jump from 03:00 to
+		// 04:00); sent with the winter offset it is 04:30 summer time.
+		{"2026-03-29T03:30:00+02:00", "Europe/Athens", "is at +03:00 at that instant (2026-03-29 04:30 there)"},
+		{"2026-04-05T01:30:00+10:30", "Australia/Lord_Howe", ""},
+		{"2026-04-05T01:30:00+11:00", "Australia/Lord_Howe", ""},
+		{"2026-06-10T10:00:00-04:00", "America/New_York", ""},
+		{"2026-06-10T10:00:00-05:00", "America/New_York", "has the UTC offset -05:00, but America/New_York is at -04:00"},
+	}
+	for _, c := range cases {
+		in := validInput()
+		in.Start, in.TimeZone = parse(c.start), c.zone
+		_, err := NewAppointment("org-1", in, now)
+		if c.problem == "" {
+			if err != nil {
+				t.Errorf("%s %s: %v", c.start, c.zone, err)
+			}
+			continue
+		}
+		if err == nil || fields(err) != "start" || !strings.Contains(err.Error(), c.problem) {
+			t.Errorf("%s %s: %v; want a start problem saying %q", c.start, c.zone, err, c.problem)
+		}
+	}
+	for _, zone := range []string{"right/Europe/Athens", "posix/Europe/Athens", "posixrules", "localtime", "Local", "SystemV/EST5"} {
+		in := validInput()
+		in.TimeZone = zone
+		if _, err := NewAppointment("org-1", in, now); fields(err) != "timeZone" {
+			t.Errorf("zone %q: %v; want refused", zone, err)
+		}
+	}
+}

@@ -6,6 +6,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	// The zone database is embedded in every binary and test of the project, so that zone
+	// names and offsets are judged the same in a container without /usr/share/zoneinfo as
+	// on a developer's machine (Go uses the system's database first when there is one).
+	_ "time/tzdata"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
@@ -61,8 +65,8 @@ func LoadZone(name string) (*time.Location, error) {
 	if name == "" {
 		return nil, fmt.Errorf("is required: give an IANA time-zone name such as Europe/London")
 	}
-	if name == "Local" {
-		return nil, fmt.Errorf("must be an IANA time-zone name such as Europe/London")
+	if name == "Local" || hostOnlyZone(name) {
+		return nil, fmt.Errorf("%q is not an IANA time-zone name; use one such as Europe/London or America/New_York", name)
 	}
 	if loc, ok := zones.Load(name); ok {
 		return loc.(*time.Location), nil
@@ -73,6 +77,24 @@ func LoadZone(name string) (*time.Location, error) {
 	}
 	zones.Store(name, loc)
 	return loc, nil
+}
+
+// hostOnlyZone reports whether name is one of the files some systems keep beside the IANA
+// zones (leap-second "right/" and "posix/" copies, "SystemV/", "localtime", "posixrules",
+// "Factory"). They exist on one host and not on the next, nor in the zone database
+// embedded in the binary (time/tzdata), so accepting them would make a booking depend on
+// the machine that took it.
+func hostOnlyZone(name string) bool {
+	for _, prefix := range []string{"right/", "posix/", "SystemV/"} {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	switch name {
+	case "localtime", "posixrules", "Factory", "posix", "right":
+		return true
+	}
+	return false
 }
 
 // zones caches loaded time zones. time.LoadLocation reads and parses the zone file on

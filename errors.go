@@ -69,3 +69,24 @@ func (p *Problems) Err() error {
 	}
 	return &ValidationError{Problems: append([]FieldProblem(nil), p.list...)}
 }
+
+// DetailError pairs an error with the sentence its caller is shown (an API problem's
+// detail). The error itself, with its whole chain of context, goes to the log; the
+// detail is written for the person using the API and says what to do, without internal
+// wording. Create one with WithDetail; wrapping it further keeps the detail findable.
+type DetailError struct {
+	Detail string
+	Err    error
+}
+
+// Error is the cause, for logs.
+func (e *DetailError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause, so errors.Is still finds its kind.
+func (e *DetailError) Unwrap() error { return e.Err }
+
+// WithDetail returns err with the sentence shown to the API's users (format and args as
+// for fmt.Sprintf). The kind of err (ErrConflict, ...) still decides the status.
+func WithDetail(err error, format string, args ...any) error {
+	return &DetailError{Detail: fmt.Sprintf(format, args...), Err: err}
+}

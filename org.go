@@ -152,7 +152,8 @@ func hasControl(s string) bool {
 
 // NotConnectedError returns ErrNotConnected for an organization, saying what is missing.
 func NotConnectedError(orgID, missing string) error {
-	return fmt.Errorf("organization %s: %s; an operator connects it with rendezvous org connect: %w", orgID, missing, ErrNotConnected)
+	return WithDetail(fmt.Errorf("organization %s: %s: %w", orgID, missing, ErrNotConnected),
+		"This organization cannot reach Genesys Cloud: %s. An operator connects it with rendezvous org connect.", missing)
 }
 
 // API key scopes. A key holds a subset; the web layer checks them per route.
@@ -208,8 +209,8 @@ func CheckGrant(granter APIKey, scopes []string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("this API key cannot grant %s, which it does not hold itself: %w",
-			strings.Join(missing, ", "), ErrForbidden)
+		return WithDetail(fmt.Errorf("this API key cannot grant %s, which it does not hold itself: %w", strings.Join(missing, ", "), ErrForbidden),
+			"This API key cannot grant %s, which it does not hold itself.", strings.Join(missing, ", "))
 	}
 	return nil
 }

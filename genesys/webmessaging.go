@@ -207,8 +207,10 @@ const (
 	GuestAgentText GuestEventType = "agent_text"
 	// GuestTyping says the agent is typing.
 	GuestTyping GuestEventType = "typing"
-	// GuestPresenceJoin and GuestPresenceLeave report presence events (Outbound: the
-	// agent joined or left; Inbound: another connection of this guest).
+	// GuestPresenceJoin and GuestPresenceLeave report presence events. An Outbound
+	// Disconnect (a Leave) is documented: the agent or the flow ended the conversation. An
+	// Outbound Join on the agent's answer is not documented, so do not wait for one alone;
+	// Inbound ones come from another connection of this guest.
 	GuestPresenceJoin  GuestEventType = "presence_join"
 	GuestPresenceLeave GuestEventType = "presence_leave"
 	// GuestMessage is any other structured message (for example the guest's own

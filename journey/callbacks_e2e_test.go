@@ -169,7 +169,7 @@ func TestCallbacksChannel(t *testing.T) {
 			link := w.customerLink(other)
 			_, page := w.getPage(link+"/cancel", false)
 			f := parseForm(t, page)
-			if code, page := w.post(link+"/cancel", url.Values{"csrf": {f.csrf}, "version": {f.version}}, nil); code != http.StatusOK {
+			if code, page := w.post(link+"/cancel", url.Values{"csrf": {f.csrf}, "version": {f.version}}); code != http.StatusOK {
 				t.Fatalf("self-service cancel: %d\n%s", code, page)
 			}
 			w.callbackOf(other, "the disconnected callback", func(c sandbox.Conversation) bool { return c.State == sandbox.StateDisconnected })

@@ -56,8 +56,9 @@ func (g guestSession) Say(ctx context.Context, text string) error {
 	return g.s.SendText(ctx, text, nil)
 }
 
-// WaitAgent treats the agent's presence join, and any agent text (some flows greet before
-// the presence event), as "the agent joined".
+// WaitAgent treats the agent's first text as "the agent joined", and an Outbound presence
+// Join too, should Genesys send one (it documents none; Service.waitAgent also watches the
+// agent opening the room).
 func (g guestSession) WaitAgent(ctx context.Context) error {
 	for {
 		select {

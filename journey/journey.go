@@ -132,6 +132,10 @@ type Options struct {
 	// nil: GuessBurst misses at once, then one more each GuessEvery (defaults 20 and 6 s).
 	GuessBurst int
 	GuessEvery time.Duration
+	// OrgLanguage returns an organization's default language for customers (the one its
+	// messages fall back to), which the pages use for a customer whose own language they
+	// do not offer and whose browser names none they do; nil or "" means English.
+	OrgLanguage func(ctx context.Context, orgID string) string
 	// PollEvery is how often a live page re-reads the interaction's progress from the
 	// database, which is how it learns of progress made by another instance (default 2 s).
 	PollEvery time.Duration
@@ -421,7 +425,8 @@ func (s *Service) CheckAgent(ctx context.Context, orgID, field, agentUserID stri
 		return fmt.Errorf("check agent: %w", err)
 	case err != nil:
 		s.log.Warn("journey: Genesys Cloud could not be asked about an agent", "org_id", orgID, "error", err)
-		return fmt.Errorf("Genesys Cloud could not be asked whether agent %s exists; try again in a moment: %w", agentUserID, rendezvous.ErrUnavailable)
+		return rendezvous.WithDetail(fmt.Errorf("ask Genesys Cloud about agent %s: %w", agentUserID, rendezvous.ErrUnavailable),
+			"Genesys Cloud could not be asked whether agent %s exists; try again in a moment.", agentUserID)
 	case !ok:
 		var p rendezvous.Problems
 		p.Add(field, "is not a user of the organization's Genesys Cloud (%q); use the agent's Genesys Cloud user id (Admin > People, or GET /api/v2/users/me as the agent)", agentUserID)

@@ -103,11 +103,22 @@ func (s *Service) lookup(w http.ResponseWriter, r *http.Request, page bool) (*re
 		return nil, false
 	}
 	if err != nil {
-		s.log.Error("journey: look up link", "error", err)
+		s.logError(r, "journey: look up link", "error", err)
 		serverError(w)
 		return nil, false
 	}
 	return a, true
+}
+
+// logError logs a failure while serving r at ERROR level, or at DEBUG when the client
+// has hung up: a cancelled request makes its database reads fail, and that is not a fault
+// of the service (web records such requests as 499, not 500).
+func (s *Service) logError(r *http.Request, msg string, args ...any) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		s.log.Debug(msg+" (the client hung up)", args...)
+		return
+	}
+	s.log.Error(msg, args...)
 }
 
 // serverError answers a failure on our side without telling the customer what it was.
@@ -171,6 +182,8 @@ type pageData struct {
 	Assets     string
 	// Script holds the few words the page script writes itself.
 	Script map[string]string
+	// LangNote says, when it is set, that the customer's language is not offered.
+	LangNote string
 	// RescheduleURL and CancelURL are the self-service pages, when the customer may use
 	// them now.
 	RescheduleURL, CancelURL string
@@ -182,7 +195,7 @@ type pageData struct {
 func (s *Service) render(w http.ResponseWriter, status int, d pageData) {
 	d.Assets = "/journey/assets"
 	d.Script = map[string]string{}
-	for _, k := range []string{"connecting", "waiting_agent", "agent_joined", "starting", "days"} {
+	for _, k := range []string{"connecting", "waiting_agent", "agent_joined", "starting", "days", "room_waiting_agent", "checkOK", "checkNoCamera", "checkDenied", "checkSilent"} {
 		d.Script[k] = d.L[k]
 	}
 	s.writePage(w, status, "page.html", d)
@@ -213,7 +226,7 @@ func (s *Service) PageHandler() http.Handler {
 		ctx := r.Context()
 		set, err := s.Settings(ctx, a.OrgID)
 		if err != nil {
-			s.log.Error("journey: read settings", "org_id", a.OrgID, "error", err)
+			s.logError(r, "journey: read settings", "org_id", a.OrgID, "error", err)
 			serverError(w)
 			return
 		}
@@ -231,7 +244,7 @@ func (s *Service) PageHandler() http.Handler {
 		default:
 			p, err := s.EnsureInteraction(ctx, a, set)
 			if err != nil {
-				s.log.Error("journey: start interaction", "appointment_id", a.ID, "error", err)
+				s.logError(r, "journey: start interaction", "appointment_id", a.ID, "error", err)
 			}
 			v.Progress = p
 			if v.Progress == ProgressNone {
@@ -251,14 +264,14 @@ func (s *Service) PageHandler() http.Handler {
 		if len(a.Customers) > 0 {
 			lang = a.Customers[0].Language
 		}
-		l := pickLang(lang, r.Header.Get("Accept-Language"))
+		l, note := chooseLang(lang, r.Header.Get("Accept-Language"), s.orgLanguage(ctx, a.OrgID))
 		loc := a.Location()
 		start, opens := a.Start.In(loc), v.OpensAt.In(loc)
 		d := pageData{
 			L: l.Text, Lang: l.Tag, Title: l.t("title"), Phase: string(v.Phase), Appt: a.Title,
-			Date: l.date(start), Time: l.clock(start), Zone: a.TimeZone,
-			OpensDate: l.date(opens), OpensTime: l.clock(opens),
-			Media: set.WaitingRoomMedia, RoomScript: s.o.RoomScript, View: v,
+			Date: l.date(start), Time: l.clockZone(start), Zone: l.zone(a.TimeZone),
+			OpensDate: l.date(opens), OpensTime: l.clockZone(opens),
+			Media: set.WaitingRoomMedia, RoomScript: s.o.RoomScript, View: v, LangNote: note,
 		}
 		d.MediaURL = set.WaitingRoomMedia.URL
 		if set.WaitingRoomMedia.UploadID != "" {
@@ -473,6 +486,21 @@ func (s *Service) AssetsHandler() http.Handler {
 	})
 }
 
+// FaviconHandler serves GET /favicon.ico: the pages' icon, for browsers that ask for it
+// by that name (the pages themselves link to the SVG).
+func (s *Service) FaviconHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := files.ReadFile("assets/favicon.svg")
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Write(b)
+	})
+}
+
 // MediaHandler serves GET /journey/media/{id}: an uploaded waiting-room file.
 func (s *Service) MediaHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -488,7 +516,7 @@ func (s *Service) MediaHandler() http.Handler {
 			return
 		}
 		if err != nil {
-			s.log.Error("journey: read media", "error", err)
+			s.logError(r, "journey: read media", "error", err)
 			http.Error(w, "media unavailable", http.StatusInternalServerError)
 			return
 		}

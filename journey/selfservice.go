@@ -22,7 +22,8 @@ import (
 //
 // The link token is the customer's only credential, so the pages are guarded against a
 // third-party site making the customer's browser post to them (CSRF) in two ways: a POST
-// whose Origin (or Sec-Fetch-Site) says it came from elsewhere is refused, and every form
+// whose Sec-Fetch-Site (or, without it, Origin) says it came from elsewhere is refused,
+// and every form
 // carries a token that is an HMAC, keyed by the link token, of the action, the appointment
 // and the version the page showed. Only someone who knows the link can make one, and a
 // form shown before the appointment changed is recognised as stale rather than applied.
@@ -50,22 +51,33 @@ func validFormToken(linkToken, action, apptID string, version int, tok string) b
 	return hmac.Equal([]byte(want), []byte(tok))
 }
 
-// sameOrigin reports whether a POST came from this service's own pages. Browsers send
-// Origin on every POST and Sec-Fetch-Site on every request; a request carrying neither
-// (a script, an old browser) has to pass on the form token alone.
+// sameOrigin reports whether a POST may have come from this service's own pages. It
+// refuses only what a browser says came from elsewhere; the form token (checked after it)
+// is what proves the request genuine.
+//
+// Sec-Fetch-Site is set by the browser itself (no page script can forge it) and survives
+// every referrer policy, so when present it decides alone: "same-origin", or "none" (the
+// user acted in the browser itself). The pages send Referrer-Policy: no-referrer, under
+// which Chromium posts a form with Origin: null; that value is therefore normal and says
+// nothing. Without Sec-Fetch-Site (an older browser), an Origin naming another host is
+// refused, and "null" or no Origin at all is left to the form token: an HMAC keyed by the
+// link token, which a third-party page cannot compute without the link itself (and whoever
+// has the link can use the pages anyway).
 func (s *Service) sameOrigin(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
-	default:
+	case "same-origin", "none":
+		return true
+	case "":
+	default: // same-site, cross-site, or anything new: not our page
 		return false
 	}
 	o := r.Header.Get("Origin")
-	if o == "" {
+	if o == "" || o == "null" {
 		return true
 	}
 	u, err := url.Parse(o)
 	if err != nil || u.Host == "" {
-		return false // includes "null" from sandboxed frames and privacy-stripped origins
+		return false
 	}
 	if s.o.PublicURL != "" {
 		if p, err := url.Parse(s.o.PublicURL); err == nil && strings.EqualFold(p.Scheme, u.Scheme) && strings.EqualFold(p.Host, u.Host) {
@@ -100,6 +112,7 @@ type slotDay struct {
 // slotChoice is one free time: the value posted back (RFC 3339 UTC) and its local label.
 type slotChoice struct {
 	Value, Label string
+	at           time.Time // local
 }
 
 // selfData is what the self-service template shows.
@@ -117,7 +130,9 @@ type selfData struct {
 	Zone      string
 	FormToken string
 	Version   int
-	Days      []slotDay
+	// LangNote says that the customer's language is not offered.
+	LangNote string
+	Days     []slotDay
 	// Links back to the appointment and to the other action, when allowed.
 	PageURL       string
 	RescheduleURL string
@@ -131,6 +146,8 @@ type selfCtx struct {
 	now   time.Time
 	phase Phase
 	l     *lang
+	// langNote says that the customer's language is not offered ("" when it is).
+	langNote string
 }
 
 // resolve looks the link up and reads the settings; it writes the error page and reports
@@ -142,7 +159,7 @@ func (s *Service) resolve(w http.ResponseWriter, r *http.Request) (*selfCtx, boo
 	}
 	set, err := s.Settings(r.Context(), a.OrgID)
 	if err != nil {
-		s.log.Error("journey: read settings", "org_id", a.OrgID, "error", err)
+		s.logError(r, "journey: read settings", "org_id", a.OrgID, "error", err)
 		serverError(w)
 		return nil, false
 	}
@@ -151,7 +168,8 @@ func (s *Service) resolve(w http.ResponseWriter, r *http.Request) (*selfCtx, boo
 	if len(a.Customers) > 0 {
 		language = a.Customers[0].Language
 	}
-	return &selfCtx{a: a, set: set, now: now, phase: PhaseAt(a, set, now), l: pickLang(language, r.Header.Get("Accept-Language"))}, true
+	l, note := chooseLang(language, r.Header.Get("Accept-Language"), s.orgLanguage(r.Context(), a.OrgID))
+	return &selfCtx{a: a, set: set, now: now, phase: PhaseAt(a, set, now), l: l, langNote: note}, true
 }
 
 func (s *Service) baseData(c *selfCtx, r *http.Request) selfData {
@@ -160,8 +178,8 @@ func (s *Service) baseData(c *selfCtx, r *http.Request) selfData {
 	base := "/a/" + r.PathValue("token")
 	d := selfData{
 		L: c.l.Text, Lang: c.l.Tag, Assets: "/journey/assets", Appt: c.a.Title,
-		Date: c.l.date(start), Time: c.l.clock(start), Zone: c.a.TimeZone,
-		Version: c.a.Version, PageURL: base,
+		Date: c.l.date(start), Time: c.l.clockZone(start), Zone: c.l.zone(c.a.TimeZone),
+		Version: c.a.Version, PageURL: base, LangNote: c.langNote,
 	}
 	d.RescheduleURL, d.CancelURL = selfLinks(c.a, c.phase, base)
 	return d
@@ -308,7 +326,7 @@ func (s *Service) cancelByCustomer(w http.ResponseWriter, r *http.Request, c *se
 func (s *Service) changeFailed(w http.ResponseWriter, r *http.Request, c *selfCtx, err error, action string) {
 	fresh, ferr := s.st.Appointment(r.Context(), c.a.OrgID, c.a.ID)
 	if ferr != nil {
-		s.log.Error("journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err, "reread_error", ferr)
+		s.logError(r, "journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err, "reread_error", ferr)
 		serverError(w)
 		return
 	}
@@ -330,7 +348,7 @@ func (s *Service) changeFailed(w http.ResponseWriter, r *http.Request, c *selfCt
 	case errors.As(err, new(*rendezvous.ValidationError)):
 		notice = c.l.t("selfSlotGone")
 	default:
-		s.log.Error("journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err)
+		s.logError(r, "journey: self-service change", "appointment_id", c.a.ID, "action", action, "error", err)
 		serverError(w)
 		return
 	}
@@ -348,7 +366,7 @@ func (s *Service) changeFailed(w http.ResponseWriter, r *http.Request, c *selfCt
 		}
 		d, err = s.rescheduleForm(r.Context(), c, r)
 		if err != nil {
-			s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", err)
+			s.logError(r, "journey: free times", "appointment_id", c.a.ID, "error", err)
 			serverError(w)
 			return
 		}
@@ -384,7 +402,7 @@ func (s *Service) RescheduleHandler() http.Handler {
 		}
 		d, err := s.rescheduleForm(r.Context(), c, r)
 		if err != nil {
-			s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", err)
+			s.logError(r, "journey: free times", "appointment_id", c.a.ID, "error", err)
 			serverError(w)
 			return
 		}
@@ -443,17 +461,36 @@ func (s *Service) rescheduleForm(ctx context.Context, c *selfCtx, r *http.Reques
 	if err != nil {
 		return selfData{}, err
 	}
-	loc := c.a.Location()
+	d.Days = groupSlots(slots, c.a.Location(), c.l)
+	return d, nil
+}
+
+// groupSlots groups free times by their local day, in order. A day on which the clocks
+// change labels its times with the zone's abbreviation or offset, so that the two 01:30s
+// of the night the clocks go back can be told apart.
+func groupSlots(slots []time.Time, loc *time.Location, l *lang) []slotDay {
+	var days []slotDay
+	var offsets []map[int]bool
 	for _, t := range slots {
 		lt := t.In(loc)
-		date := c.l.date(lt)
-		if len(d.Days) == 0 || d.Days[len(d.Days)-1].Date != date {
-			d.Days = append(d.Days, slotDay{Date: date})
+		date := l.date(lt)
+		if len(days) == 0 || days[len(days)-1].Date != date {
+			days = append(days, slotDay{Date: date})
+			offsets = append(offsets, map[int]bool{})
 		}
-		day := &d.Days[len(d.Days)-1]
-		day.Slots = append(day.Slots, slotChoice{Value: t.UTC().Format(time.RFC3339), Label: c.l.clock(lt)})
+		_, off := lt.Zone()
+		offsets[len(offsets)-1][off] = true
+		day := &days[len(days)-1]
+		day.Slots = append(day.Slots, slotChoice{Value: t.UTC().Format(time.RFC3339), Label: l.clock(lt), at: lt})
 	}
-	return d, nil
+	for i := range days {
+		if len(offsets[i]) > 1 {
+			for j := range days[i].Slots {
+				days[i].Slots[j].Label = l.clockZone(days[i].Slots[j].at)
+			}
+		}
+	}
+	return days
 }
 
 func (s *Service) reschedule(w http.ResponseWriter, r *http.Request, c *selfCtx) {
@@ -461,7 +498,7 @@ func (s *Service) reschedule(w http.ResponseWriter, r *http.Request, c *selfCtx)
 	if err != nil {
 		d, ferr := s.rescheduleForm(r.Context(), c, r)
 		if ferr != nil {
-			s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", ferr)
+			s.logError(r, "journey: free times", "appointment_id", c.a.ID, "error", ferr)
 			serverError(w)
 			return
 		}
@@ -473,7 +510,7 @@ func (s *Service) reschedule(w http.ResponseWriter, r *http.Request, c *selfCtx)
 	// way to move the appointment anywhere.
 	slots, err := s.freeSlots(r.Context(), c.a, c.now)
 	if err != nil {
-		s.log.Error("journey: free times", "appointment_id", c.a.ID, "error", err)
+		s.logError(r, "journey: free times", "appointment_id", c.a.ID, "error", err)
 		serverError(w)
 		return
 	}

@@ -155,11 +155,11 @@ func TestPhaseAt(t *testing.T) {
 func TestLocalizedDate(t *testing.T) {
 	at := time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
 	tests := []struct{ pref, accept, want string }{
-		{"en", "", "Tuesday, 24 November 2026"},
+		{"en", "", "Tuesday, November 24, 2026"},
 		{"de", "", "Dienstag, 24. November 2026"},
 		{"el", "", "Τρίτη, 24 Νοεμβρίου 2026"},
 		{"", "de-AT,de;q=0.9", "Dienstag, 24. November 2026"},
-		{"fr", "", "Tuesday, 24 November 2026"},
+		{"fr", "", "Tuesday, November 24, 2026"},
 	}
 	for _, tt := range tests {
 		l := pickLang(tt.pref, tt.accept)
@@ -172,6 +172,28 @@ func TestLocalizedDate(t *testing.T) {
 			if l.Text[k] == "" {
 				t.Errorf("%s lacks %q", tag, k)
 			}
+		}
+	}
+}
+
+// TestLanguageFallback: a customer whose language the pages do not offer gets the
+// browser's language, else the organization's default, else English, and a note saying so.
+func TestLanguageFallback(t *testing.T) {
+	tests := []struct {
+		pref, accept, org string
+		want, note        string // note: a part of it; "" = no note
+	}{
+		{"de", "", "el", "de", ""},
+		{"fr", "", "", "en", "This page is not available in français, so it is shown in English."},
+		{"fr", "", "de", "de", "Diese Seite gibt es nicht auf français"},
+		{"fr-CA", "el-GR,en;q=0.5", "de", "el", "γι' αυτό εμφανίζεται στα ελληνικά"},
+		{"", "", "de", "de", ""},
+		{"", "pt-BR", "el", "el", ""},
+	}
+	for _, tt := range tests {
+		l, note := chooseLang(tt.pref, tt.accept, tt.org)
+		if l.Tag != tt.want || (tt.note == "") != (note == "") || !strings.Contains(note, tt.note) {
+			t.Errorf("%q/%q/%q: %s %q, want %s %q", tt.pref, tt.accept, tt.org, l.Tag, note, tt.want, tt.note)
 		}
 	}
 }

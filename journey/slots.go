@@ -27,11 +27,14 @@ type SlotRule struct {
 	Step time.Duration
 	// MinNotice is how far after now the earliest slot may start.
 	MinNotice time.Duration
+	// Closed are the weekdays nothing is offered on (the organization does not work).
+	Closed []time.Weekday
 }
 
 // DefaultSlotRule is the rule of the self-service reschedule page: the next 14 days,
-// 08:00–18:00 in the customer's zone, every 30 minutes, at least 2 hours ahead.
-var DefaultSlotRule = SlotRule{Days: 14, DayStart: 8 * 60, DayEnd: 18 * 60, Step: 30 * time.Minute, MinNotice: 2 * time.Hour}
+// Monday to Friday, 08:00–18:00 in the customer's zone, every 30 minutes, at least 2 hours
+// ahead.
+var DefaultSlotRule = SlotRule{Days: 14, DayStart: 8 * 60, DayEnd: 18 * 60, Step: 30 * time.Minute, MinNotice: 2 * time.Hour, Closed: []time.Weekday{time.Saturday, time.Sunday}}
 
 // Busy is a span of time the agent is already taken.
 type Busy struct {
@@ -53,6 +56,9 @@ func FreeSlots(now time.Time, loc *time.Location, dur time.Duration, busy []Busy
 		y, m, day := today.Date()
 		date := time.Date(y, m, day+d, 12, 0, 0, 0, loc) // noon: never in a clock change
 		y, m, day = date.Date()
+		if slices.Contains(rule.Closed, date.Weekday()) {
+			continue
+		}
 		dayEnd := wall(y, m, day, rule.DayEnd, loc)
 		for min := rule.DayStart; min < rule.DayEnd; min += int(rule.Step / time.Minute) {
 			start := wall(y, m, day, min, loc)

@@ -3,6 +3,7 @@ package notify
 import (
 	"fmt"
 	"html"
+	"strings"
 	"time"
 )
 
@@ -12,9 +13,36 @@ const DefaultLanguage = "en"
 // Languages lists the languages Rendezvous ships default templates in.
 func Languages() []string { return []string{"en", "de", "el"} }
 
+// emailBodyTag opens the body of every default email; brand puts the organization's band
+// right after it.
+const emailBodyTag = `<body style="font-family: sans-serif; line-height: 1.5">`
+
 // emailHTML wraps a body in the minimal HTML every default email uses.
 func emailHTML(body string) string {
-	return `<!doctype html><html><body style="font-family: sans-serif; line-height: 1.5">` + body + `</body></html>`
+	return `<!doctype html><html>` + emailBodyTag + body + `</body></html>`
+}
+
+// defaultBrandColor is the band's colour when the organization chose none.
+const defaultBrandColor = "#2457c5"
+
+// brand dresses a default email's HTML in the organization's colours: a band with its logo
+// (when set) and name above the message, and links in its colour. Inline styles only,
+// which is what email clients keep. Custom templates are left as their authors wrote them.
+func brand(htmlBody, orgName string, set Settings) string {
+	if !strings.Contains(htmlBody, emailBodyTag) {
+		return htmlBody
+	}
+	color := set.BrandColor
+	if color == "" {
+		color = defaultBrandColor
+	}
+	band := `<div style="border-top: 6px solid ` + color + `; padding: 12px 0 8px; margin-bottom: 12px; border-bottom: 1px solid #dde2ec">`
+	if set.LogoURL != "" {
+		band += `<img src="` + html.EscapeString(set.LogoURL) + `" alt="" height="40" style="height: 40px; vertical-align: middle; margin-right: 10px">`
+	}
+	band += `<strong style="font-size: 18px; vertical-align: middle; color: ` + color + `">` + html.EscapeString(orgName) + `</strong></div>`
+	out := strings.Replace(htmlBody, emailBodyTag, emailBodyTag+band, 1)
+	return strings.ReplaceAll(out, `<a href=`, `<a style="color: `+color+`" href=`)
 }
 
 // DefaultTemplate returns the built-in template of an event and channel in lang, and
@@ -34,27 +62,27 @@ var defaultTemplates = map[string]templateSet{
 			ChannelSMS: {Text: "Hi {customerName}, your video appointment with {orgName} is booked for {date} at {time}. Join here: {link}"},
 			ChannelEmail: {
 				Subject: "Your video appointment on {date}",
-				Text:    "Hello {customerName},\n\nyour video appointment with {agentName} of {orgName} is booked for {date} at {time} ({duration}).\n\nJoin at the appointment time: {link}\nAdd it to your calendar: {calendarLink}\nNeed another time? {rescheduleLink}\nCancel: {cancelLink}\n",
-				HTML: emailHTML(`<p>Hello {customerName},</p><p>your video appointment with {agentName} of {orgName} is booked for <strong>{date} at {time}</strong> ({duration}).</p>` +
+				Text:    "Hello {customerName},\n\nYour video appointment with {agentName} of {orgName} is booked for {date} at {time} ({duration}).\n\nJoin at the appointment time: {link}\nAdd it to your calendar: {calendarLink}\nNeed another time? {rescheduleLink}\nCancel: {cancelLink}\n",
+				HTML: emailHTML(`<p>Hello {customerName},</p><p>Your video appointment with {agentName} of {orgName} is booked for <strong>{date} at {time}</strong> ({duration}).</p>` +
 					`<p><a href="{link}">Join your appointment</a> at the appointment time.</p>` +
 					`<p><a href="{calendarLink}">Add to calendar</a> · <a href="{rescheduleLink}">Choose another time</a> · <a href="{cancelLink}">Cancel</a></p>`),
 			},
 		},
 		EventRescheduled: {
-			ChannelSMS: {Text: "Hi {customerName}, your video appointment with {orgName} has moved to {date} at {time}. Join here: {link}"},
+			ChannelSMS: {Text: "Hi {customerName}, your video appointment with {orgName} has changed: {changes}. Join here: {link}"},
 			ChannelEmail: {
-				Subject: "Your video appointment has moved to {date}",
-				Text:    "Hello {customerName},\n\nyour video appointment with {agentName} of {orgName} has moved to {date} at {time} ({duration}).\n\nJoin at the new time: {link}\nUpdate your calendar: {calendarLink}\n",
-				HTML: emailHTML(`<p>Hello {customerName},</p><p>your video appointment with {agentName} of {orgName} has moved to <strong>{date} at {time}</strong> ({duration}).</p>` +
-					`<p><a href="{link}">Join your appointment</a> at the new time.</p><p><a href="{calendarLink}">Update your calendar</a></p>`),
+				Subject: "Your video appointment has changed: {date} at {time}",
+				Text:    "Hello {customerName},\n\nYour video appointment with {orgName} has changed: {changes}.\n\nIt is now on {date} at {time} ({duration}) with {agentName}.\n\nJoin at that time: {link}\nUpdate your calendar: {calendarLink}\n",
+				HTML: emailHTML(`<p>Hello {customerName},</p><p>Your video appointment with {orgName} has changed: {changes}.</p><p>It is now on <strong>{date} at {time}</strong> ({duration}) with {agentName}.</p>` +
+					`<p><a href="{link}">Join your appointment</a> at that time.</p><p><a href="{calendarLink}">Update your calendar</a></p>`),
 			},
 		},
 		EventCancelled: {
 			ChannelSMS: {Text: "Hi {customerName}, your video appointment with {orgName} on {date} at {time} has been cancelled."},
 			ChannelEmail: {
 				Subject: "Your video appointment on {date} is cancelled",
-				Text:    "Hello {customerName},\n\nyour video appointment with {orgName} on {date} at {time} has been cancelled.\n\nRemove it from your calendar: {calendarLink}\n",
-				HTML: emailHTML(`<p>Hello {customerName},</p><p>your video appointment with {orgName} on <strong>{date} at {time}</strong> has been cancelled.</p>` +
+				Text:    "Hello {customerName},\n\nYour video appointment with {orgName} on {date} at {time} has been cancelled.\n\nRemove it from your calendar: {calendarLink}\n",
+				HTML: emailHTML(`<p>Hello {customerName},</p><p>Your video appointment with {orgName} on <strong>{date} at {time}</strong> has been cancelled.</p>` +
 					`<p><a href="{calendarLink}">Remove it from your calendar</a></p>`),
 			},
 		},
@@ -62,8 +90,8 @@ var defaultTemplates = map[string]templateSet{
 			ChannelSMS: {Text: "Reminder: your video appointment with {orgName} is on {date} at {time}. Join here: {link}"},
 			ChannelEmail: {
 				Subject: "Reminder: your video appointment on {date} at {time}",
-				Text:    "Hello {customerName},\n\na reminder of your video appointment with {agentName} of {orgName} on {date} at {time}.\n\nJoin here: {link}\nNeed another time? {rescheduleLink}\n",
-				HTML: emailHTML(`<p>Hello {customerName},</p><p>a reminder of your video appointment with {agentName} of {orgName} on <strong>{date} at {time}</strong>.</p>` +
+				Text:    "Hello {customerName},\n\nA reminder of your video appointment with {agentName} of {orgName} on {date} at {time}.\n\nJoin here: {link}\nNeed another time? {rescheduleLink}\n",
+				HTML: emailHTML(`<p>Hello {customerName},</p><p>A reminder of your video appointment with {agentName} of {orgName} on <strong>{date} at {time}</strong>.</p>` +
 					`<p><a href="{link}">Join your appointment</a> · <a href="{rescheduleLink}">Choose another time</a></p>`),
 			},
 		},
@@ -71,8 +99,8 @@ var defaultTemplates = map[string]templateSet{
 			ChannelSMS: {Text: "Thank you for meeting {orgName} today, {customerName}. We hope we could help."},
 			ChannelEmail: {
 				Subject: "Thank you for your video appointment",
-				Text:    "Hello {customerName},\n\nthank you for meeting {agentName} of {orgName} today. We hope we could help.\n",
-				HTML:    emailHTML(`<p>Hello {customerName},</p><p>thank you for meeting {agentName} of {orgName} today. We hope we could help.</p>`),
+				Text:    "Hello {customerName},\n\nThank you for meeting {agentName} of {orgName} today. We hope we could help.\n",
+				HTML:    emailHTML(`<p>Hello {customerName},</p><p>Thank you for meeting {agentName} of {orgName} today. We hope we could help.</p>`),
 			},
 		},
 	},
@@ -88,11 +116,11 @@ var defaultTemplates = map[string]templateSet{
 			},
 		},
 		EventRescheduled: {
-			ChannelSMS: {Text: "Hallo {customerName}, Ihr Videotermin bei {orgName} wurde verschoben auf {date} um {time}. Teilnehmen: {link}"},
+			ChannelSMS: {Text: "Hallo {customerName}, Ihr Videotermin bei {orgName} hat sich geändert: {changes}. Teilnehmen: {link}"},
 			ChannelEmail: {
-				Subject: "Ihr Videotermin wurde auf den {date} verschoben",
-				Text:    "Hallo {customerName},\n\nIhr Videotermin mit {agentName} von {orgName} wurde verschoben auf {date} um {time} ({duration}).\n\nZum Termin: {link}\nKalender aktualisieren: {calendarLink}\n",
-				HTML: emailHTML(`<p>Hallo {customerName},</p><p>Ihr Videotermin mit {agentName} von {orgName} wurde verschoben auf <strong>{date} um {time}</strong> ({duration}).</p>` +
+				Subject: "Ihr Videotermin hat sich geändert: {date} um {time}",
+				Text:    "Hallo {customerName},\n\nIhr Videotermin bei {orgName} hat sich geändert: {changes}.\n\nEr findet jetzt am {date} um {time} statt ({duration}), mit {agentName}.\n\nZum Termin: {link}\nKalender aktualisieren: {calendarLink}\n",
+				HTML: emailHTML(`<p>Hallo {customerName},</p><p>Ihr Videotermin bei {orgName} hat sich geändert: {changes}.</p><p>Er findet jetzt am <strong>{date} um {time}</strong> statt ({duration}), mit {agentName}.</p>` +
 					`<p><a href="{link}">Zum Termin</a></p><p><a href="{calendarLink}">Kalender aktualisieren</a></p>`),
 			},
 		},
@@ -130,27 +158,27 @@ var defaultTemplates = map[string]templateSet{
 			ChannelSMS: {Text: "{orgName}: Γεια σας {customerName}, το ραντεβού σας μέσω βίντεο κλείστηκε για {date}, ώρα {time}. Σύνδεση: {link}"},
 			ChannelEmail: {
 				Subject: "Το ραντεβού σας μέσω βίντεο, {date}",
-				Text:    "Γεια σας {customerName},\n\nτο ραντεβού σας μέσω βίντεο κλείστηκε για {date}, ώρα {time} (διάρκεια: {duration}).\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση την ώρα του ραντεβού: {link}\nΠροσθήκη στο ημερολόγιο: {calendarLink}\nΆλλη ώρα: {rescheduleLink}\nΑκύρωση: {cancelLink}\n",
-				HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>το ραντεβού σας μέσω βίντεο κλείστηκε για <strong>{date}, ώρα {time}</strong> (διάρκεια: {duration}).<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
+				Text:    "Γεια σας {customerName},\n\nΤο ραντεβού σας μέσω βίντεο κλείστηκε για {date}, ώρα {time} (διάρκεια: {duration}).\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση την ώρα του ραντεβού: {link}\nΠροσθήκη στο ημερολόγιο: {calendarLink}\nΆλλη ώρα: {rescheduleLink}\nΑκύρωση: {cancelLink}\n",
+				HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>Το ραντεβού σας μέσω βίντεο κλείστηκε για <strong>{date}, ώρα {time}</strong> (διάρκεια: {duration}).<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
 					`<p><a href="{link}">Συνδεθείτε στο ραντεβού σας</a> την ώρα του ραντεβού.</p>` +
 					`<p><a href="{calendarLink}">Προσθήκη στο ημερολόγιο</a> · <a href="{rescheduleLink}">Επιλογή άλλης ώρας</a> · <a href="{cancelLink}">Ακύρωση</a></p>`),
 			},
 		},
 		EventRescheduled: {
-			ChannelSMS: {Text: "{orgName}: Γεια σας {customerName}, το ραντεβού σας μέσω βίντεο μετακινήθηκε για {date}, ώρα {time}. Σύνδεση: {link}"},
+			ChannelSMS: {Text: "{orgName}: Γεια σας {customerName}, το ραντεβού σας μέσω βίντεο άλλαξε: {changes}. Σύνδεση: {link}"},
 			ChannelEmail: {
-				Subject: "Το ραντεβού σας μέσω βίντεο μετακινήθηκε: {date}",
-				Text:    "Γεια σας {customerName},\n\nτο ραντεβού σας μέσω βίντεο μετακινήθηκε για {date}, ώρα {time} (διάρκεια: {duration}).\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση τη νέα ώρα: {link}\nΕνημέρωση ημερολογίου: {calendarLink}\n",
-				HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>το ραντεβού σας μέσω βίντεο μετακινήθηκε για <strong>{date}, ώρα {time}</strong> (διάρκεια: {duration}).<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
-					`<p><a href="{link}">Συνδεθείτε στο ραντεβού σας</a> τη νέα ώρα.</p><p><a href="{calendarLink}">Ενημέρωση ημερολογίου</a></p>`),
+				Subject: "Το ραντεβού σας μέσω βίντεο άλλαξε: {date}, ώρα {time}",
+				Text:    "Γεια σας {customerName},\n\nΤο ραντεβού σας μέσω βίντεο ({orgName}) άλλαξε: {changes}.\n\nΓίνεται πλέον {date}, ώρα {time} (διάρκεια: {duration}).\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση την ώρα του ραντεβού: {link}\nΕνημέρωση ημερολογίου: {calendarLink}\n",
+				HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>Το ραντεβού σας μέσω βίντεο ({orgName}) άλλαξε: {changes}.</p><p>Γίνεται πλέον <strong>{date}, ώρα {time}</strong> (διάρκεια: {duration}).<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
+					`<p><a href="{link}">Συνδεθείτε στο ραντεβού σας</a> την ώρα του ραντεβού.</p><p><a href="{calendarLink}">Ενημέρωση ημερολογίου</a></p>`),
 			},
 		},
 		EventCancelled: {
 			ChannelSMS: {Text: "{orgName}: Γεια σας {customerName}, το ραντεβού σας μέσω βίντεο για {date}, ώρα {time}, ακυρώθηκε."},
 			ChannelEmail: {
 				Subject: "Ακύρωση του ραντεβού σας μέσω βίντεο, {date}",
-				Text:    "Γεια σας {customerName},\n\nτο ραντεβού σας μέσω βίντεο ({orgName}) για {date}, ώρα {time}, ακυρώθηκε.\n\nΑφαίρεση από το ημερολόγιο: {calendarLink}\n",
-				HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>το ραντεβού σας μέσω βίντεο ({orgName}) για <strong>{date}, ώρα {time}</strong>, ακυρώθηκε.</p>` +
+				Text:    "Γεια σας {customerName},\n\nΤο ραντεβού σας μέσω βίντεο ({orgName}) για {date}, ώρα {time}, ακυρώθηκε.\n\nΑφαίρεση από το ημερολόγιο: {calendarLink}\n",
+				HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>Το ραντεβού σας μέσω βίντεο ({orgName}) για <strong>{date}, ώρα {time}</strong>, ακυρώθηκε.</p>` +
 					`<p><a href="{calendarLink}">Αφαίρεση από το ημερολόγιο</a></p>`),
 			},
 		},
@@ -158,8 +186,8 @@ var defaultTemplates = map[string]templateSet{
 			ChannelSMS: {Text: "{orgName}: Υπενθύμιση του ραντεβού σας μέσω βίντεο, {date}, ώρα {time}. Σύνδεση: {link}"},
 			ChannelEmail: {
 				Subject: "Υπενθύμιση: ραντεβού μέσω βίντεο, {date}, ώρα {time}",
-				Text:    "Γεια σας {customerName},\n\nσας υπενθυμίζουμε το ραντεβού σας μέσω βίντεο, {date}, ώρα {time}.\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση: {link}\nΆλλη ώρα: {rescheduleLink}\n",
-				HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>σας υπενθυμίζουμε το ραντεβού σας μέσω βίντεο, <strong>{date}, ώρα {time}</strong>.<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
+				Text:    "Γεια σας {customerName},\n\nΣας υπενθυμίζουμε το ραντεβού σας μέσω βίντεο, {date}, ώρα {time}.\nΘα σας εξυπηρετήσει: {agentName} ({orgName})\n\nΣύνδεση: {link}\nΆλλη ώρα: {rescheduleLink}\n",
+				HTML: emailHTML(`<p>Γεια σας {customerName},</p><p>Σας υπενθυμίζουμε το ραντεβού σας μέσω βίντεο, <strong>{date}, ώρα {time}</strong>.<br>Θα σας εξυπηρετήσει: {agentName} ({orgName})</p>` +
 					`<p><a href="{link}">Συνδεθείτε στο ραντεβού σας</a> · <a href="{rescheduleLink}">Επιλογή άλλης ώρας</a></p>`),
 			},
 		},
@@ -167,8 +195,8 @@ var defaultTemplates = map[string]templateSet{
 			ChannelSMS: {Text: "{orgName}: Σας ευχαριστούμε για το σημερινό ραντεβού, {customerName}. Ελπίζουμε να σας εξυπηρετήσαμε."},
 			ChannelEmail: {
 				Subject: "Σας ευχαριστούμε για το ραντεβού σας μέσω βίντεο",
-				Text:    "Γεια σας {customerName},\n\nσας ευχαριστούμε για το σημερινό ραντεβού ({agentName}, {orgName}). Ελπίζουμε να σας εξυπηρετήσαμε.\n",
-				HTML:    emailHTML(`<p>Γεια σας {customerName},</p><p>σας ευχαριστούμε για το σημερινό ραντεβού ({agentName}, {orgName}). Ελπίζουμε να σας εξυπηρετήσαμε.</p>`),
+				Text:    "Γεια σας {customerName},\n\nΣας ευχαριστούμε για το σημερινό ραντεβού ({agentName}, {orgName}). Ελπίζουμε να σας εξυπηρετήσαμε.\n",
+				HTML:    emailHTML(`<p>Γεια σας {customerName},</p><p>Σας ευχαριστούμε για το σημερινό ραντεβού ({agentName}, {orgName}). Ελπίζουμε να σας εξυπηρετήσαμε.</p>`),
 			},
 		},
 	},

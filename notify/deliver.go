@@ -112,7 +112,14 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 				return err
 			}
 		}
+		skip, err := coalesced(ctx, tx, a, plan)
+		if err != nil {
+			return err
+		}
 		for _, p := range plan.Deliveries {
+			if p.Kind == KindMessage && skip[p.Customer][p.Channel] {
+				continue
+			}
 			if p.Kind != KindMessage {
 				p.Revision = ev.Revision
 			}
@@ -151,6 +158,48 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 	}
 	s.log.Debug("notifications planned", "appointment_id", ev.AppointmentID, "event", ev.Event, "deliveries", planned)
 	return nil
+}
+
+// coalesced returns the customers and channels whose booking or change message of the plan
+// is not needed: one still waits to go (it will describe the appointment as it is then),
+// or, for a change, nothing the customer was last told has changed.
+func coalesced(ctx context.Context, tx *store.Tx, a *rendezvous.Appointment, plan Plan) (map[int]map[Channel]bool, error) {
+	skip := map[int]map[Channel]bool{}
+	mark := func(i int, ch Channel) {
+		if skip[i] == nil {
+			skip[i] = map[Channel]bool{}
+		}
+		skip[i][ch] = true
+	}
+	var pending []store.NotifyPending
+	read := false
+	for _, p := range plan.Deliveries {
+		if p.Kind != KindMessage || !Coalesces(p.Event) {
+			continue
+		}
+		if !read {
+			var err error
+			if pending, err = tx.PendingNotifyMessages(ctx, a.OrgID, a.ID, string(EventCreated), string(EventRescheduled)); err != nil {
+				return nil, err
+			}
+			read = true
+		}
+		for _, w := range pending {
+			if w.CustomerIndex == p.Customer && w.Channel == string(p.Channel) {
+				mark(p.Customer, p.Channel)
+			}
+		}
+		if p.Event == EventRescheduled {
+			last, err := tx.LastNotifyTold(ctx, a.OrgID, a.ID, p.Customer, string(p.Channel), "")
+			if err != nil {
+				return nil, err
+			}
+			if before, ok := decodeTold(last); ok && !changesBetween(before, toldOf(a)).any() {
+				mark(p.Customer, p.Channel)
+			}
+		}
+	}
+	return skip, nil
 }
 
 func recipientMask(a *rendezvous.Appointment, i int, ch Channel) string {
@@ -258,7 +307,22 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	if skip != "" {
 		return s.finishUnsent(ctx, j.OrgID, d.ID, OutcomeSkipped, skip, a.Version)
 	}
-	msg, lang, source, err := s.render(ctx, a, Event(d.Event), ch, d.CustomerIndex, set)
+	// A change message says what changed since the customer's last message, and is not
+	// sent when nothing they were told has (the changes undid each other, or touched only
+	// what no message shows).
+	var before told
+	var toldBefore bool
+	if d.Kind == KindMessage && Event(d.Event) == EventRescheduled {
+		last, err := s.st.LastNotifyTold(ctx, j.OrgID, a.ID, d.CustomerIndex, string(ch), d.ID)
+		if err != nil {
+			return err
+		}
+		before, toldBefore = decodeTold(last)
+		if toldBefore && !changesBetween(before, toldOf(a)).any() {
+			return s.finishUnsent(ctx, j.OrgID, d.ID, OutcomeSkipped, "nothing the customer was told has changed since their last message", a.Version)
+		}
+	}
+	msg, lang, source, err := s.renderChange(ctx, a, Event(d.Event), ch, d.CustomerIndex, set, before, toldBefore)
 	if err != nil {
 		var te *templateError
 		if errors.As(err, &te) {
@@ -318,6 +382,11 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 		}
 		if err := tx.SaveNotifyDelivery(ctx, d); err != nil {
 			return err
+		}
+		if d.Kind == KindReminder || (d.Kind == KindMessage && Coalesces(Event(d.Event))) {
+			if err := tx.SetNotifyTold(ctx, j.OrgID, d.ID, toldOf(a).encode()); err != nil {
+				return err
+			}
 		}
 		prep = &prepared{d: d, n: d.Attempts, client: gc, ch: ch, cfg: cfg, to: to, toName: toName, msg: msg}
 		return nil
@@ -546,8 +615,8 @@ func (s *Service) Retry(ctx context.Context, orgID, appointmentID, deliveryID st
 		// database refused it for longer than record's patience): it is as good as unknown.
 		stuck := d.Outcome == OutcomeSending && s.clock.Now().Sub(d.UpdatedAt) > stuckSending
 		if !stuck && !slices.Contains([]string{OutcomeFailed, OutcomeSkipped, OutcomeUnknown}, d.Outcome) {
-			return fmt.Errorf("delivery is %s; only failed, skipped or unknown deliveries (or one sending for over %s) can be retried: %w",
-				d.Outcome, stuckSending, rendezvous.ErrConflict)
+			return rendezvous.WithDetail(fmt.Errorf("retry a delivery that is %s: %w", d.Outcome, rendezvous.ErrConflict),
+				"The delivery is %s; only failed, skipped or unknown deliveries (or one sending for over %s) can be retried.", d.Outcome, stuckSending)
 		}
 		d.Outcome, d.Error, d.Manual = OutcomeScheduled, "", true
 		if err := tx.SaveNotifyDelivery(ctx, d); err != nil {

@@ -38,7 +38,7 @@ func TestEventsInTwoLanguagesAndZones(t *testing.T) {
 			if len(sms) != 1 {
 				t.Fatalf("english sms: %+v", sms)
 			}
-			contains(t, "english created sms", sms[0].Text, "Hi Jane <Doe>", "Monday, March 9, 2026", "10:00 AM (EDT, America/New_York)",
+			contains(t, "english created sms", sms[0].Text, "Hi Jane <Doe>", "Monday, March 9, 2026", "10:00 AM (EDT, Eastern Time)",
 				"https://meet.example.com/a/"+ny.LinkToken, "Acme Bank")
 			if sms[0].From != e.demo.SMSNumber {
 				t.Errorf("sms from %s", sms[0].From)
@@ -48,7 +48,7 @@ func TestEventsInTwoLanguagesAndZones(t *testing.T) {
 				t.Fatalf("english email: %+v", mail)
 			}
 			contains(t, "english created email", mail[0].Subject, "Monday, March 9, 2026")
-			contains(t, "english created html", mail[0].HTML, "Hello Jane &lt;Doe&gt;", "10:00 AM (EDT, America/New_York)",
+			contains(t, "english created html", mail[0].HTML, "Hello Jane &lt;Doe&gt;", "10:00 AM (EDT, Eastern Time)",
 				`href="https://meet.example.com/a/`+ny.LinkToken+`/calendar.ics"`, "30 minutes")
 			if strings.Contains(mail[0].HTML, "Jane <Doe>") {
 				t.Error("html carries an unescaped variable")
@@ -58,7 +58,7 @@ func TestEventsInTwoLanguagesAndZones(t *testing.T) {
 			if len(desms) != 1 {
 				t.Fatalf("german sms: %+v", desms)
 			}
-			contains(t, "german created sms", desms[0].Text, "Hallo Jonas Müller", "Montag, 30. März 2026", "14:30 Uhr (MESZ, Europe/Berlin)")
+			contains(t, "german created sms", desms[0].Text, "Hallo Jonas Müller", "Montag, 30. März 2026", "14:30 Uhr (MESZ, Mitteleuropäische Zeit)")
 			demail := e.outbox(deMail)
 			if len(demail) != 1 {
 				t.Fatalf("german email: %+v", demail)
@@ -92,7 +92,7 @@ func TestEventsInTwoLanguagesAndZones(t *testing.T) {
 			}
 			e.settle()
 			sms = e.outbox(enPhone)
-			contains(t, "rescheduled sms", sms[len(sms)-1].Text, "has moved to Monday, March 9, 2026 at 12:00 PM (EDT")
+			contains(t, "rescheduled sms", sms[len(sms)-1].Text, "has changed: it is now on Monday, March 9, 2026 at 12:00 PM (EDT, Eastern Time) instead of Monday, March 9, 2026 at 10:00 AM (EDT, Eastern Time). Join here:")
 			ds = e.deliveries(ny.ID)
 			if n := len(find(ds, notify.KindReminder, "", "", notify.OutcomeWithdrawn)); n != 2 {
 				t.Errorf("withdrawn reminders: %d, want the two 15 min ones", n)
@@ -329,5 +329,102 @@ func TestAppointmentChannelChoices(t *testing.T) {
 	e.advanceTo(a.Start.Add(-24 * time.Hour))
 	if len(e.outbox(phone)) != 1 || len(e.outbox(mail)) != 2 {
 		t.Fatalf("24 h reminder: %d sms, %d email", len(e.outbox(phone)), len(e.outbox(mail)))
+	}
+}
+
+// TestChangesCoalesce: changes within the coalescing window reach the customer as one
+// message saying what changed, or as none when nothing they were told changed; a booking
+// cancelled before its confirmation went sends only the cancellation.
+func TestChangesCoalesce(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			e := newEnv(t, d)
+			e.seed()
+			set := notify.DefaultSettings()
+			set.CoalesceSeconds = 120
+			set.BrandColor, set.LogoURL = "#b3261e", "https://acme.example/logo.png"
+			if _, err := e.svc.PutSettings(e.ctx, e.org, set); err != nil {
+				t.Fatal(err)
+			}
+			e.start()
+			change := func(a *rendezvous.Appointment, event string, p rendezvous.AppointmentPatch) *rendezvous.Appointment {
+				t.Helper()
+				a, err := e.st.UpdateAppointment(e.ctx, e.org, a.ID, 0, func(a *rendezvous.Appointment) (string, error) {
+					return event, a.Apply(p, e.clk.Now())
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.settle()
+				return a
+			}
+			minutes := func(n int) *int { return &n }
+			at := func(t time.Time) *time.Time { return &t }
+
+			// Book, edit twice and cancel within seconds: only the cancellation goes.
+			phone, mail := "+12125550147", "jane@example.com"
+			a := e.book(t0.Add(72*time.Hour), "America/New_York", rendezvous.Customer{Name: "Jane", Phone: phone, Email: mail, Language: "en"})
+			e.advanceTo(e.clk.Now().Add(3 * time.Second))
+			a = change(a, "rescheduled", rendezvous.AppointmentPatch{DurationMinutes: minutes(45)})
+			e.advanceTo(e.clk.Now().Add(3 * time.Second))
+			a = change(a, "rescheduled", rendezvous.AppointmentPatch{Start: at(a.Start.Add(time.Hour))})
+			e.advanceTo(e.clk.Now().Add(3 * time.Second))
+			if _, err := e.st.UpdateAppointment(e.ctx, e.org, a.ID, 0, func(a *rendezvous.Appointment) (string, error) {
+				return "cancelled", a.Cancel("customer asked", e.clk.Now())
+			}); err != nil {
+				t.Fatal(err)
+			}
+			e.settle()
+			e.advanceTo(e.clk.Now().Add(10 * time.Minute))
+			if sms, mails := e.outbox(phone), e.outbox(mail); len(sms) != 1 || len(mails) != 1 ||
+				!strings.Contains(sms[0].Text, "has been cancelled") || !strings.Contains(mails[0].Subject, "is cancelled") {
+				t.Fatalf("book, two edits, cancel: %d sms %+v, %d emails; want the cancellation only\n%+v", len(sms), sms, len(mails), e.deliveries(a.ID))
+			}
+
+			// Book, edit twice within the window: one confirmation with the final details.
+			phone, mail = "+12125550148", "john@example.com"
+			b := e.book(t0.Add(96*time.Hour), "America/New_York", rendezvous.Customer{Name: "John", Phone: phone, Email: mail, Language: "en"})
+			e.advanceTo(e.clk.Now().Add(30 * time.Second))
+			b = change(b, "rescheduled", rendezvous.AppointmentPatch{DurationMinutes: minutes(45)})
+			b = change(b, "rescheduled", rendezvous.AppointmentPatch{Start: at(b.Start.Add(30 * time.Minute))})
+			e.advanceTo(e.clk.Now().Add(2 * time.Minute))
+			sms := e.outbox(phone)
+			if len(sms) != 1 || len(e.outbox(mail)) != 1 || !strings.Contains(sms[0].Text, "is booked for Tuesday, March 10, 2026 at 5:30 AM (EDT, Eastern Time)") {
+				t.Fatalf("book and two edits: %d sms %+v, %d emails; want one confirmation of the final time", len(sms), sms, len(e.outbox(mail)))
+			}
+			if !strings.Contains(e.outbox(mail)[0].Body, "(45 minutes)") {
+				t.Errorf("confirmation email without the final length:\n%s", e.outbox(mail)[0].Body)
+			}
+			// The email wears the organization's name, logo and colour (settings).
+			contains(t, "branded email", e.outbox(mail)[0].HTML, `border-top: 6px solid #b3261e`,
+				`<img src="https://acme.example/logo.png"`, `color: #b3261e">Acme Bank</strong>`, `<a style="color: #b3261e" href=`)
+
+			// Later, the length and then the agent change within the window: one message
+			// saying both, and not the time, which did not change.
+			b = change(b, "rescheduled", rendezvous.AppointmentPatch{DurationMinutes: minutes(60)})
+			e.advanceTo(e.clk.Now().Add(20 * time.Second))
+			agent := e.demo.Agents[1].ID
+			b = change(b, "reassigned", rendezvous.AppointmentPatch{AgentUserID: &agent})
+			e.advanceTo(e.clk.Now().Add(2 * time.Minute))
+			sms = e.outbox(phone)
+			if len(sms) != 2 || !strings.Contains(sms[1].Text, "has changed: it now lasts 1 hour instead of 45 minutes; another agent will now meet you. Join here:") {
+				t.Fatalf("length and agent changed: %+v", sms)
+			}
+			if len(e.outbox(mail)) != 2 {
+				t.Fatalf("length and agent changed: %d emails", len(e.outbox(mail)))
+			}
+
+			// The time moves and moves back within the window: nothing to tell.
+			b = change(b, "rescheduled", rendezvous.AppointmentPatch{Start: at(b.Start.Add(time.Hour))})
+			b = change(b, "rescheduled", rendezvous.AppointmentPatch{Start: at(b.Start.Add(-time.Hour))})
+			e.advanceTo(e.clk.Now().Add(3 * time.Minute))
+			if n := len(e.outbox(phone)); n != 2 {
+				t.Fatalf("a change undone within the window sent a message: %+v", e.outbox(phone))
+			}
+			skipped := find(e.deliveries(b.ID), notify.KindMessage, "rescheduled", "sms", notify.OutcomeSkipped)
+			if len(skipped) != 1 || !strings.Contains(skipped[0].Error, "nothing the customer was told has changed") {
+				t.Errorf("the undone change's delivery: %+v", skipped)
+			}
+		})
 	}
 }

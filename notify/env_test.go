@@ -91,6 +91,13 @@ func (e *env) seed() {
 	if err := e.svc.SeedDemo(e.ctx, e.org, e.demo); err != nil {
 		e.t.Fatal(err)
 	}
+	// Most tests follow one change at a time and want its message at once; the
+	// coalescing of quick changes has its own test (TestChangesCoalesce).
+	set := notify.DefaultSettings()
+	set.CoalesceSeconds = 0
+	if _, err := e.svc.PutSettings(e.ctx, e.org, set); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // start runs a job runner like the wiring does, except that this test's store enqueues

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"rendezvous"
 )
 
 // athensAcrossDST is Europe/Athens on both sides of the last Sunday of October 2026, when
@@ -24,8 +26,8 @@ func TestGreekDateAndTimeAcrossDST(t *testing.T) {
 		at         time.Time
 		date, time string
 	}{
-		{before, "Σάββατο, 24 Οκτωβρίου 2026", "13:00 (EEST, Europe/Athens)"},
-		{after, "Κυριακή, 25 Οκτωβρίου 2026", "12:00 (EET, Europe/Athens)"},
+		{before, "Σάββατο, 24 Οκτωβρίου 2026", "13:00 (EEST, ώρα Ελλάδας)"},
+		{after, "Κυριακή, 25 Οκτωβρίου 2026", "12:00 (EET, ώρα Ελλάδας)"},
 	}
 	for _, c := range cases {
 		if got := FormatDate(c.at, "el-GR"); got != c.date {
@@ -52,6 +54,12 @@ func TestGreekDefaultsRenderEveryEvent(t *testing.T) {
 		Link:     link, RescheduleLink: link + "/reschedule", CancelLink: link + "/cancel", CalendarLink: link + "/calendar.ics",
 	}
 	for _, e := range Events() {
+		v.Changes = ""
+		if e == EventRescheduled {
+			// What a change message says when the time moved to this one.
+			v.Changes = describeChanges(told{Start: after.Add(-24 * time.Hour), DurationMinutes: 45, TimeZone: "Europe/Athens"}, true,
+				&rendezvous.Appointment{Start: after, Duration: 45 * time.Minute, TimeZone: "Europe/Athens"}, "el", func(string) string { return "" })
+		}
 		for _, ch := range Channels() {
 			tpl, ok := DefaultTemplate(e, ch, "el")
 			if !ok {
@@ -67,7 +75,7 @@ func TestGreekDefaultsRenderEveryEvent(t *testing.T) {
 				want = append(want, v.CustomerName)
 			}
 			if e != EventFollowUp {
-				want = append(want, "Κυριακή, 25 Οκτωβρίου 2026", "12:00 (EET, Europe/Athens)")
+				want = append(want, "Κυριακή, 25 Οκτωβρίου 2026", "12:00 (EET, ώρα Ελλάδας)")
 			}
 			if e == EventCreated || e == EventRescheduled || e == EventReminder {
 				want = append(want, link)
@@ -109,7 +117,12 @@ func TestGreekSMSFitsWithLongestValues(t *testing.T) {
 		info := SMSInfoOf(m.Text)
 		// Greek letters outside GSM 03.38 force UCS-2: 67 UTF-16 units per part, so the
 		// longest names and links take six parts; the bound catches a template that grows.
-		if info.Encoding != "UCS-2" || info.Characters > 765 || info.Segments > 6 {
+		// A change message that names the old and new time, length and agent takes more.
+		parts := 6
+		if e == EventRescheduled {
+			parts = 10
+		}
+		if info.Encoding != "UCS-2" || info.Characters > 765 || info.Segments > parts {
 			t.Errorf("%s: %+v, want UCS-2 within 765 characters and 6 parts", e, info)
 		}
 		t.Logf("%s: %d characters, %d UCS-2 parts", e, info.Characters, info.Segments)

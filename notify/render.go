@@ -83,17 +83,21 @@ func (s *Service) vars(ctx context.Context, a *rendezvous.Appointment, i int, la
 		v.AgentName = s.agentName(ctx, a)
 	}
 	if v.AgentName == "" {
-		switch baseLanguage(lang) {
-		case "de":
-			v.AgentName = "Ihrem Ansprechpartner"
-		case "el":
-			v.AgentName = "ένας εκπρόσωπός μας"
-		default:
-			v.AgentName = "your agent"
-		}
+		v.AgentName = yourAgent(lang)
 	}
 	v.Link, v.RescheduleLink, v.CancelLink, v.CalendarLink = s.links(a.LinkToken)
 	return v, nil
+}
+
+// yourAgent is "your agent" in lang, for an agent whose name is not known.
+func yourAgent(lang string) string {
+	switch baseLanguage(lang) {
+	case "de":
+		return "Ihrem Ansprechpartner"
+	case "el":
+		return "ένας εκπρόσωπός μας"
+	}
+	return "your agent"
 }
 
 // links returns the customer's link and its self-service and calendar sub-links.
@@ -107,6 +111,12 @@ func (s *Service) links(token string) (link, reschedule, cancel, calendar string
 
 // render produces the message of an event for customer i of a.
 func (s *Service) render(ctx context.Context, a *rendezvous.Appointment, e Event, ch Channel, i int, set Settings) (Message, string, string, error) {
+	return s.renderChange(ctx, a, e, ch, i, set, told{}, false)
+}
+
+// renderChange is render for a change message, which says what changed since before
+// (what the customer was last told; ok false when nothing was).
+func (s *Service) renderChange(ctx context.Context, a *rendezvous.Appointment, e Event, ch Channel, i int, set Settings, before told, ok bool) (Message, string, string, error) {
 	custLang := ""
 	if i >= 0 && i < len(a.Customers) {
 		custLang = a.Customers[i].Language
@@ -119,9 +129,22 @@ func (s *Service) render(ctx context.Context, a *rendezvous.Appointment, e Event
 	if err != nil {
 		return Message{}, "", "", err
 	}
+	if e == EventRescheduled {
+		vars.Changes = describeChanges(before, ok, a, lang, func(id string) string {
+			other := *a
+			other.AgentUserID = id
+			if n := s.agentName(ctx, &other); n != "" {
+				return n
+			}
+			return yourAgent(lang)
+		})
+	}
 	m, err := Render(t, vars)
 	if err != nil {
 		return Message{}, "", "", &templateError{err}
+	}
+	if source == "default" && m.HTML != "" {
+		m.HTML = brand(m.HTML, vars.OrgName, set)
 	}
 	return m, lang, source, nil
 }

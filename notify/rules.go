@@ -2,7 +2,10 @@ package notify
 
 import (
 	"fmt"
+	"net/url"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"rendezvous"
@@ -24,7 +27,29 @@ type Settings struct {
 	ReminderMaxLatenessMinutes int `json:"reminderMaxLatenessMinutes"`
 	// DefaultLanguage is the template language used when none matches the customer's.
 	DefaultLanguage string `json:"defaultLanguage"`
+	// CoalesceSeconds is how long a booking or change message waits before it goes, so
+	// that the changes made within that time reach the customer as one message saying
+	// what changed (or none, when nothing they were told changed). 0 sends at once.
+	CoalesceSeconds int `json:"coalesceSeconds"`
+	// BrandColor is the organization's colour (#rrggbb) for the built-in emails: the
+	// band above the message and the links. "" uses a neutral blue.
+	BrandColor string `json:"brandColor,omitempty"`
+	// LogoURL is an https address of the organization's logo, shown at the top of the
+	// built-in emails beside its name. "" shows the name alone.
+	LogoURL string `json:"logoUrl,omitempty"`
 }
+
+// brandColorRE is the form of Settings.BrandColor.
+var brandColorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// DefaultCoalesceSeconds is the default window in which changes become one message.
+const DefaultCoalesceSeconds = 120
+
+// MaxCoalesceSeconds bounds the window: a confirmation later than that is no confirmation.
+const MaxCoalesceSeconds = 3600
+
+// coalesce is the settings' window as a duration.
+func (s Settings) coalesce() time.Duration { return time.Duration(s.CoalesceSeconds) * time.Second }
 
 // DefaultSettings are the settings of an organization that saved none: on, reminders 24 h
 // and 15 min before, a follow-up an hour after the end, reminders at most an hour late.
@@ -35,6 +60,7 @@ func DefaultSettings() Settings {
 		FollowUpOffsetsMinutes:     []int{60},
 		ReminderMaxLatenessMinutes: 60,
 		DefaultLanguage:            DefaultLanguage,
+		CoalesceSeconds:            DefaultCoalesceSeconds,
 	}
 }
 
@@ -66,6 +92,17 @@ func (s Settings) Validate() error {
 	offsets("followUpOffsetsMinutes", s.FollowUpOffsetsMinutes)
 	if s.ReminderMaxLatenessMinutes < 0 || s.ReminderMaxLatenessMinutes > 24*60 {
 		p.Add("reminderMaxLatenessMinutes", "must be between 0 and %d minutes", 24*60)
+	}
+	if s.BrandColor != "" && !brandColorRE.MatchString(s.BrandColor) {
+		p.Add("brandColor", "must be a colour written #rrggbb, such as #2457c5")
+	}
+	if s.LogoURL != "" {
+		if u, err := url.Parse(s.LogoURL); err != nil || u.Scheme != "https" || u.Host == "" || len(s.LogoURL) > 500 || strings.ContainsAny(s.LogoURL, "\"<> ") {
+			p.Add("logoUrl", "must be an https address of an image, at most 500 characters")
+		}
+	}
+	if s.CoalesceSeconds < 0 || s.CoalesceSeconds > MaxCoalesceSeconds {
+		p.Add("coalesceSeconds", "must be between 0 and %d seconds", MaxCoalesceSeconds)
 	}
 	if !slices.Contains(Languages(), s.DefaultLanguage) {
 		p.Add("defaultLanguage", "must be one of the languages with built-in templates: %v", Languages())
@@ -122,21 +159,28 @@ type Plan struct {
 // verified. Reminders and follow-ups are planned for a's current version, so an old event
 // handled late plans the same keys as the latest one and nothing twice. A reminder whose
 // time has already passed when it is planned is not planned.
+//
+// Messages coalesce: a booking's or a change's message is due only after the settings'
+// window (CoalesceSeconds), and the caller plans none for a customer and channel that
+// still has one waiting (see Coalesces), since the waiting one will describe the
+// appointment as it is when it goes. A change of any kind ("rescheduled", "updated",
+// "reassigned") plans a change message (EventRescheduled), which says what changed since
+// the customer's last message, or is skipped when nothing they were told changed. A
+// cancellation withdraws the messages still waiting and goes at once: a booking cancelled
+// before its confirmation went sends only the cancellation.
 func PlanEvent(a *rendezvous.Appointment, event string, eventVersion int, s Settings, channels []Channel, now time.Time) Plan {
 	var p Plan
 	message, reminders, followUps := Event(""), false, false
 	switch event {
 	case "created":
 		message, reminders, followUps = EventCreated, true, true
-	case "rescheduled":
+	case "rescheduled", "updated", "reassigned":
+		// Time, customers or agent may have changed: plan again for who is on it now, and
+		// tell the customer what changed (the message says nothing when nothing did).
 		p.Withdraw = []string{KindReminder, KindFollowUp}
 		message, reminders, followUps = EventRescheduled, true, true
-	case "updated", "reassigned":
-		// Customers or agent may have changed: plan again for who is on it now.
-		p.Withdraw = []string{KindReminder, KindFollowUp}
-		reminders, followUps = true, true
 	case "cancelled":
-		p.Withdraw = []string{KindReminder, KindFollowUp}
+		p.Withdraw = []string{KindMessage, KindReminder, KindFollowUp}
 		message = EventCancelled
 	case "started":
 		p.Withdraw = []string{KindReminder}
@@ -159,8 +203,12 @@ func PlanEvent(a *rendezvous.Appointment, event string, eventVersion int, s Sett
 		}
 	}
 	if message != "" {
+		due := now
+		if Coalesces(message) {
+			due = now.Add(s.coalesce())
+		}
 		each(func(i int, ch Channel) {
-			p.Deliveries = append(p.Deliveries, Planned{Kind: KindMessage, Event: message, Channel: ch, Customer: i, Version: eventVersion, Due: now})
+			p.Deliveries = append(p.Deliveries, Planned{Kind: KindMessage, Event: message, Channel: ch, Customer: i, Version: eventVersion, Due: due})
 		})
 	}
 	if reminders {
@@ -184,6 +232,10 @@ func PlanEvent(a *rendezvous.Appointment, event string, eventVersion int, s Sett
 	}
 	return p
 }
+
+// Coalesces reports whether messages of event e wait for the coalescing window and absorb
+// the changes that follow them: bookings and changes do, cancellations do not.
+func Coalesces(e Event) bool { return e == EventCreated || e == EventRescheduled }
 
 // SkipReason says why a due delivery must not be sent now, or "" when it may go. It is
 // checked when the delivery's job runs, so it sees the appointment as it is then: a

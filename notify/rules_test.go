@@ -62,15 +62,27 @@ func TestPlanEvent(t *testing.T) {
 	if k := p.Deliveries[3].Key("a1"); !strings.HasPrefix(k, "notify/a1/reminder/") || !strings.HasSuffix(k, "/v2") {
 		t.Errorf("key %q", k)
 	}
-	// Cancelled: withdraw and the cancel message only.
+	// A change message waits for the coalescing window; so does a booking's.
+	for _, d := range p.Deliveries {
+		if d.Kind == KindMessage && (d.Event != EventRescheduled || !d.Due.Equal(now.Add(DefaultCoalesceSeconds*time.Second))) {
+			t.Errorf("rescheduled message %+v, want a change message due after the window", d)
+		}
+	}
+	// Updated or reassigned: a change message too (it says nothing if nothing changed).
+	if p := PlanEvent(a, "reassigned", 2, DefaultSettings(), both, now); count(p, KindMessage) != 3 || p.Deliveries[0].Event != EventRescheduled {
+		t.Errorf("reassigned plan: %+v", p)
+	}
+	// Cancelled: withdraw (the messages still waiting too) and the cancel message only,
+	// at once.
 	a.Status = rendezvous.StatusCancelled
 	p = PlanEvent(a, "cancelled", 3, DefaultSettings(), both, now)
-	if count(p, KindMessage) != 3 || count(p, KindReminder) != 0 || p.Deliveries[0].Event != EventCancelled {
+	if count(p, KindMessage) != 3 || count(p, KindReminder) != 0 || p.Deliveries[0].Event != EventCancelled || !p.Deliveries[0].Due.Equal(now) ||
+		strings.Join(p.Withdraw, ",") != "message,reminder,followup" {
 		t.Errorf("cancelled plan: %+v", p)
 	}
 	// Switched off at booking: withdrawals only.
 	a.NotificationsEnabled = false
-	if p := PlanEvent(a, "cancelled", 3, DefaultSettings(), both, now); len(p.Deliveries) != 0 || len(p.Withdraw) != 2 {
+	if p := PlanEvent(a, "cancelled", 3, DefaultSettings(), both, now); len(p.Deliveries) != 0 || len(p.Withdraw) != 3 {
 		t.Errorf("disabled plan: %+v", p)
 	}
 }
@@ -138,8 +150,7 @@ func TestICS(t *testing.T) {
 	ics := string(ICS(CalendarInput{Appointment: a, Summary: long, Link: "https://meet.example.com/a/tok", Host: "meet.example.com", Now: now}))
 	for _, want := range []string{
 		"BEGIN:VCALENDAR\r\n", "METHOD:PUBLISH\r\n", "UID:0b7c@meet.example.com\r\n", "SEQUENCE:0\r\n",
-		"DTSTART;TZID=Europe/Berlin:20260330T143000\r\n", "DTEND;TZID=Europe/Berlin:20260330T150000\r\n",
-		"BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n", "BEGIN:DAYLIGHT\r\nDTSTART:20260329T020000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nTZNAME:CEST\r\n",
+		"DTSTART:20260330T123000Z\r\n", "DTEND:20260330T130000Z\r\n",
 		"STATUS:CONFIRMED\r\n", "DTSTAMP:20260301T090000Z\r\n", "SUMMARY:Video appointment with a very long organization name\\, ",
 	} {
 		if !strings.Contains(ics, want) {
@@ -159,10 +170,29 @@ func TestICS(t *testing.T) {
 			t.Errorf("cancel ics lacks %q:\n%s", want, ics)
 		}
 	}
-	// A zone without transitions still gets a VTIMEZONE.
-	a.TimeZone = "Asia/Tokyo"
-	ics = string(ICS(CalendarInput{Appointment: a, Summary: "x", Now: now}))
-	if !strings.Contains(ics, "TZOFFSETTO:+0900") || !strings.Contains(ics, "DTSTART;TZID=Asia/Tokyo:20260330T213000") {
-		t.Errorf("tokyo ics:\n%s", ics)
+}
+
+func TestBrandSettings(t *testing.T) {
+	for _, c := range []struct {
+		color, logo string
+		fields      string
+	}{
+		{"#2457C5", "https://bank.example/logo.svg", ""},
+		{"blue", "", "brandColor"},
+		{"#12345", "", "brandColor"},
+		{"", "http://bank.example/logo.png", "logoUrl"},
+		{"", "javascript:alert(1)", "logoUrl"},
+		{"", `https://bank.example/a"onerror="x`, "logoUrl"},
+	} {
+		s := DefaultSettings()
+		s.BrandColor, s.LogoURL = c.color, c.logo
+		err := s.Validate()
+		if (err == nil) != (c.fields == "") || (err != nil && !strings.Contains(err.Error(), c.fields)) {
+			t.Errorf("%q %q: %v, want problems on %q", c.color, c.logo, err, c.fields)
+		}
+	}
+	// A custom template's HTML is left alone.
+	if got := brand("<p>mine</p>", "Acme", DefaultSettings()); got != "<p>mine</p>" {
+		t.Errorf("custom HTML branded: %s", got)
 	}
 }

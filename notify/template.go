@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"rendezvous"
@@ -82,6 +83,9 @@ type Vars struct {
 	RescheduleLink string
 	CancelLink     string
 	CalendarLink   string // the .ics file
+	// Changes says what changed since the customer's last message (change messages
+	// only): "it now lasts 45 minutes instead of 30 minutes".
+	Changes string
 }
 
 // variable is one placeholder name and how to read it from Vars.
@@ -106,6 +110,7 @@ var variables = []variable{
 	{"rescheduleLink", "the self-service reschedule link", func(v *Vars) string { return v.RescheduleLink }},
 	{"cancelLink", "the self-service cancel link", func(v *Vars) string { return v.CancelLink }},
 	{"calendarLink", "the .ics calendar file", func(v *Vars) string { return v.CalendarLink }},
+	{"changes", "what changed since the customer's last message: time, length, agent (change messages; empty in others)", func(v *Vars) string { return v.Changes }},
 }
 
 // Variable describes one placeholder, for the settings API.
@@ -426,6 +431,9 @@ func LongestVars(lang, publicURL string) Vars {
 		RescheduleLink: link + "/reschedule",
 		CancelLink:     link + "/cancel",
 		CalendarLink:   link + "/calendar.ics",
+		Changes: describeChanges(told{Start: time.Date(2026, 9, 29, 15, 45, 0, 0, time.UTC), DurationMinutes: 475, AgentUserID: "old", TimeZone: "America/Argentina/Buenos_Aires"}, true,
+			&rendezvous.Appointment{Start: time.Date(2026, 9, 30, 15, 45, 0, 0, time.UTC), Duration: 470 * time.Minute, AgentUserID: "new", TimeZone: "America/Argentina/Buenos_Aires"},
+			lang, func(string) string { return strings.Repeat("A", 50) }),
 	}
 }
 

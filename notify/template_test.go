@@ -99,12 +99,12 @@ func TestDateTimeFormattingAcrossDST(t *testing.T) {
 		lang       string
 		date, time string
 	}{
-		{winter, berlin, "en", "Friday, March 27, 2026", "2:30 PM (CET, Europe/Berlin)"},
-		{summer, berlin, "en", "Tuesday, March 31, 2026", "2:30 PM (CEST, Europe/Berlin)"},
-		{winter, berlin, "de", "Freitag, 27. März 2026", "14:30 Uhr (MEZ, Europe/Berlin)"},
-		{summer, berlin, "de-AT", "Dienstag, 31. März 2026", "14:30 Uhr (MESZ, Europe/Berlin)"},
-		{time.Date(2026, 3, 6, 15, 0, 0, 0, time.UTC), ny, "en", "Friday, March 6, 2026", "10:00 AM (EST, America/New_York)"},
-		{time.Date(2026, 3, 9, 14, 0, 0, 0, time.UTC), ny, "de", "Montag, 9. März 2026", "10:00 Uhr (EDT, America/New_York)"},
+		{winter, berlin, "en", "Friday, March 27, 2026", "2:30 PM (CET, Central European Time)"},
+		{summer, berlin, "en", "Tuesday, March 31, 2026", "2:30 PM (CEST, Central European Time)"},
+		{winter, berlin, "de", "Freitag, 27. März 2026", "14:30 Uhr (MEZ, Mitteleuropäische Zeit)"},
+		{summer, berlin, "de-AT", "Dienstag, 31. März 2026", "14:30 Uhr (MESZ, Mitteleuropäische Zeit)"},
+		{time.Date(2026, 3, 6, 15, 0, 0, 0, time.UTC), ny, "en", "Friday, March 6, 2026", "10:00 AM (EST, Eastern Time)"},
+		{time.Date(2026, 3, 9, 14, 0, 0, 0, time.UTC), ny, "de", "Montag, 9. März 2026", "10:00 Uhr (EDT, Nordamerikanische Ostküstenzeit)"},
 	}
 	for _, c := range cases {
 		lt := c.t.In(c.loc)

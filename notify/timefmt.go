@@ -12,10 +12,6 @@ import (
 // golang.org/x/text does not format dates, and the product needs only long dates and
 // clock times, so small tables are simpler than a CLDR dependency.
 
-// zoneNamesDE translates the abbreviations Go's time zone data uses for central Europe
-// into the ones German readers know; other zones keep their abbreviation.
-var zoneNamesDE = map[string]string{"CET": "MEZ", "CEST": "MESZ", "EET": "OEZ", "EEST": "OESZ", "WET": "WEZ", "WEST": "WESZ"}
-
 // baseLanguage returns the primary subtag of a BCP 47 tag ("de-AT" → "de").
 func baseLanguage(tag string) string {
 	tag = strings.ToLower(strings.TrimSpace(tag))
@@ -26,43 +22,27 @@ func baseLanguage(tag string) string {
 }
 
 // zoneLabel is the zone as shown to the customer: the abbreviation in effect at t (or the
-// UTC offset when the zone data has no abbreviation) followed by the IANA name, so the
-// reader knows both the offset and which place's clock is meant.
+// UTC offset when the zone data has no abbreviation), which tells the two 01:30s of a
+// night the clocks go back apart, and the zone's name as people know it ("Eastern
+// Time"), so the reader knows which place's clock is meant.
 func zoneLabel(t time.Time, lang string) string {
-	abbr, _ := t.Zone()
-	if lang == "de" {
-		if d, ok := zoneNamesDE[abbr]; ok {
-			abbr = d
-		}
-	}
-	if abbr == "" || abbr[0] == '+' || abbr[0] == '-' {
-		abbr = "UTC" + t.Format("-07:00")
-	}
+	abbr := i18n.ZoneAbbr(t, lang)
 	name := t.Location().String()
 	if name == "UTC" || name == "" {
 		return abbr
 	}
-	return abbr + ", " + name
+	return abbr + ", " + i18n.ZoneName(name, lang)
 }
 
 // FormatDate formats t's calendar date for a language: "Monday, March 30, 2026",
-// "Montag, 30. März 2026" or "Δευτέρα, 30 Μαρτίου 2026" (Greek months in the genitive).
-func FormatDate(t time.Time, lang string) string {
-	switch baseLanguage(lang) {
-	case "de":
-		c := i18n.German
-		return fmt.Sprintf("%s, %d. %s %d", c.Days[t.Weekday()], t.Day(), c.Months[t.Month()-1], t.Year())
-	case "el":
-		c := i18n.Greek
-		return fmt.Sprintf("%s, %d %s %d", c.Days[t.Weekday()], t.Day(), c.Months[t.Month()-1], t.Year())
-	}
-	return t.Format("Monday, January 2, 2006")
-}
+// "Montag, 30. März 2026" or "Δευτέρα, 30 Μαρτίου 2026" (Greek months in the genitive),
+// as the customer's page does (i18n.FormatDate).
+func FormatDate(t time.Time, lang string) string { return i18n.FormatDate(t, lang) }
 
-// FormatTime formats t's clock time with its zone: "2:30 PM (CEST, Europe/Berlin)",
-// "14:30 Uhr (MESZ, Europe/Berlin)" or "14:30 (EEST, Europe/Athens)". Greek readers use
-// the 24-hour clock; the Latin zone abbreviation is kept because Greek has no common short
-// form for it.
+// FormatTime formats t's clock time with its zone: "2:30 PM (CEST, Central European
+// Time)", "14:30 Uhr (MESZ, Mitteleuropäische Zeit)" or "14:30 (EEST, ώρα Ελλάδας)". Greek
+// readers use the 24-hour clock; the Latin zone abbreviation is kept because Greek has no
+// common short form for it.
 func FormatTime(t time.Time, lang string) string {
 	l := baseLanguage(lang)
 	switch l {

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -215,7 +217,8 @@ func (s *Store) CreateAppointment(ctx context.Context, a *rendezvous.Appointment
 				saved.OrgID, idem.Key).Scan(&hash, &id)
 			switch {
 			case err == nil && hash != idem.RequestHash:
-				return fmt.Errorf("idempotency key %q was used with a different request: %w", idem.Key, rendezvous.ErrConflict)
+				return rendezvous.WithDetail(fmt.Errorf("idempotency key %q was used with a different request: %w", idem.Key, rendezvous.ErrConflict),
+					"This Idempotency-Key was already used with a different request body. Use a new key for a new request.")
 			case err == nil:
 				replay, err = s.scanAppointment(tx.QueryRow(ctx, "SELECT "+appointmentColumns+" FROM appointments WHERE org_id = ? AND id = ?", saved.OrgID, id))
 				if err != nil {
@@ -244,6 +247,9 @@ func (s *Store) CreateAppointment(ctx context.Context, a *rendezvous.Appointment
 				VALUES (?, ?, ?, ?, ?)`, saved.OrgID, idem.Key, idem.RequestHash, saved.ID, TimeToDB(now)); err != nil {
 				return fmt.Errorf("record idempotency key: %w", err)
 			}
+		}
+		if err := tx.auditAppointment(ctx, saved.OrgID, saved.ID, "created", saved.Version, nil); err != nil {
+			return err
 		}
 		return tx.enqueueEvent(ctx, saved.OrgID, EventArgs{AppointmentID: saved.ID, Event: "created", Version: saved.Version})
 	})
@@ -284,7 +290,8 @@ func (s *Store) checkOverlap(ctx context.Context, tx *Tx, a *rendezvous.Appointm
 	case err != nil:
 		return fmt.Errorf("check agent overlap: %w", err)
 	}
-	return fmt.Errorf("agent %s already has appointment %s at that time: %w", a.AgentUserID, other, rendezvous.ErrConflict)
+	return rendezvous.WithDetail(fmt.Errorf("agent %s already has appointment %s at that time: %w", a.AgentUserID, other, rendezvous.ErrConflict),
+		"The agent already has an appointment (%s) that overlaps this time. Choose another time or agent.", other)
 }
 
 // Appointment returns one appointment of the organization; ErrNotFound also when the id
@@ -424,8 +431,8 @@ func decodeCursor(c string) (int64, string, error) {
 // row on PostgreSQL), refuses a stale ifVersion (when > 0) with ErrStaleVersion, lets
 // change modify it through the domain methods (Apply, Cancel, MarkStarted, ...), checks
 // the agent's other appointments again when the time or the agent changed, bumps the
-// version, saves, and enqueues the event job (EventJobKind) for the event change returns
-// (none for ""). An error from change aborts everything and is returned as is, wrapped.
+// version, saves, writes the audit log entry (the actor from ctx, see rendezvous.WithActor)
+// and enqueues the event job (EventJobKind) for the event change returns (none for ""). An error from change aborts everything and is returned as is, wrapped.
 func (s *Store) UpdateAppointment(ctx context.Context, orgID, id string, ifVersion int, change func(a *rendezvous.Appointment) (event string, err error)) (*rendezvous.Appointment, error) {
 	var out *rendezvous.Appointment
 	err := s.InTx(ctx, func(tx *Tx) error {
@@ -441,9 +448,13 @@ func (s *Store) UpdateAppointment(ctx context.Context, orgID, id string, ifVersi
 			return err
 		}
 		if ifVersion > 0 && ifVersion != a.Version {
-			return fmt.Errorf("version %d given, current is %d: %w", ifVersion, a.Version, rendezvous.ErrStaleVersion)
+			return rendezvous.WithDetail(fmt.Errorf("version %d given, current is %d: %w", ifVersion, a.Version, rendezvous.ErrStaleVersion),
+				"If-Match names version %d, but the appointment is at version %d: it changed since you read it. Read it again, then retry your change.", ifVersion, a.Version)
 		}
 		before := *a
+		// Deep enough that change editing a customer in place still shows in the audit.
+		before.Customers = slices.Clone(a.Customers)
+		before.Interaction.CustomFields = maps.Clone(a.Interaction.CustomFields)
 		event, err := change(a)
 		if err != nil {
 			return err
@@ -473,6 +484,12 @@ func (s *Store) UpdateAppointment(ctx context.Context, orgID, id string, ifVersi
 			orgID, id, before.Version)
 		if err != nil {
 			return fmt.Errorf("save: %w", err)
+		}
+		// The audit log entry commits with the change; it is also what webhooks send.
+		if changes := rendezvous.AppointmentChanges(&before, a); event != "" || len(changes) > 0 {
+			if err := tx.auditAppointment(ctx, orgID, id, event, a.Version, changes); err != nil {
+				return err
+			}
 		}
 		if event != "" {
 			if err := tx.enqueueEvent(ctx, orgID, EventArgs{AppointmentID: id, Event: event, Version: a.Version}); err != nil {

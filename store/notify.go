@@ -5,10 +5,12 @@ package store
 // delivery log. Owned by the notify package; the rules live there, this file keeps rows.
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"rendezvous"
@@ -31,9 +33,15 @@ func (s *Store) NotifySettings(ctx context.Context, orgID string) ([]byte, error
 // PutNotifySettings stores the organization's notification settings (JSON).
 func (s *Store) PutNotifySettings(ctx context.Context, orgID string, body []byte) error {
 	err := s.InTx(ctx, func(tx *Tx) error {
+		old := tx.previousBody(ctx, "SELECT body FROM notify_settings WHERE org_id = ?", orgID)
 		_, err := tx.Exec(ctx, `INSERT INTO notify_settings (org_id, body, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (org_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
 			orgID, string(body), TimeToDB(s.clock.Now()))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "settings.notifications_updated", TargetType: "settings",
+			TargetID: "notifications", Changes: JSONChanges(old, body, false)})
 		return err
 	})
 	if err != nil {
@@ -129,10 +137,29 @@ func (s *Store) UpdateNotifyChannel(ctx context.Context, orgID, channel string, 
 		if err != nil {
 			return err
 		}
+		before := c
 		if err := change(&c); err != nil {
 			return err
 		}
 		c.OrgID, c.Channel, c.UpdatedAt = orgID, channel, s.clock.Now()
+		// Audited when the setup changes, not for each one-time-password attempt.
+		var changes []rendezvous.FieldChange
+		if before.ClientID != c.ClientID {
+			changes = append(changes, rendezvous.FieldChange{Field: "clientId", From: before.ClientID, To: c.ClientID})
+		}
+		if !bytes.Equal(before.SecretSealed, c.SecretSealed) {
+			changes = append(changes, rendezvous.FieldChange{Field: "clientSecret", Redacted: true})
+		}
+		changes = append(changes, JSONChanges(before.Config, c.Config, false)...)
+		if before.VerifiedAt.IsZero() != c.VerifiedAt.IsZero() {
+			changes = append(changes, rendezvous.FieldChange{Field: "verified", From: strconv.FormatBool(!before.VerifiedAt.IsZero()), To: strconv.FormatBool(!c.VerifiedAt.IsZero())})
+		}
+		if len(changes) > 0 {
+			if _, err := tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "settings.channel_updated", TargetType: "notify_channel",
+				TargetID: channel, Changes: changes}); err != nil {
+				return err
+			}
+		}
 		if c.SecretSealed == nil {
 			c.SecretSealed = []byte{}
 		}
@@ -186,11 +213,26 @@ func (s *Store) NotifyTemplate(ctx context.Context, orgID, event, channel, langu
 // PutNotifyTemplate saves an organization's template override.
 func (s *Store) PutNotifyTemplate(ctx context.Context, orgID string, t NotifyTemplate) error {
 	err := s.InTx(ctx, func(tx *Tx) error {
+		var old NotifyTemplate
+		tx.QueryRow(ctx, "SELECT subject, text, html FROM notify_templates WHERE org_id = ? AND event = ? AND channel = ? AND language = ?",
+			orgID, t.Event, t.Channel, t.Language).Scan(&old.Subject, &old.Text, &old.HTML)
 		_, err := tx.Exec(ctx, `INSERT INTO notify_templates (org_id, event, channel, language, subject, text, html, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (org_id, event, channel, language) DO UPDATE SET subject = excluded.subject,
 			text = excluded.text, html = excluded.html, updated_at = excluded.updated_at`,
 			orgID, t.Event, t.Channel, t.Language, t.Subject, t.Text, t.HTML, TimeToDB(s.clock.Now()))
+		if err != nil {
+			return err
+		}
+		// Template texts are long: the entry names what changed, the texts stay in the template.
+		var changes []rendezvous.FieldChange
+		for _, f := range [][3]string{{"subject", old.Subject, t.Subject}, {"text", old.Text, t.Text}, {"html", old.HTML, t.HTML}} {
+			if f[1] != f[2] {
+				changes = append(changes, rendezvous.FieldChange{Field: f[0]})
+			}
+		}
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "template.updated", TargetType: "template",
+			TargetID: t.Event + "/" + t.Channel + "/" + t.Language, Changes: changes})
 		return err
 	})
 	if err != nil {
@@ -202,8 +244,16 @@ func (s *Store) PutNotifyTemplate(ctx context.Context, orgID string, t NotifyTem
 // DeleteNotifyTemplate removes an override, so the built-in template applies again.
 func (s *Store) DeleteNotifyTemplate(ctx context.Context, orgID, event, channel, language string) error {
 	err := s.InTx(ctx, func(tx *Tx) error {
-		_, err := tx.Exec(ctx, "DELETE FROM notify_templates WHERE org_id = ? AND event = ? AND channel = ? AND language = ?",
+		res, err := tx.Exec(ctx, "DELETE FROM notify_templates WHERE org_id = ? AND event = ? AND channel = ? AND language = ?",
 			orgID, event, channel, language)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // the default already applies: nothing changed
+		}
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "template.reset", TargetType: "template",
+			TargetID: event + "/" + channel + "/" + language})
 		return err
 	})
 	if err != nil {
@@ -345,6 +395,11 @@ func (tx *Tx) SaveNotifyDelivery(ctx context.Context, d *NotifyDelivery) error {
 	if err != nil {
 		return fmt.Errorf("save delivery %s: %w", d.ID, err)
 	}
+	if d.Outcome == "failed" {
+		// Audited, and sent to the webhooks that listen for it.
+		return tx.RecordAppointmentEvent(ctx, d.OrgID, d.AppointmentID, rendezvous.EventNotificationFailed, []rendezvous.FieldChange{
+			{Field: "deliveryId", To: d.ID}, {Field: "channel", To: d.Channel}, {Field: "event", To: d.Event}, {Field: "kind", To: d.Kind}})
+	}
 	return nil
 }
 
@@ -467,4 +522,76 @@ func (tx *Tx) PutNotifyAppointmentChannels(ctx context.Context, orgID, appointme
 		return fmt.Errorf("save channel choices of %s: %w", appointmentID, err)
 	}
 	return nil
+}
+
+// NotifyPending is a customer and channel with a message still waiting to go.
+type NotifyPending struct {
+	CustomerIndex int
+	Channel       string
+}
+
+// PendingNotifyMessages lists the customers and channels of an appointment that have a
+// message of one of the events still scheduled (not yet handed to Genesys), in tx.
+func (tx *Tx) PendingNotifyMessages(ctx context.Context, orgID, appointmentID string, events ...string) ([]NotifyPending, error) {
+	var out []NotifyPending
+	for _, e := range events {
+		rows, err := tx.Query(ctx, `SELECT customer_index, channel FROM notify_deliveries
+			WHERE org_id = ? AND appointment_id = ? AND kind = 'message' AND event = ? AND outcome = 'scheduled'`,
+			orgID, appointmentID, e)
+		if err != nil {
+			return nil, fmt.Errorf("pending messages: %w", err)
+		}
+		for rows.Next() {
+			var p NotifyPending
+			if err := rows.Scan(&p.CustomerIndex, &p.Channel); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("pending messages: %w", err)
+			}
+			out = append(out, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("pending messages: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// SetNotifyTold records what a delivery's message tells the customer (see LastNotifyTold).
+func (tx *Tx) SetNotifyTold(ctx context.Context, orgID, deliveryID, told string) error {
+	if _, err := tx.Exec(ctx, "UPDATE notify_deliveries SET told = ? WHERE org_id = ? AND id = ?", told, orgID, deliveryID); err != nil {
+		return fmt.Errorf("record what delivery %s tells: %w", deliveryID, err)
+	}
+	return nil
+}
+
+// lastToldQuery reads what the latest message to an appointment's customer on a channel
+// told them (see LastNotifyTold).
+const lastToldQuery = `SELECT told FROM notify_deliveries
+	WHERE org_id = ? AND appointment_id = ? AND customer_index = ? AND channel = ? AND id <> ? AND told <> ''
+	AND outcome IN ('sent', 'unknown', 'sending', 'retrying')
+	ORDER BY updated_at DESC, id DESC LIMIT 1`
+
+// LastNotifyTold returns what the latest message to an appointment's customer on a channel
+// told them (” when none told anything), leaving out delivery exceptID. Only messages that
+// went (or may have gone) to Genesys count: sent, unknown, sending or retrying.
+func (tx *Tx) LastNotifyTold(ctx context.Context, orgID, appointmentID string, customer int, channel, exceptID string) (string, error) {
+	return scanTold(tx.QueryRow(ctx, lastToldQuery, orgID, appointmentID, customer, channel, exceptID))
+}
+
+// LastNotifyTold is Tx.LastNotifyTold outside a transaction.
+func (s *Store) LastNotifyTold(ctx context.Context, orgID, appointmentID string, customer int, channel, exceptID string) (string, error) {
+	return scanTold(s.ReadRow(ctx, lastToldQuery, orgID, appointmentID, customer, channel, exceptID))
+}
+
+func scanTold(r rowScanner) (string, error) {
+	var told string
+	err := r.Scan(&told)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("what the customer was told: %w", err)
+	}
+	return told, nil
 }

@@ -95,7 +95,8 @@ func checkOrgFree(ctx context.Context, tx *Tx, id string) error {
 		return err
 	}
 	if n > 0 {
-		return fmt.Errorf("an organization with id %q already exists: %w", id, rendezvous.ErrConflict)
+		return rendezvous.WithDetail(fmt.Errorf("an organization with id %q already exists: %w", id, rendezvous.ErrConflict),
+			"An organization with id %q already exists.", id)
 	}
 	return nil
 }
@@ -114,7 +115,8 @@ func checkGenesysOrgFree(ctx context.Context, tx *Tx, orgID, genesysOrgID string
 	if err != nil {
 		return err
 	}
-	return fmt.Errorf("Genesys Cloud organization %s is already connected to organization %q: %w", genesysOrgID, other, rendezvous.ErrConflict)
+	return rendezvous.WithDetail(fmt.Errorf("Genesys Cloud organization %s is already connected to organization %q: %w", genesysOrgID, other, rendezvous.ErrConflict),
+		"Genesys Cloud organization %s is already connected to organization %q.", genesysOrgID, other)
 }
 
 func nullable(s string) any {

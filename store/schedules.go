@@ -52,7 +52,8 @@ func (s *Store) PutSchedule(ctx context.Context, orgID string, sch availability.
 		case err != nil:
 			return err
 		case ifVersion > 0 && ifVersion != version:
-			return fmt.Errorf("version %d given, current is %d: %w", ifVersion, version, rendezvous.ErrStaleVersion)
+			return rendezvous.WithDetail(fmt.Errorf("version %d given, current is %d: %w", ifVersion, version, rendezvous.ErrStaleVersion),
+				"If-Match names version %d, but the schedule is at version %d: it changed since you read it. Read it again, then retry your change.", ifVersion, version)
 		}
 		rec.Version, rec.LastAgent = version+1, last
 		_, err = tx.Exec(ctx, `UPDATE schedules SET definition = ?, version = ?, updated_at = ? WHERE org_id = ? AND queue_name = ?`,
@@ -257,7 +258,8 @@ type WidgetBooking struct {
 type BookDecision func(rec ScheduleRecord, booked []availability.Booking) (agentUserID string, err error)
 
 // ErrChallengeSpent is returned when a proof-of-work challenge was already used.
-var ErrChallengeSpent = fmt.Errorf("this challenge was already used; ask for a new one: %w", rendezvous.ErrConflict)
+var ErrChallengeSpent = rendezvous.WithDetail(fmt.Errorf("challenge already used: %w", rendezvous.ErrConflict),
+	"This challenge was already used; ask for a new one.")
 
 // BookFromSchedule stores a built by rendezvous.NewAppointment for a booking through the
 // widget, in one transaction that serialises every widget booking of the queue: it reads
@@ -320,7 +322,8 @@ func (s *Store) BookFromSchedule(ctx context.Context, a *rendezvous.Appointment,
 				return fmt.Errorf("count contact's bookings: %w", err)
 			}
 			if n >= wb.MaxPerContact {
-				return fmt.Errorf("this phone number or email has booked %d appointments recently; the limit is %d: %w", n, wb.MaxPerContact, rendezvous.ErrRateLimited)
+				return rendezvous.WithDetail(fmt.Errorf("contact booked %d recently, limit %d: %w", n, wb.MaxPerContact, rendezvous.ErrRateLimited),
+					"This phone number or email has booked %d appointments recently; the limit is %d.", n, wb.MaxPerContact)
 			}
 		}
 		var spent int
@@ -350,6 +353,15 @@ func (s *Store) BookFromSchedule(ctx context.Context, a *rendezvous.Appointment,
 			if _, err := tx.Exec(ctx, "UPDATE schedules SET last_agent = ? WHERE org_id = ? AND queue_name = ?", agent, saved.OrgID, wb.Queue); err != nil {
 				return fmt.Errorf("record round robin: %w", err)
 			}
+		}
+		// Audited (and sent to webhooks) like any booking; through the widget the
+		// customer booked it.
+		actx := ctx
+		if rendezvous.ActorFrom(ctx).Kind == rendezvous.ActorSystem {
+			actx = rendezvous.WithActor(ctx, rendezvous.Actor{Kind: rendezvous.ActorCustomer})
+		}
+		if err := tx.auditAppointment(actx, saved.OrgID, saved.ID, "created", saved.Version, nil); err != nil {
+			return err
 		}
 		return tx.enqueueEvent(ctx, saved.OrgID, EventArgs{AppointmentID: saved.ID, Event: "created", Version: saved.Version})
 	})

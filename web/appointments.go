@@ -365,7 +365,8 @@ func (s *server) handleAppointmentCancel() http.Handler {
 
 func (s *server) apiNotFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.error(w, r, fmt.Errorf("no API endpoint %s %s; see /api/v1/openapi.json: %w", r.Method, r.URL.Path, rendezvous.ErrNotFound))
+		s.error(w, r, rendezvous.WithDetail(fmt.Errorf("no API endpoint %s %s: %w", r.Method, r.URL.Path, rendezvous.ErrNotFound),
+			"There is no API endpoint %s %s; the endpoints are listed in /api/v1/openapi.json.", r.Method, r.URL.Path))
 	})
 }
 

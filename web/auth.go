@@ -42,14 +42,18 @@ func (s *server) api(scope string, h http.Handler) http.Handler {
 			return
 		}
 		if !key.HasScope(scope) {
-			s.error(w, r, fmt.Errorf("this API key lacks the %s scope: %w", scope, rendezvous.ErrForbidden))
+			s.error(w, r, rendezvous.WithDetail(fmt.Errorf("this API key lacks the %s scope: %w", scope, rendezvous.ErrForbidden),
+				"This API key lacks the %s scope.", scope))
 			return
 		}
 		if wait := s.limits.reserve(key.ID, s.clock.Now()); wait > 0 {
 			s.error(w, r, &retryAfterError{seconds: int(math.Ceil(wait.Seconds()))})
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), apiKeyKey, key)))
+		// Changes made through the key are audited as the key's (store.Tx.Audit).
+		ctx := rendezvous.WithActor(context.WithValue(r.Context(), apiKeyKey, key),
+			rendezvous.Actor{Kind: rendezvous.ActorAPIKey, ID: key.ID, Name: key.Name})
+		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

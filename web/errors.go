@@ -52,26 +52,38 @@ type kind struct {
 	status int
 	typ    string
 	title  string
+	// detail is shown when the error carries no detail of its own
+	// (rendezvous.WithDetail): the error's text is a chain of context for the log.
+	detail string
 }
 
 // kinds maps every domain error kind to its HTTP status and problem type: the one place
 // where that decision is made. Order matters only if an error wraps two kinds; the first
 // match wins.
 var kinds = []kind{
-	{rendezvous.ErrUnauthenticated, http.StatusUnauthorized, "/problems/unauthenticated", "Authentication required"},
-	{rendezvous.ErrForbidden, http.StatusForbidden, "/problems/forbidden", "Not allowed"},
-	{rendezvous.ErrNotFound, http.StatusNotFound, "/problems/not-found", "Not found"},
-	{rendezvous.ErrStaleVersion, http.StatusPreconditionFailed, "/problems/stale-version", "Stale version"},
-	{rendezvous.ErrConflict, http.StatusConflict, "/problems/conflict", "Conflict"},
-	{rendezvous.ErrRateLimited, http.StatusTooManyRequests, "/problems/rate-limited", "Too many requests"},
-	{rendezvous.ErrNotConnected, http.StatusConflict, "/problems/not-connected", "Genesys Cloud not connected"},
-	{rendezvous.ErrUnavailable, http.StatusServiceUnavailable, "/problems/unavailable", "Temporarily unavailable"},
+	{rendezvous.ErrUnauthenticated, http.StatusUnauthorized, "/problems/unauthenticated", "Authentication required",
+		"Send a valid API key as Authorization: Bearer <key>."},
+	{rendezvous.ErrForbidden, http.StatusForbidden, "/problems/forbidden", "Not allowed",
+		"This API key may not do this."},
+	{rendezvous.ErrNotFound, http.StatusNotFound, "/problems/not-found", "Not found",
+		"Nothing with this id exists in your organization."},
+	{rendezvous.ErrStaleVersion, http.StatusPreconditionFailed, "/problems/stale-version", "Stale version",
+		"The resource changed since you read it. Read it again, then retry your change."},
+	{rendezvous.ErrConflict, http.StatusConflict, "/problems/conflict", "Conflict",
+		"The request conflicts with the resource's current state."},
+	{rendezvous.ErrRateLimited, http.StatusTooManyRequests, "/problems/rate-limited", "Too many requests",
+		"Too many requests. Retry after the number of seconds in Retry-After."},
+	{rendezvous.ErrNotConnected, http.StatusConflict, "/problems/not-connected", "Genesys Cloud not connected",
+		"The organization has no Genesys Cloud connection for this; an operator connects it with rendezvous org connect."},
+	{rendezvous.ErrUnavailable, http.StatusServiceUnavailable, "/problems/unavailable", "Temporarily unavailable",
+		"Genesys Cloud could not be asked just now. Try again in a moment."},
 }
 
-// problemFor turns err into problem details. It keeps the messages shown to callers apart from the wrapped causes: the
-// domain's error strings are written for people ("appointment is cancelled and can no
-// longer be changed: conflict"), but an error from deeper down may carry SQL or file
-// paths. So only errors of a known kind have their text shown, never a 500's.
+// problemFor turns err into problem details. It keeps the words shown to callers apart
+// from the causes that are logged: an error's text is a chain of context ("create
+// appointment: agent … already has appointment …: conflict") that may carry ids, SQL or
+// file paths. The detail is the sentence attached with rendezvous.WithDetail, else the
+// kind's own sentence; a 500 says only how to report it.
 func (s *server) problemFor(r *http.Request, err error) problem {
 	var re *requestError
 	if errors.As(err, &re) {
@@ -99,7 +111,12 @@ func (s *server) problemFor(r *http.Request, err error) problem {
 	}
 	for _, k := range kinds {
 		if errors.Is(err, k.err) {
-			return problem{Type: k.typ, Title: k.title, Status: k.status, Detail: err.Error()}
+			p := problem{Type: k.typ, Title: k.title, Status: k.status, Detail: k.detail}
+			var de *rendezvous.DetailError
+			if errors.As(err, &de) {
+				p.Detail = de.Detail
+			}
+			return p
 		}
 	}
 	if errors.Is(err, errDraining) {
@@ -123,6 +140,12 @@ func (s *server) problemFor(r *http.Request, err error) problem {
 // error writes err as problem details. Server errors are logged with their cause; client
 // errors are the caller's business and are logged at debug level only.
 func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
+	if clientGone(r) {
+		s.log.DebugContext(r.Context(), "client closed the request", "request_id", requestID(r.Context()),
+			"method", r.Method, "route", r.Pattern, "error", err)
+		w.WriteHeader(StatusClientClosed) // recorded by observe; the client reads nothing
+		return
+	}
 	p := s.problemFor(r, err)
 	if p.Status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r.Context()),
@@ -134,8 +157,13 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 		for i, fp := range p.Errors {
 			fields[i] = fp.Field
 		}
+		// The cause, except of a validation error (whose messages may quote input).
+		var cause string
+		if len(p.Errors) == 0 {
+			cause = err.Error()
+		}
 		s.log.DebugContext(r.Context(), "request refused", "request_id", requestID(r.Context()),
-			"route", r.Pattern, "status", p.Status, "type", p.Type, "fields", fields)
+			"route", r.Pattern, "status", p.Status, "type", p.Type, "fields", fields, "cause", cause)
 	}
 	if p.Status != http.StatusInternalServerError {
 		p.Instance = r.URL.Path

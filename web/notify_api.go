@@ -35,7 +35,7 @@ func (s *server) withNotify(h func(w http.ResponseWriter, r *http.Request, n *no
 func pathChannel(r *http.Request) (notify.Channel, error) {
 	ch, err := notify.ParseChannel(r.PathValue("channel"))
 	if err != nil {
-		return "", fmt.Errorf("%v: %w", err, rendezvous.ErrNotFound)
+		return "", rendezvous.WithDetail(fmt.Errorf("%v: %w", err, rendezvous.ErrNotFound), "The channel must be sms or email.")
 	}
 	return ch, nil
 }
@@ -167,7 +167,8 @@ func (s *server) handleNotificationVerificationConfirm() http.Handler {
 func templatePath(r *http.Request) (notify.Event, notify.Channel, string, error) {
 	e, err := notify.ParseEvent(r.PathValue("event"))
 	if err != nil {
-		return "", "", "", fmt.Errorf("%v: %w", err, rendezvous.ErrNotFound)
+		return "", "", "", rendezvous.WithDetail(fmt.Errorf("%v: %w", err, rendezvous.ErrNotFound),
+			"There is no such notification event; see the event values in /api/v1/openapi.json.")
 	}
 	ch, err := pathChannel(r)
 	if err != nil {

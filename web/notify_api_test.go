@@ -140,6 +140,12 @@ func TestAppointmentNotificationsAPI(t *testing.T) {
 	if err := svc.SeedDemo(ctx, "demo", sb.Demo()); err != nil {
 		t.Fatal(err)
 	}
+	// The confirmation at once, not after the coalescing window.
+	set := notify.DefaultSettings()
+	set.CoalesceSeconds = 0
+	if _, err := svc.PutSettings(ctx, "demo", set); err != nil {
+		t.Fatal(err)
+	}
 	a, err := rendezvous.NewAppointment("demo", rendezvous.AppointmentInput{Start: now.Add(48 * time.Hour), DurationMinutes: 30,
 		TimeZone: "Europe/Athens", AgentUserID: sb.Demo().Agents[0].ID,
 		Customers: []rendezvous.Customer{{Name: "Maria", Phone: "+306912345678", Email: "maria@example.com", Language: "el"}}}, now)

@@ -96,7 +96,7 @@ func TestRoomPages(t *testing.T) {
 	if !strings.Contains(body, wantSignal) || !strings.Contains(body, `"role":"agent"`) || !strings.Contains(body, "/static/room/room.js") {
 		t.Errorf("agent page lacks its room config (%s):\n%s", wantSignal, body)
 	}
-	if !strings.Contains(body, "Monday, May 4, 2026, 1:00 PM (EEST, Europe/Athens)") {
+	if !strings.Contains(body, "Monday, May 4, 2026, 1:00 PM (EEST, Greece time)") {
 		t.Errorf("agent page does not say which appointment:\n%s", body)
 	}
 	// In the agent's language, as the browser asks for it.

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -26,8 +27,10 @@ import (
 	"rendezvous/journey"
 	"rendezvous/linkguard"
 	"rendezvous/notify"
+	"rendezvous/retention"
 	"rendezvous/room"
 	"rendezvous/store"
+	"rendezvous/webhook"
 	"rendezvous/widget"
 )
 
@@ -67,6 +70,12 @@ type Deps struct {
 	// Notify serves the notification settings, templates, delivery log and .ics files.
 	// Nil leaves those routes answering 500.
 	Notify *notify.Service
+	// Webhooks manages webhook subscriptions and their delivery logs. Nil leaves those
+	// routes answering 500.
+	Webhooks *webhook.Service
+	// Retention serves the data retention settings and erasure requests. Nil leaves those
+	// routes answering 500.
+	Retention *retention.Service
 	// Widget serves the self-scheduling widget (its script and page) and decides its
 	// public endpoints: availability without a key, challenges, bookings. Nil leaves
 	// those answering 500; keyed availability needs it too.
@@ -193,6 +202,11 @@ func (s *server) observe(mux *http.ServeMux) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
+			if status >= 500 && clientGone(r) {
+				// The failure followed from the client hanging up (a cancelled database
+				// read, a write to a closed connection): not the server's fault.
+				status = StatusClientClosed
+			}
 			// ServeMux sets r.Pattern on this same request when it matches a route.
 			route := r.Pattern
 			if route == "" {
@@ -205,6 +219,18 @@ func (s *server) observe(mux *http.ServeMux) http.Handler {
 		}()
 		mux.ServeHTTP(sw, r)
 	})
+}
+
+// StatusClientClosed is the status recorded (in metrics and the debug log) for a request
+// whose client hung up before it was answered, as nginx's 499 "client closed request".
+// Such a request is neither a server error (500) nor logged at ERROR level; what the
+// client was sent, if anything, no longer matters.
+const StatusClientClosed = 499
+
+// clientGone reports whether the client of r has hung up: its context was cancelled.
+// (net/http cancels it when the connection closes; server shutdown does not.)
+func clientGone(r *http.Request) bool {
+	return errors.Is(r.Context().Err(), context.Canceled)
 }
 
 // statusWriter remembers the status code a handler wrote.

@@ -125,7 +125,8 @@ func (s *Service) AllowClient(addr string) (bool, time.Duration) {
 }
 
 // ErrOriginNotAllowed is wrapped when a web origin may not embed the organization's widget.
-var ErrOriginNotAllowed = fmt.Errorf("this web site may not embed the scheduling widget; an administrator can add its origin to the allowed origins: %w", rendezvous.ErrForbidden)
+var ErrOriginNotAllowed = rendezvous.WithDetail(fmt.Errorf("widget origin not allowed: %w", rendezvous.ErrForbidden),
+	"This web site may not embed the scheduling widget; an administrator can add its origin to the allowed origins.")
 
 // OriginAllowed reports whether origin ("https://host[:port]") may embed orgID's widget
 // or call its public endpoints from a browser. The service's own origin always may.

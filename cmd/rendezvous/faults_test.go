@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"rendezvous/cmd/internal/wiring"
 	"rendezvous/genesys/sandbox"
 	"rendezvous/store"
 	"rendezvous/store/storetest"
@@ -119,6 +120,11 @@ func newFaultEnvAt(t *testing.T, dialect, dir string) *faultEnv {
 	}
 	t.Cleanup(func() { st.Close() })
 	f.st = st
+	// Each booking's confirmation goes at once, not after the window in which quick
+	// changes join it (notify.Settings.CoalesceSeconds): these tests count the sends.
+	if err := st.PutNotifySettings(context.Background(), wiring.DefaultOrgID, []byte(`{"coalesceSeconds": 0}`)); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 

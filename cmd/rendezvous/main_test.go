@@ -92,7 +92,7 @@ func TestEndToEnd(t *testing.T) {
 	defer cancel()
 
 	var out bytes.Buffer
-	if err := run(ctx, []string{"apikey", "create", "-name", "e2e", "-scopes", "appointments:read,appointments:write"}, getenv, &out, io.Discard); err != nil {
+	if err := run(ctx, []string{"apikey", "create", "-name", "e2e", "-scopes", "appointments:read,appointments:write,settings:admin"}, getenv, &out, io.Discard); err != nil {
 		t.Fatalf("apikey create: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -170,8 +170,12 @@ func TestEndToEnd(t *testing.T) {
 		return fmt.Sprintf(`{"start": %q, "durationMinutes": 30, "timeZone": "America/New_York", "title": "Claim review",
 			"agentUserId": %q, "customers": [{"name": "Sam Lee", "phone": "+14155550188", "email": "sam@example.com"}],
 			"interaction": {"routing": {"type": "GENESYS_CLOUD_QUEUE", "properties": {"queueName": %q}}}}`,
-			at.Format(time.RFC3339), agent, sandbox.Demo.PlainQueue.Name)
+			at.UTC().Format(time.RFC3339), agent, sandbox.Demo.PlainQueue.Name)
 	}
+	// The booking's confirmation is to reach the outbox within this test's patience, not
+	// after the default two minutes in which quick changes join it.
+	code, _, set := call("PUT", "/api/v1/settings/notifications", `{"coalesceSeconds": 0}`)
+	expect("notification settings", code, http.StatusOK, set)
 
 	// 401 without a key.
 	req, _ := http.NewRequest("GET", base+"/api/v1/appointments", nil)

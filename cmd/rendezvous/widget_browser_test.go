@@ -119,6 +119,11 @@ func TestWidgetEmbeddedInAnotherOrigin(t *testing.T) {
 	if err := st.EnsureOrg(ctx, rendezvous.Org{ID: "demo", Name: "Demo"}); err != nil {
 		t.Fatal(err)
 	}
+	// The booking's confirmation at once, not after the window in which quick changes
+	// join it (notify.Settings.CoalesceSeconds).
+	if err := st.PutNotifySettings(ctx, "demo", []byte(`{"coalesceSeconds": 0}`)); err != nil {
+		t.Fatal(err)
+	}
 	key, err := secret.NewKey()
 	if err != nil {
 		t.Fatal(err)

@@ -143,6 +143,12 @@ func withCorrelation(next http.Handler) http.Handler {
 // unmodelled answers every request the sandbox does not model: loudly, never a silent 200.
 func (s *Sandbox) unmodelled() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/favicon.ico" {
+			// Every browser that opens the console asks for an icon; Genesys Cloud's
+			// API hosts have none either. Not a request the client makes, so no log.
+			http.NotFound(w, r)
+			return
+		}
 		s.log.Error("genesys sandbox: unmodelled request", "method", r.Method, "path", r.URL.Path)
 		s.writeAPIError(w, r, &apiError{status: http.StatusNotImplemented, code: codeNotImplemented,
 			message: fmt.Sprintf("The Genesys Cloud sandbox does not model %s %s.", r.Method, r.URL.Path)})
