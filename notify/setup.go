@@ -242,10 +242,70 @@ func (s *Service) SaveChannel(ctx context.Context, orgID string, ch Channel, in 
 
 // check runs the credential checks of SaveChannel.
 func (s *Service) check(ctx context.Context, orgID string, ch Channel, clientID, clientSecret string, cfg channelConfig) error {
+	have, err := s.inventory(ctx, orgID, ch, clientID, clientSecret)
+	if err != nil {
+		return err
+	}
+	var p rendezvous.Problems
+	if ch == ChannelSMS {
+		if slices.Contains(have, cfg.FromNumber) {
+			return nil
+		}
+		if len(have) == 0 {
+			p.Add("fromNumber", "%s is not in the organization's SMS number inventory, which is empty: provision an SMS number in Genesys Cloud (Admin > Message > SMS Number Inventory) first", cfg.FromNumber)
+		} else {
+			p.Add("fromNumber", "%s is not in the organization's SMS number inventory; use one of %s", cfg.FromNumber, strings.Join(have, ", "))
+		}
+		return p.Err()
+	}
+	if slices.Contains(have, cfg.Domain) {
+		return nil
+	}
+	if len(have) == 0 {
+		p.Add("domain", "%s is not an outbound email domain of the organization, which has none: add a campaign/agentless domain in Genesys Cloud (Admin > Email > Outbound domains) first", cfg.Domain)
+	} else {
+		p.Add("domain", "%s is not an outbound email domain of the organization; use one of %s", cfg.Domain, strings.Join(have, ", "))
+	}
+	return p.Err()
+}
+
+// Inventory checks a channel's OAuth client with Genesys Cloud and lists what it may send
+// from: the SMS numbers of the organization's inventory, or its outbound email domains
+// (lower case), for an administrator to pick from. An empty clientSecret uses the stored
+// one when clientID is the stored client's. Failures are field problems that say what to
+// fix in Genesys Cloud.
+func (s *Service) Inventory(ctx context.Context, orgID string, ch Channel, clientID, clientSecret string) ([]string, error) {
+	clientID, clientSecret = strings.TrimSpace(clientID), strings.TrimSpace(clientSecret)
+	var p rendezvous.Problems
+	if clientID == "" {
+		p.Add("clientId", "is required: the client id of a Genesys Cloud OAuth client with the Client Credentials grant")
+		return nil, p.Err()
+	}
+	if clientSecret == "" {
+		old, err := s.st.NotifyChannel(ctx, orgID, string(ch))
+		if err != nil && !errors.Is(err, rendezvous.ErrNotFound) {
+			return nil, err
+		}
+		if old.ClientID == "" || old.ClientID != clientID {
+			p.Add("clientSecret", "is required when the client id is new")
+			return nil, p.Err()
+		}
+		b, err := s.secrets.Open(old.SecretSealed)
+		if err != nil {
+			p.Add("clientSecret", "the stored secret cannot be opened (was the secret key changed?); enter it again")
+			return nil, p.Err()
+		}
+		clientSecret = string(b)
+	}
+	return s.inventory(ctx, orgID, ch, clientID, clientSecret)
+}
+
+// inventory is Inventory with the secret known.
+func (s *Service) inventory(ctx context.Context, orgID string, ch Channel, clientID, clientSecret string) ([]string, error) {
 	var p rendezvous.Problems
 	gc, err := s.client(ctx, orgID, clientID, clientSecret)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	need := genesys.CapabilitySMSNumbers
 	perm := permSMSNumbers
@@ -257,56 +317,43 @@ func (s *Service) check(ctx context.Context, orgID string, ch Channel, clientID,
 	switch {
 	case errors.As(err, &oe) && (oe.InvalidClient() || oe.Status == 400 || oe.Status == 401):
 		p.Add("clientSecret", "Genesys Cloud refused this client id and secret (%s): check that the OAuth client exists, uses the Client Credentials grant, and that the secret was copied completely", strings.TrimSpace(oe.Code+" "+oe.Description))
-		return p.Err()
+		return nil, p.Err()
 	case err != nil:
 		p.Add("clientId", "could not check the credentials with Genesys Cloud: %v; try again in a moment", err)
-		return p.Err()
+		return nil, p.Err()
 	case slices.Contains(res.Missing, need):
 		p.Add("clientId", "the OAuth client lacks the permission %s: in Genesys Cloud, give the client's role that permission (Admin > Roles / Permissions), then save again", perm)
-		return p.Err()
+		return nil, p.Err()
 	}
+	var have []string
 	if ch == ChannelSMS {
 		nums, err := gc.SMSPhoneNumbers(ctx)
 		if err != nil {
 			p.Add("clientId", "could not read the SMS number inventory: %v", err)
-			return p.Err()
+			return nil, p.Err()
 		}
-		var have []string
 		for _, n := range nums {
-			if n.PhoneNumber == cfg.FromNumber {
-				return nil
-			}
 			have = append(have, n.PhoneNumber)
 		}
-		if len(have) == 0 {
-			p.Add("fromNumber", "%s is not in the organization's SMS number inventory, which is empty: provision an SMS number in Genesys Cloud (Admin > Message > SMS Number Inventory) first", cfg.FromNumber)
-		} else {
-			p.Add("fromNumber", "%s is not in the organization's SMS number inventory; use one of %s", cfg.FromNumber, strings.Join(have, ", "))
-		}
-		return p.Err()
+		return have, nil
 	}
 	domains, err := gc.OutboundEmailDomains(ctx)
 	if err != nil {
 		p.Add("clientId", "could not read the outbound email domains: %v", err)
-		return p.Err()
+		return nil, p.Err()
 	}
-	var have []string
 	for _, d := range domains {
-		name := strings.ToLower(d.ID)
-		if d.Name != "" && name == "" {
-			name = strings.ToLower(d.Name)
+		// A domain is known by its id (the domain name) and may carry a name too; either
+		// may be what the administrator typed.
+		id, name := strings.ToLower(d.ID), strings.ToLower(d.Name)
+		if id != "" {
+			have = append(have, id)
 		}
-		if name == cfg.Domain || strings.ToLower(d.Name) == cfg.Domain {
-			return nil
+		if name != "" && name != id {
+			have = append(have, name)
 		}
-		have = append(have, name)
 	}
-	if len(have) == 0 {
-		p.Add("domain", "%s is not an outbound email domain of the organization, which has none: add a campaign/agentless domain in Genesys Cloud (Admin > Email > Outbound domains) first", cfg.Domain)
-	} else {
-		p.Add("domain", "%s is not an outbound email domain of the organization; use one of %s", cfg.Domain, strings.Join(have, ", "))
-	}
-	return p.Err()
+	return have, nil
 }
 
 // loadChannel returns a channel's setup with its opened secret.

@@ -63,6 +63,11 @@ func (s *Store) CreateAPIKey(ctx context.Context, orgID, name string, scopes []s
 	err := s.InTx(ctx, func(tx *Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO api_keys (id, org_id, name, scopes, secret_hash, created_at, revoked_at)
 			VALUES (?, ?, ?, ?, ?, ?, 0)`, k.ID, orgID, name, string(scJSON), hashSecret(secret), TimeToDB(k.CreatedAt))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "api_key.created", TargetType: "api_key", TargetID: k.ID,
+			Changes: []rendezvous.FieldChange{{Field: "name", To: name}, {Field: "scopes", To: strings.Join(clean, ",")}}})
 		return err
 	})
 	if err != nil {
@@ -121,7 +126,8 @@ func (s *Store) RevokeAPIKey(ctx context.Context, orgID, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("revoke api key %s: %w", id, rendezvous.ErrNotFound)
 		}
-		return nil
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "api_key.revoked", TargetType: "api_key", TargetID: id})
+		return err
 	})
 }
 

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -246,6 +248,9 @@ func (s *Store) CreateAppointment(ctx context.Context, a *rendezvous.Appointment
 				return fmt.Errorf("record idempotency key: %w", err)
 			}
 		}
+		if err := tx.auditAppointment(ctx, saved.OrgID, saved.ID, "created", saved.Version, nil); err != nil {
+			return err
+		}
 		return tx.enqueueEvent(ctx, saved.OrgID, EventArgs{AppointmentID: saved.ID, Event: "created", Version: saved.Version})
 	})
 	if err != nil {
@@ -426,8 +431,8 @@ func decodeCursor(c string) (int64, string, error) {
 // row on PostgreSQL), refuses a stale ifVersion (when > 0) with ErrStaleVersion, lets
 // change modify it through the domain methods (Apply, Cancel, MarkStarted, ...), checks
 // the agent's other appointments again when the time or the agent changed, bumps the
-// version, saves, and enqueues the event job (EventJobKind) for the event change returns
-// (none for ""). An error from change aborts everything and is returned as is, wrapped.
+// version, saves, writes the audit log entry (the actor from ctx, see rendezvous.WithActor)
+// and enqueues the event job (EventJobKind) for the event change returns (none for ""). An error from change aborts everything and is returned as is, wrapped.
 func (s *Store) UpdateAppointment(ctx context.Context, orgID, id string, ifVersion int, change func(a *rendezvous.Appointment) (event string, err error)) (*rendezvous.Appointment, error) {
 	var out *rendezvous.Appointment
 	err := s.InTx(ctx, func(tx *Tx) error {
@@ -447,6 +452,9 @@ func (s *Store) UpdateAppointment(ctx context.Context, orgID, id string, ifVersi
 				"If-Match names version %d, but the appointment is at version %d: it changed since you read it. Read it again, then retry your change.", ifVersion, a.Version)
 		}
 		before := *a
+		// Deep enough that change editing a customer in place still shows in the audit.
+		before.Customers = slices.Clone(a.Customers)
+		before.Interaction.CustomFields = maps.Clone(a.Interaction.CustomFields)
 		event, err := change(a)
 		if err != nil {
 			return err
@@ -476,6 +484,12 @@ func (s *Store) UpdateAppointment(ctx context.Context, orgID, id string, ifVersi
 			orgID, id, before.Version)
 		if err != nil {
 			return fmt.Errorf("save: %w", err)
+		}
+		// The audit log entry commits with the change; it is also what webhooks send.
+		if changes := rendezvous.AppointmentChanges(&before, a); event != "" || len(changes) > 0 {
+			if err := tx.auditAppointment(ctx, orgID, id, event, a.Version, changes); err != nil {
+				return err
+			}
 		}
 		if event != "" {
 			if err := tx.enqueueEvent(ctx, orgID, EventArgs{AppointmentID: id, Event: event, Version: a.Version}); err != nil {

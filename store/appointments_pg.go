@@ -15,7 +15,7 @@ import (
 
 // createPostgresSQL does a whole booking in one statement: read the idempotency key and
 // the agent's clashing appointment, and only if there is neither insert the appointment,
-// the key and the "created" event job. It runs after the advisory locks in the same
+// the key, the "created" event job and its audit log entry. It runs after the advisory locks in the same
 // pipeline, so its snapshot already includes anything a competing booking committed.
 const createPostgresSQL = `WITH existing AS (
 	SELECT request_hash, appointment_id FROM idempotency_keys WHERE org_id = $1 AND key = $2 AND $2 <> ''
@@ -39,6 +39,13 @@ const createPostgresSQL = `WITH existing AS (
 		unique_key, lease_until, created_at, finished_at)
 	SELECT $1, $19, $20, 'pending', $21::bigint, 0, $22::int, '', NULL, 0, $21::bigint, 0
 	FROM ins
+), audit AS (
+	INSERT INTO audit_log (org_id, at, actor_kind, actor_id, actor_name, action, target_type, target_id,
+		version, changes, hook_pending)
+	SELECT $1, $21::bigint, $23, $24, $25, 'appointment.created', 'appointment', id, 1, '[]',
+		CASE WHEN EXISTS (SELECT 1 FROM webhook_subscriptions WHERE org_id = $1 AND state <> 'disabled' AND events LIKE $26)
+		THEN 1 ELSE 0 END
+	FROM ins
 )
 SELECT (SELECT id FROM ins), (SELECT request_hash FROM existing), (SELECT appointment_id FROM existing), (SELECT id FROM clash)`
 
@@ -53,6 +60,7 @@ func (s *Store) createPostgres(ctx context.Context, saved *rendezvous.Appointmen
 		return "", err
 	}
 	now := s.clock.Now()
+	actor := rendezvous.ActorFrom(ctx)
 	lower := saved.Start.Add(-rendezvous.MaxDurationMinutes * time.Minute)
 	b := &pgx.Batch{}
 	if idem.Key != "" {
@@ -67,6 +75,7 @@ func (s *Store) createPostgres(ctx context.Context, saved *rendezvous.Appointmen
 		saved.ID, string(saved.Status), saved.TimeZone, saved.Title, saved.Notes, customers, interaction,
 		sealed, saved.NotificationsEnabled, TimeToDB(saved.CreatedAt), rendezvous.HashLinkToken(saved.LinkToken),
 		idem.RequestHash, EventJobKind, string(args), TimeToDB(now), DefaultMaxAttempts,
+		actor.Kind, actor.ID, truncate(actor.Name, 200), eventPattern(rendezvous.EventAppointmentCreated),
 	).QueryRow(func(row pgx.Row) error { return row.Scan(&insID, &exHash, &exID, &clashID) })
 
 	conn, err := s.write.Conn(ctx)

@@ -37,9 +37,15 @@ func (s *Store) JourneySettings(ctx context.Context, orgID string) ([]byte, time
 func (s *Store) PutJourneySettings(ctx context.Context, orgID string, body []byte) (time.Time, error) {
 	now := s.clock.Now().UTC()
 	err := s.InTx(ctx, func(tx *Tx) error {
+		old := tx.previousBody(ctx, "SELECT body FROM journey_settings WHERE org_id = ?", orgID)
 		_, err := tx.Exec(ctx, `INSERT INTO journey_settings (org_id, body, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (org_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
 			orgID, string(body), TimeToDB(now))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "settings.scheduling_updated", TargetType: "settings",
+			TargetID: "scheduling", Changes: JSONChanges(old, body, false)})
 		return err
 	})
 	if err != nil {
@@ -54,6 +60,11 @@ func (s *Store) PutJourneyMedia(ctx context.Context, orgID, contentType string, 
 	err := s.InTx(ctx, func(tx *Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO journey_media (id, org_id, content_type, body, created_at) VALUES (?, ?, ?, ?, ?)",
 			id, orgID, contentType, body, TimeToDB(s.clock.Now()))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "settings.media_uploaded", TargetType: "media",
+			TargetID: id, Changes: []rendezvous.FieldChange{{Field: "contentType", To: contentType}}})
 		return err
 	})
 	if err != nil {
@@ -216,8 +227,20 @@ func (s *Store) SetJourneyProgress(ctx context.Context, appointmentID, progress,
 		default:
 			return fmt.Errorf("unknown progress %q", progress)
 		}
-		_, err := tx.Exec(ctx, q, progress, now, lastError, now, appointmentID)
-		return err
+		if progress != "waiting_agent" {
+			_, err := tx.Exec(ctx, q, progress, now, lastError, now, appointmentID)
+			return err
+		}
+		// The customer reaching the agent's queue is an event webhooks may send, once.
+		var orgID string
+		err := tx.QueryRow(ctx, q+" RETURNING org_id", progress, now, lastError, now, appointmentID).Scan(&orgID)
+		if isNoRows(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return tx.RecordAppointmentEvent(ctx, orgID, appointmentID, rendezvous.EventAppointmentCustomerWaiting, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("record interaction progress of %s: %w", appointmentID, err)

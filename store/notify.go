@@ -5,10 +5,12 @@ package store
 // delivery log. Owned by the notify package; the rules live there, this file keeps rows.
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"rendezvous"
@@ -31,9 +33,15 @@ func (s *Store) NotifySettings(ctx context.Context, orgID string) ([]byte, error
 // PutNotifySettings stores the organization's notification settings (JSON).
 func (s *Store) PutNotifySettings(ctx context.Context, orgID string, body []byte) error {
 	err := s.InTx(ctx, func(tx *Tx) error {
+		old := tx.previousBody(ctx, "SELECT body FROM notify_settings WHERE org_id = ?", orgID)
 		_, err := tx.Exec(ctx, `INSERT INTO notify_settings (org_id, body, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (org_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
 			orgID, string(body), TimeToDB(s.clock.Now()))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "settings.notifications_updated", TargetType: "settings",
+			TargetID: "notifications", Changes: JSONChanges(old, body, false)})
 		return err
 	})
 	if err != nil {
@@ -129,10 +137,29 @@ func (s *Store) UpdateNotifyChannel(ctx context.Context, orgID, channel string, 
 		if err != nil {
 			return err
 		}
+		before := c
 		if err := change(&c); err != nil {
 			return err
 		}
 		c.OrgID, c.Channel, c.UpdatedAt = orgID, channel, s.clock.Now()
+		// Audited when the setup changes, not for each one-time-password attempt.
+		var changes []rendezvous.FieldChange
+		if before.ClientID != c.ClientID {
+			changes = append(changes, rendezvous.FieldChange{Field: "clientId", From: before.ClientID, To: c.ClientID})
+		}
+		if !bytes.Equal(before.SecretSealed, c.SecretSealed) {
+			changes = append(changes, rendezvous.FieldChange{Field: "clientSecret", Redacted: true})
+		}
+		changes = append(changes, JSONChanges(before.Config, c.Config, false)...)
+		if before.VerifiedAt.IsZero() != c.VerifiedAt.IsZero() {
+			changes = append(changes, rendezvous.FieldChange{Field: "verified", From: strconv.FormatBool(!before.VerifiedAt.IsZero()), To: strconv.FormatBool(!c.VerifiedAt.IsZero())})
+		}
+		if len(changes) > 0 {
+			if _, err := tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "settings.channel_updated", TargetType: "notify_channel",
+				TargetID: channel, Changes: changes}); err != nil {
+				return err
+			}
+		}
 		if c.SecretSealed == nil {
 			c.SecretSealed = []byte{}
 		}
@@ -186,11 +213,26 @@ func (s *Store) NotifyTemplate(ctx context.Context, orgID, event, channel, langu
 // PutNotifyTemplate saves an organization's template override.
 func (s *Store) PutNotifyTemplate(ctx context.Context, orgID string, t NotifyTemplate) error {
 	err := s.InTx(ctx, func(tx *Tx) error {
+		var old NotifyTemplate
+		tx.QueryRow(ctx, "SELECT subject, text, html FROM notify_templates WHERE org_id = ? AND event = ? AND channel = ? AND language = ?",
+			orgID, t.Event, t.Channel, t.Language).Scan(&old.Subject, &old.Text, &old.HTML)
 		_, err := tx.Exec(ctx, `INSERT INTO notify_templates (org_id, event, channel, language, subject, text, html, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (org_id, event, channel, language) DO UPDATE SET subject = excluded.subject,
 			text = excluded.text, html = excluded.html, updated_at = excluded.updated_at`,
 			orgID, t.Event, t.Channel, t.Language, t.Subject, t.Text, t.HTML, TimeToDB(s.clock.Now()))
+		if err != nil {
+			return err
+		}
+		// Template texts are long: the entry names what changed, the texts stay in the template.
+		var changes []rendezvous.FieldChange
+		for _, f := range [][3]string{{"subject", old.Subject, t.Subject}, {"text", old.Text, t.Text}, {"html", old.HTML, t.HTML}} {
+			if f[1] != f[2] {
+				changes = append(changes, rendezvous.FieldChange{Field: f[0]})
+			}
+		}
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "template.updated", TargetType: "template",
+			TargetID: t.Event + "/" + t.Channel + "/" + t.Language, Changes: changes})
 		return err
 	})
 	if err != nil {
@@ -202,8 +244,16 @@ func (s *Store) PutNotifyTemplate(ctx context.Context, orgID string, t NotifyTem
 // DeleteNotifyTemplate removes an override, so the built-in template applies again.
 func (s *Store) DeleteNotifyTemplate(ctx context.Context, orgID, event, channel, language string) error {
 	err := s.InTx(ctx, func(tx *Tx) error {
-		_, err := tx.Exec(ctx, "DELETE FROM notify_templates WHERE org_id = ? AND event = ? AND channel = ? AND language = ?",
+		res, err := tx.Exec(ctx, "DELETE FROM notify_templates WHERE org_id = ? AND event = ? AND channel = ? AND language = ?",
 			orgID, event, channel, language)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // the default already applies: nothing changed
+		}
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "template.reset", TargetType: "template",
+			TargetID: event + "/" + channel + "/" + language})
 		return err
 	})
 	if err != nil {
@@ -344,6 +394,11 @@ func (tx *Tx) SaveNotifyDelivery(ctx context.Context, d *NotifyDelivery) error {
 		d.MessageID, d.ConversationID, d.Attempts, manual, TimeToDB(d.UpdatedAt), d.OrgID, d.ID)
 	if err != nil {
 		return fmt.Errorf("save delivery %s: %w", d.ID, err)
+	}
+	if d.Outcome == "failed" {
+		// Audited, and sent to the webhooks that listen for it.
+		return tx.RecordAppointmentEvent(ctx, d.OrgID, d.AppointmentID, rendezvous.EventNotificationFailed, []rendezvous.FieldChange{
+			{Field: "deliveryId", To: d.ID}, {Field: "channel", To: d.Channel}, {Field: "event", To: d.Event}, {Field: "kind", To: d.Kind}})
 	}
 	return nil
 }

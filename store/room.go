@@ -121,6 +121,12 @@ func (s *Store) PutRoomSettings(ctx context.Context, orgID string, body []byte) 
 		_, err := tx.Exec(ctx, `INSERT INTO room_settings (org_id, body, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (org_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
 			orgID, body, TimeToDB(now))
+		if err != nil {
+			return err
+		}
+		// The body is sealed (TURN credentials): the entry says only that it changed.
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "settings.video_updated", TargetType: "settings",
+			TargetID: "video", Changes: []rendezvous.FieldChange{{Field: "iceServers", Redacted: true}}})
 		return err
 	})
 	if err != nil {

@@ -354,6 +354,15 @@ func (s *Store) BookFromSchedule(ctx context.Context, a *rendezvous.Appointment,
 				return fmt.Errorf("record round robin: %w", err)
 			}
 		}
+		// Audited (and sent to webhooks) like any booking; through the widget the
+		// customer booked it.
+		actx := ctx
+		if rendezvous.ActorFrom(ctx).Kind == rendezvous.ActorSystem {
+			actx = rendezvous.WithActor(ctx, rendezvous.Actor{Kind: rendezvous.ActorCustomer})
+		}
+		if err := tx.auditAppointment(actx, saved.OrgID, saved.ID, "created", saved.Version, nil); err != nil {
+			return err
+		}
 		return tx.enqueueEvent(ctx, saved.OrgID, EventArgs{AppointmentID: saved.ID, Event: "created", Version: saved.Version})
 	})
 	if err != nil {

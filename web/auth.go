@@ -50,7 +50,10 @@ func (s *server) api(scope string, h http.Handler) http.Handler {
 			s.error(w, r, &retryAfterError{seconds: int(math.Ceil(wait.Seconds()))})
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), apiKeyKey, key)))
+		// Changes made through the key are audited as the key's (store.Tx.Audit).
+		ctx := rendezvous.WithActor(context.WithValue(r.Context(), apiKeyKey, key),
+			rendezvous.Actor{Kind: rendezvous.ActorAPIKey, ID: key.ID, Name: key.Name})
+		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

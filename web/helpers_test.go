@@ -14,10 +14,12 @@ import (
 
 	"rendezvous"
 	"rendezvous/clock"
+	"rendezvous/retention"
 	"rendezvous/store"
 	"rendezvous/store/storetest"
 	"rendezvous/web"
 	"rendezvous/web/webtest"
+	"rendezvous/webhook"
 )
 
 // now is the fake clock's time in every test: appointments are booked after it.
@@ -32,6 +34,10 @@ type env struct {
 	check  *webtest.Checker
 	client *http.Client
 	key    string
+	// webhooks and retention serve the administration API; a test that needs their jobs
+	// run starts a runner (runJobs).
+	webhooks  *webhook.Service
+	retention *retention.Service
 }
 
 type envOptions struct {
@@ -56,7 +62,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wh := webhook.New(webhook.Options{Store: st, AllowPrivate: true})
+	ret := retention.New(st, clk, nil)
 	h := web.NewServer(web.Deps{
+		Webhooks:     wh,
+		Retention:    ret,
 		Store:        st,
 		Clock:        clk,
 		PublicURL:    "https://meet.example.com",
@@ -68,7 +78,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Cleanup(srv.Close)
 	check := webtest.New(t, web.OpenAPI)
 	return &env{t: t, srv: srv, st: st, clock: clk, check: check,
-		client: &http.Client{Transport: check.RoundTripper(srv.Client().Transport)}, key: secret}
+		client: &http.Client{Transport: check.RoundTripper(srv.Client().Transport)}, key: secret, webhooks: wh, retention: ret}
 }
 
 // newKey creates another API key in org with scopes.

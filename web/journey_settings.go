@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	"rendezvous"
 	"rendezvous/journey"
 )
 
@@ -32,7 +33,11 @@ func (s *server) handleJourney(h func(*journey.Service) http.Handler) http.Handl
 	if s.Journey == nil {
 		return http.HandlerFunc(s.journeyMissing)
 	}
-	return h(s.Journey)
+	h2 := h(s.Journey)
+	// Whatever changes through the customer's link is audited as the customer's doing.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h2.ServeHTTP(w, r.WithContext(rendezvous.WithActor(r.Context(), rendezvous.Actor{Kind: rendezvous.ActorCustomer})))
+	})
 }
 
 func (s *server) handleSchedulingSettingsGet() http.Handler {

@@ -27,8 +27,10 @@ import (
 	"rendezvous/journey"
 	"rendezvous/linkguard"
 	"rendezvous/notify"
+	"rendezvous/retention"
 	"rendezvous/room"
 	"rendezvous/store"
+	"rendezvous/webhook"
 	"rendezvous/widget"
 )
 
@@ -68,6 +70,12 @@ type Deps struct {
 	// Notify serves the notification settings, templates, delivery log and .ics files.
 	// Nil leaves those routes answering 500.
 	Notify *notify.Service
+	// Webhooks manages webhook subscriptions and their delivery logs. Nil leaves those
+	// routes answering 500.
+	Webhooks *webhook.Service
+	// Retention serves the data retention settings and erasure requests. Nil leaves those
+	// routes answering 500.
+	Retention *retention.Service
 	// Widget serves the self-scheduling widget (its script and page) and decides its
 	// public endpoints: availability without a key, challenges, bookings. Nil leaves
 	// those answering 500; keyed availability needs it too.

@@ -129,6 +129,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	jobsCtx, stopJobs := context.WithCancel(life)
 	defer stopJobs()
 	wg.Go(func() { housekeep(jobsCtx, st, clk, log) })
+	// Each organization's retention sweep reschedules itself; this starts any chain a
+	// crash or an older version left unstarted (a no-op for one already queued).
+	if err := svc.Retention.Schedule(jobsCtx); err != nil {
+		log.Warn("schedule data retention", "error", err)
+	}
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)

@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,4 +167,79 @@ func postgresSchema(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// TextHit is where FindText found one of its values.
+type TextHit struct {
+	Value string
+	Where string // table.column
+}
+
+// FindText searches every column of every table of st's database for the values (as
+// substrings of text and bytes), for tests that prove data is gone, or was never stored
+// in the clear.
+func FindText(ctx context.Context, st *store.Store, values ...string) ([]TextHit, error) {
+	q := "SELECT name FROM sqlite_master WHERE type = 'table'"
+	if st.Dialect() == store.Postgres {
+		q = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+	}
+	rows, err := st.Read(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	var hits []TextHit
+	for _, table := range tables {
+		rows, err := st.Read(ctx, `SELECT * FROM "`+table+`"`)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", table, err)
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read %s: %w", table, err)
+			}
+			for i, v := range vals {
+				var text string
+				switch x := v.(type) {
+				case string:
+					text = x
+				case []byte:
+					text = string(x)
+				default:
+					continue
+				}
+				for _, want := range values {
+					if strings.Contains(text, want) {
+						hits = append(hits, TextHit{Value: want, Where: table + "." + cols[i]})
+					}
+				}
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return hits, nil
 }

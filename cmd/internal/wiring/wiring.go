@@ -35,9 +35,11 @@ import (
 	"rendezvous/journey"
 	"rendezvous/linkguard"
 	"rendezvous/notify"
+	"rendezvous/retention"
 	"rendezvous/room"
 	"rendezvous/store"
 	"rendezvous/web"
+	"rendezvous/webhook"
 	"rendezvous/widget"
 )
 
@@ -170,6 +172,10 @@ type Service struct {
 	Runner *jobs.Runner
 	// SandboxURL is the built-in sandbox's base URL, or "" with a real organization.
 	SandboxURL string
+	// Retention erases expired personal data; serve calls its Schedule at start.
+	Retention *retention.Service
+	// Webhooks sends the organizations' webhook deliveries.
+	Webhooks *webhook.Service
 	// OpsHandler serves /metrics, /healthz and /readyz for the operations listener.
 	OpsHandler http.Handler
 	// Connections gives each organization its Genesys Cloud connection (staff sign-in
@@ -318,6 +324,10 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		}
 	}
 
+	// Webhook receivers may be local and plain HTTP only in the demo mode (the sandbox).
+	s.Webhooks = webhook.New(webhook.Options{Store: o.Store, Clock: o.Clock, Logger: log.With("component", "webhook"),
+		AllowPrivate: s.SandboxURL != ""})
+	s.Retention = retention.New(o.Store, o.Clock, log.With("component", "retention"))
 	wo := widget.Options{Store: o.Store, Clock: o.Clock, Logger: log.With("component", "widget"),
 		PublicURL: o.PublicURL, Key: o.Key, NotificationsEnabled: s.notify.EnabledForNewBooking, Difficulty: o.WidgetDifficulty}
 	if o.WidgetUnlimited {
@@ -352,6 +362,8 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		Journey:   s.journey,
 		Rooms:     s.rooms,
 		Notify:    s.notify,
+		Webhooks:  s.Webhooks,
+		Retention: s.Retention,
 		Widget:    wid,
 		Sandbox:   s.SandboxURL,
 
@@ -428,8 +440,8 @@ func (g orgGenesys) KnowsUser(ctx context.Context, orgID, userID string) (bool, 
 // registerJobs gives the job runner a handler for every job kind.
 //
 // An appointment change is one job (store.EventJobKind, enqueued in the change's own
-// transaction) that the journey, the room and notifications each take their share of, in
-// turn (jobs.All). Their shares only write to the database and are idempotent; anything
+// transaction) that the journey, the room, notifications and webhooks each take their
+// share of, in turn (jobs.All). Their shares only write to the database and are idempotent; anything
 // that can be slow or fail for long, such as a message to Genesys Cloud, is a job of its
 // own that a share enqueues, so one area's trouble never holds back another's. A job per
 // area instead tripled the queue's work per booking (three rows to insert, claim and
@@ -438,7 +450,7 @@ func (g orgGenesys) KnowsUser(ctx context.Context, orgID, userID string) (bool, 
 func (s *Service) registerJobs() {
 	r := s.Runner
 	r.Handle(store.EventJobKind, jobs.All(s.journey.HandleAppointmentEvent, s.rooms.HandleAppointmentEvent,
-		s.notify.HandleAppointmentEvent))
+		s.notify.HandleAppointmentEvent, s.Webhooks.HandleAppointmentEvent))
 	// Each area's own event job, from before: still handled, for such jobs left in a database.
 	r.Handle(JourneyEventJobKind, s.journey.HandleAppointmentEvent)
 	r.Handle(room.EventJobKind, s.rooms.HandleAppointmentEvent)
@@ -447,6 +459,8 @@ func (s *Service) registerJobs() {
 	r.Handle(room.DeadlineJobKind, s.rooms.HandleDeadline)
 	r.Handle(room.EmptyJobKind, s.rooms.HandleEmpty)
 	s.notify.Register(r)
+	s.Webhooks.Register(r)
+	s.Retention.Register(r)
 }
 
 // ServeSandbox serves sb on addr until ctx ends and returns its base URL. It answers only
