@@ -23,6 +23,11 @@ var sealedColumns = []sealedColumn{
 	{"notify_channels", "secret_sealed", []string{"org_id", "channel"}},
 	{"orgs", "api_client_secret", []string{"id"}},
 	{"orgs", "signin_client_secret", []string{"id"}},
+	{"staff_sessions", "token_sealed", []string{"id_hash"}},
+	{"webhook_subscriptions", "auth_secret_sealed", []string{"id"}},
+	{"webhook_subscriptions", "secret_sealed", []string{"id"}},
+	{"webhook_subscriptions", "previous_sealed", []string{"id"}},
+	{"erasure_requests", "match_sealed", []string{"id"}},
 }
 
 // ResealCount is what Reseal did to one column.
