@@ -203,7 +203,14 @@ func TestHostChecksAgainstDNSRebinding(t *testing.T) {
 			}
 		}
 	}
-	// A cross-site form post to the console, as a browser sends it from another site.
+}
+
+// TestSandboxConsoleRefusesForgedCrossSitePost forges the Sec-Fetch-Site header a browser
+// sends with a form posted from another site (and from the console itself): the
+// sandbox's console refuses the first and accepts the second.
+func TestSandboxConsoleRefusesForgedCrossSitePost(t *testing.T) {
+	sb := httptest.NewServer(wiring.SandboxHandler(sandbox.New(sandbox.Options{}), "127.0.0.1:8090"))
+	defer sb.Close()
 	for _, site := range []string{"cross-site", "same-origin"} {
 		req, _ := http.NewRequest("POST", sb.URL+"/sandbox/sockets/drop", nil)
 		req.Header.Set("Sec-Fetch-Site", site)
