@@ -100,6 +100,8 @@ type Options struct {
 	// FrameAncestors are the origins allowed to frame the app (Genesys Cloud's, for
 	// example https://apps.mypurecloud.ie); none means only this site.
 	FrameAncestors []string
+	// Admin are the services the administration pages manage.
+	Admin Admin
 }
 
 // App serves the staff pages. Create it with New and mount it with Routes.
@@ -109,6 +111,9 @@ type App struct {
 	clock clock.Clock
 	pages map[string]*template.Template
 	hub   *hub
+
+	// sections are the administration sections whose pages are registered.
+	sections []adminSection
 
 	queueMu    sync.Mutex
 	queueCache map[string]cachedQueues
@@ -193,8 +198,9 @@ func navItems(u rendezvous.StaffUser) []navItem {
 		{"list", "List", "/app/list"},
 		{"new", "New appointment", "/app/appointments/new"},
 	}
-	// Administration pages (people and roles, settings) add their entries here, shown
-	// when rendezvous.CanAdminister(u).
+	if rendezvous.CanAdminister(u) {
+		items = append(items, navItem{"admin", "Administration", "/app/admin"})
+	}
 	return items
 }
 
@@ -215,6 +221,9 @@ type view struct {
 	Live string
 	// Bare leaves out the header and footer: the Interaction Widget, inside Genesys Cloud.
 	Bare bool
+	// AdminSection is the administration section the page belongs to ("" on the overview).
+	AdminSection string
+	sections     []adminSection
 }
 
 // CSRF is the session's form token, for hidden fields.
@@ -243,6 +252,7 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name st
 	if v.Session != nil {
 		v.Items = navItems(v.Session.User)
 	}
+	v.sections = a.sections
 	if v.Zone == nil {
 		v.Zone = time.UTC
 	}
@@ -376,6 +386,8 @@ func (a *App) signedIn(h func(w http.ResponseWriter, r *http.Request, s *auth.Se
 			a.refuse(w, r, err)
 			return
 		}
+		// What the person changes is audited as theirs.
+		r = r.WithContext(rendezvous.WithActor(r.Context(), rendezvous.Actor{Kind: rendezvous.ActorPerson, ID: s.User.ID, Name: s.User.Name}))
 		h(w, r, s)
 	})
 }

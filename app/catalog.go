@@ -1,5 +1,21 @@
 package app
 
+// addPhrases adds a page's own translations to the catalog: each area keeps its phrases
+// in a catalog_<area>.go file that calls it from init, so areas do not edit one map.
+func addPhrases(m map[string]map[string]string) {
+	for lang, phrases := range m {
+		if catalog[lang] == nil {
+			catalog[lang] = map[string]string{}
+		}
+		for k, v := range phrases {
+			if old, dup := catalog[lang][k]; dup && old != v {
+				panic("app: phrase translated two ways: " + k)
+			}
+			catalog[lang][k] = v
+		}
+	}
+}
+
 // catalog holds the pages' phrases in German and Greek, keyed by the English phrase (the
 // English pages show the key itself). TestCatalogComplete checks that every phrase the
 // pages use is here in both languages.

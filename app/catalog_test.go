@@ -47,6 +47,10 @@ func TestCatalogComplete(t *testing.T) {
 	for _, item := range navItems(adminForTest()) {
 		phrases[item.Label] = "navItems"
 	}
+	for _, sec := range adminSections {
+		phrases[sec.Label] = "adminSections"
+		phrases[sec.Summary] = "adminSections"
+	}
 	if len(phrases) < 150 {
 		t.Fatalf("found only %d phrases; is the search broken?", len(phrases))
 	}

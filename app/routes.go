@@ -30,11 +30,16 @@ func (a *App) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /app/appointments/{id}/deliveries/{deliveryId}/retry", a.signedIn(a.handleRetry))
 	mux.Handle("POST /app/preferences", a.signedIn(a.handlePreferences))
 
+	// Administration (administrators only; each section's routes in its own block).
+	mux.Handle("GET /app/admin", a.admin(a.handleAdminHome))
+
 	// The Interaction Widget, framed by Genesys Cloud beside an interaction.
 	mux.Handle("GET /widget", a.public(a.handleWidget))
 
 	// Stylesheet and scripts shared by every staff page.
 	mux.Handle("GET /app/static/", a.static())
+
+	a.sections = builtSections(mux)
 }
 
 // static serves app.css and the scripts. They change with the binary only.

@@ -24,8 +24,9 @@ type Staff struct {
 
 // newStaff builds the staff app and its sign-in on the organizations' connections. frame
 // are the origins that may frame its pages and the Interaction Widget: Genesys Cloud's
-// desktops (or the sandbox's agent desktop), as for the agent's room.
-func newStaff(o Options, reg *connections.Registry, s *Service, frame []string) (*app.App, error) {
+// desktops (or the sandbox's agent desktop), as for the agent's room. admin are the
+// services the administration pages manage.
+func newStaff(o Options, reg *connections.Registry, s *Service, frame []string, admin app.Admin) (*app.App, error) {
 	var demoUsers []app.DemoUser
 	if s.SandboxURL != "" {
 		demo := sandbox.Demo
@@ -38,7 +39,7 @@ func newStaff(o Options, reg *connections.Registry, s *Service, frame []string) 
 		Logger: o.Logger, PublicURL: o.PublicURL, SupervisorRole: o.Staff.SupervisorRole, AdminRole: o.Staff.AdminRole})
 	staff, err := app.New(app.Options{Store: o.Store, Auth: a, Clock: o.Clock, Logger: o.Logger, PublicURL: o.PublicURL,
 		Queues: queueNames{reg: reg}, Checks: s.journey, Notifications: s.notify, Rooms: s.rooms,
-		DefaultOrg: DefaultOrgID, DemoUsers: demoUsers, SandboxURL: s.SandboxURL, FrameAncestors: frame})
+		DefaultOrg: DefaultOrgID, DemoUsers: demoUsers, SandboxURL: s.SandboxURL, FrameAncestors: frame, Admin: admin})
 	if err != nil {
 		return nil, fmt.Errorf("staff app: %w", err)
 	}

@@ -356,7 +356,8 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	if len(frames) == 0 {
 		frames = genesysDesktops(s.SandboxURL, def)
 	}
-	if s.staff, err = newStaff(o, reg, s, frames); err != nil {
+	admin := app.Admin{Journey: s.journey, Notify: s.notify, Rooms: s.rooms, Webhooks: s.Webhooks, Retention: s.Retention, Widget: wid}
+	if s.staff, err = newStaff(o, reg, s, frames, admin); err != nil {
 		s.Close()
 		return nil, err
 	}
