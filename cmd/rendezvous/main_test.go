@@ -306,7 +306,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-func waitHealthy(t *testing.T, client *http.Client, base string) {
+func waitHealthy(t testing.TB, client *http.Client, base string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

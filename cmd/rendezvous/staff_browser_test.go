@@ -73,9 +73,11 @@ type staffEnv struct {
 	// key is an API key of the demo organization (appointments read and write).
 	key  string
 	logs *lineWatcher
+	// dir is the service's data folder (its SQLite database and secrets key).
+	dir string
 }
 
-func startService(t *testing.T) *staffEnv {
+func startService(t testing.TB) *staffEnv {
 	t.Helper()
 	dir := t.TempDir()
 	var out strings.Builder
@@ -95,7 +97,7 @@ func startService(t *testing.T) *staffEnv {
 			t.Error("run did not return within 20 s of cancel")
 		}
 	})
-	e := &staffEnv{logs: logs, key: lines[len(lines)-1]}
+	e := &staffEnv{logs: logs, key: lines[len(lines)-1], dir: dir}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, line := range strings.Split(logs.String(), "\n") {
