@@ -102,11 +102,11 @@ func (a *App) renderNotifications(w http.ResponseWriter, r *http.Request, s *aut
 		label string
 		on    bool
 	}{
-		{v.T("Booking confirmation"), true},
+		{v.T("Confirmation of a new booking"), true},
 		{v.T("Change of time, agent or details"), true},
-		{v.T("Cancellation"), true},
-		{v.T("Reminders"), len(saved.ReminderOffsetsMinutes) > 0},
-		{v.T("Follow-up after the appointment"), len(saved.FollowUpOffsetsMinutes) > 0},
+		{v.T("Cancellation message"), true},
+		{v.T("Reminders before the start"), len(saved.ReminderOffsetsMinutes) > 0},
+		{v.T("Follow-ups after the end"), len(saved.FollowUpOffsetsMinutes) > 0},
 	} {
 		row := eventRow{Label: ev.label}
 		for _, ch := range p.Channels {

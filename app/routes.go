@@ -33,6 +33,29 @@ func (a *App) Routes(mux *http.ServeMux) {
 	// Administration (administrators only; each section's routes in its own block).
 	mux.Handle("GET /app/admin", a.admin(a.handleAdminHome))
 
+	// Administration settings: call scheduling, notifications, video, people, retention.
+	if a.o.Admin.Journey != nil {
+		mux.Handle("GET /app/admin/scheduling", a.admin(a.handleAdminScheduling))
+		mux.Handle("POST /app/admin/scheduling", a.admin(a.handleAdminSchedulingSave))
+		mux.Handle("POST /app/admin/scheduling/media", a.admin(a.handleAdminSchedulingMedia))
+		mux.Handle("GET /app/admin/scheduling/preview", a.admin(a.handleAdminSchedulingPreview))
+	}
+	if a.o.Admin.Notify != nil {
+		mux.Handle("GET /app/admin/notifications", a.admin(a.handleAdminNotifications))
+		mux.Handle("POST /app/admin/notifications", a.admin(a.handleAdminNotificationsSave))
+	}
+	if a.o.Admin.Rooms != nil {
+		mux.Handle("GET /app/admin/video", a.admin(a.handleAdminVideo))
+		mux.Handle("POST /app/admin/video", a.admin(a.handleAdminVideoSave))
+	}
+	mux.Handle("GET /app/admin/people", a.admin(a.handleAdminPeople))
+	mux.Handle("POST /app/admin/people/{id}/role", a.admin(a.handleAdminPeopleRole))
+	if a.o.Admin.Retention != nil {
+		mux.Handle("GET /app/admin/retention", a.admin(a.handleAdminRetention))
+		mux.Handle("POST /app/admin/retention", a.admin(a.handleAdminRetentionSave))
+		mux.Handle("POST /app/admin/retention/erasures", a.admin(a.handleAdminErasure))
+	}
+
 	// The Interaction Widget, framed by Genesys Cloud beside an interaction.
 	mux.Handle("GET /widget", a.public(a.handleWidget))
 
