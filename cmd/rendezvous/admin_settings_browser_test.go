@@ -26,7 +26,7 @@ func acrossPages(t *testing.T, tab context.Context, what, js string) {
 	t.Helper()
 	deadline := time.Now().Add(staffWait)
 	for {
-		ok, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.readyState === "complete" && (` + js + `)`))
+		ok, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.readyState === "complete" && (`+js+`)`))
 		if err == nil && ok {
 			return
 		}
