@@ -110,7 +110,26 @@ func TestAdminSettingsBrowser(t *testing.T) {
 	if err != nil || strings.Join(kept, "|") != "45|20|javascript:alert(1)" {
 		t.Errorf("after the refusal the form holds %q (%v)", kept, err)
 	}
+	// Text that cannot be stored, and text too long: refused beside the field, nothing lost.
+	do(t, tab, "save a NUL byte and an overlong name",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("f-queue_attr").value = "context.\u0000queue";
+			document.getElementById("f-agent_attr").value = "a".repeat(201)`),
+		setField(`#f-media_url`, "https://cdn.example.com/wait.png"),
+		chromedp.Click(chromedp.CSS(`#scheduling-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#e-queue_attr`)),
+	)
+	if got := text(t, tab, "#e-queue_attr"); !strings.Contains(got, "cannot be stored") {
+		t.Errorf("NUL byte message %q", got)
+	}
+	if got := text(t, tab, "#e-agent_attr"); !strings.Contains(got, "too long") {
+		t.Errorf("overlong name message %q", got)
+	}
+	if got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("f-opens_early").value`)); got != "45" {
+		t.Errorf("after the refusal opening time %q, want 45", got)
+	}
 	do(t, tab, "fix the address and save",
+		setField(`#f-agent_attr`, "context.auvious.agentUserId"),
+		setField(`#f-queue_attr`, "context.auvious.queueName"),
 		setField(`#f-media_url`, "https://cdn.example.com/wait.png"),
 		chromedp.Click(chromedp.CSS(`#scheduling-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
@@ -132,6 +151,18 @@ func TestAdminSettingsBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 	)
 	waitPage(t, tab, "notifications off after saving", `!document.getElementById("f-enabled").checked`)
+	do(t, tab, "save a reminder that is not a number",
+		setField(`#f-reminders`, "1440, soon"),
+		chromedp.Click(chromedp.CSS(`form[action="/app/admin/notifications"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#e-reminders`)),
+	)
+	if got := text(t, tab, "#e-reminders"); !strings.Contains(got, "whole minutes") {
+		t.Errorf("reminder message %q", got)
+	}
+	if got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("f-reminders").value`)); got != "1440, soon" {
+		t.Errorf("reminders after the refusal %q", got)
+	}
+	do(t, tab, "back to the saved notifications", chromedp.Navigate(e.base+"/app/admin/notifications"), chromedp.WaitVisible(chromedp.CSS(`#f-enabled`)))
 	if got := text(t, tab, "#event-channels tbody"); strings.Contains(got, "Goes out") {
 		t.Errorf("with notifications off the table says %q", got)
 	}
@@ -154,6 +185,20 @@ func TestAdminSettingsBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	do(t, tab, "add a server with a web address",
+		chromedp.SendKeys(chromedp.CSS(`#f-urls_`+spare), "https://turn.example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#f-username_`+spare), "rdv-turn"),
+		chromedp.SendKeys(chromedp.CSS(`#f-credential_`+spare), "correct-horse-battery"),
+		chromedp.Click(chromedp.CSS(`form[action="/app/admin/video"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.ice-server .field-error`)),
+	)
+	if got := text(t, tab, ".ice-server .field-error"); !strings.Contains(got, "turn:host:port") {
+		t.Errorf("bad ICE address message %q", got)
+	}
+	if html, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(html, "correct-horse-battery") {
+		t.Error("the refused form shows the typed credential back")
+	}
+	do(t, tab, "reopen video", chromedp.Navigate(e.base+"/app/admin/video"), chromedp.WaitVisible(chromedp.CSS(`form[action="/app/admin/video"]`)))
 	do(t, tab, "add a TURN server",
 		chromedp.SendKeys(chromedp.CSS(`#f-urls_`+spare), "turn:turn.example.com:3478?transport=udp"),
 		chromedp.SendKeys(chromedp.CSS(`#f-username_`+spare), "rdv-turn"),
