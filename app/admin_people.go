@@ -65,5 +65,10 @@ func (a *App) handleAdminPeopleRole(w http.ResponseWriter, r *http.Request, s *a
 		a.fail(w, r, fmt.Errorf("change role: %w", err))
 		return
 	}
+	if id == s.User.ID && role != rendezvous.RoleAdmin {
+		// No longer an administrator: the people page is closed to them now.
+		http.Redirect(w, r, "/app/calendar", http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/app/admin/people?done=role", http.StatusSeeOther)
 }

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +146,32 @@ func TestAdminSettingsBrowser(t *testing.T) {
 	if err != nil || strings.Join(saved, "|") != "45|20|https://cdn.example.com/wait.png|image" {
 		t.Errorf("after saving and reloading the form holds %q (%v)", saved, err)
 	}
+
+	// An uploaded image becomes the waiting room's media at once, and the preview shows it.
+	img := filepath.Join(t.TempDir(), "wait.png")
+	var buf bytes.Buffer
+	pic := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	for i := range pic.Pix {
+		pic.Pix[i] = 0x80
+	}
+	if err := png.Encode(&buf, pic); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(img, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	do(t, tab, "upload an image",
+		chromedp.SetUploadFiles(chromedp.CSS(`#f-file`), []string{img}),
+		chromedp.Evaluate[chromedp.Void](`document.body.dataset.before = "1"`),
+		// The button of the sticky preview panel: pressed from the script, since a click
+		// at coordinates races the panel following the scroll.
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('form.upload button[type="submit"]').click()`),
+	)
+	acrossPages(t, tab, "the page after the upload", `!document.body.dataset.before && document.querySelector(".flash, .error-summary") !== null`)
+	if got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector('input[name="media"]:checked').value`)); got != "upload" {
+		t.Errorf("after the upload the media choice is %q, want upload", got)
+	}
+	waitPage(t, tab, "preview shows the uploaded image", previewJS(`d.querySelector("img.media").getAttribute("src").indexOf("/journey/media/") === 0 && d.querySelector("img.media").naturalWidth === 40`))
 
 	// Notifications: off, and on again.
 	do(t, tab, "turn notifications off",
