@@ -114,6 +114,19 @@ func (a *App) handleAdminVideoSave(w http.ResponseWriter, r *http.Request, s *au
 		failed = failed || row.Err != ""
 	}
 	if !failed {
+		// A server sent back without its credential keeps the one it has. Rooms does this
+		// for saved settings; the installation's servers, shown until the organization
+		// saves its own, need it here.
+		for i, srv := range set.ICEServers {
+			if srv.Credential != "" {
+				continue
+			}
+			for _, o := range saved.ICEServers {
+				if o.Username == srv.Username && strings.Join(o.URLs, " ") == strings.Join(srv.URLs, " ") {
+					set.ICEServers[i].Credential, set.ICEServers[i].Secret = o.Credential, o.Secret
+				}
+			}
+		}
 		_, _, err = a.o.Admin.Rooms.PutSettings(ctx, s.User.OrgID, set)
 		f := newSettingsForm()
 		if err != nil && !f.problems(err, func(field string) string {
