@@ -39,6 +39,7 @@ type schedulingPage struct {
 	UploadErr  string
 	PreviewURL string
 	MaxMiB     int
+	MaxBytes   int
 }
 
 // schedulingForm fills the form from saved settings.
@@ -87,11 +88,11 @@ func (a *App) renderScheduling(w http.ResponseWriter, r *http.Request, s *auth.S
 	if q := f.Get("queue"); q != "" && !slices.Contains(queues, q) {
 		queues = append(slices.Clone(queues), q)
 	}
-	v.Data = &schedulingPage{F: f, Queues: queues, Upload: saved.WaitingRoomMedia, UploadErr: uploadErr,
-		PreviewURL: previewQuery(f, v.Lang()), MaxMiB: journey.MaxMediaBytes >> 20}
-	if saved.WaitingRoomMedia.UploadID == "" {
-		v.Data.(*schedulingPage).Upload = journey.Media{}
+	p := &schedulingPage{F: f, Queues: queues, UploadErr: uploadErr, PreviewURL: previewQuery(f, v.Lang()), MaxMiB: journey.MaxMediaBytes >> 20, MaxBytes: journey.MaxMediaBytes}
+	if saved.WaitingRoomMedia.UploadID != "" {
+		p.Upload = saved.WaitingRoomMedia
 	}
+	v.Data = p
 	// The preview is this site's page in a frame.
 	w.Header().Set("Content-Security-Policy", strings.Replace(w.Header().Get("Content-Security-Policy"),
 		"default-src 'none';", "default-src 'none'; frame-src 'self';", 1))

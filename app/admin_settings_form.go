@@ -97,10 +97,13 @@ func (f *settingsForm) problems(err error, field func(string) string, words func
 }
 
 // bodyLimit is the largest request body a staff POST may send: small forms everywhere,
-// except the waiting-room upload (journey.MaxMediaBytes and room for the form around it).
+// except the waiting-room upload. That one is read whole even somewhat beyond
+// journey.MaxMediaBytes, so that a file a little too large is refused as too large
+// (journey.UploadMedia) rather than failing the form's CSRF check, which reads the body
+// first.
 func bodyLimit(r *http.Request) int64 {
 	if r.Pattern == "POST /app/admin/scheduling/media" {
-		return journey.MaxMediaBytes + 1<<20
+		return 3 * journey.MaxMediaBytes
 	}
 	return 256 << 10
 }

@@ -20,6 +20,15 @@
     form.addEventListener("input", soon);
     form.addEventListener("change", soon);
   }
+  // A file over the limit is refused before it travels.
+  var file = document.getElementById("f-file");
+  if (file) {
+    file.addEventListener("change", function () {
+      var f = file.files && file.files[0];
+      file.setCustomValidity(f && f.size > Number(file.dataset.maxBytes) ? file.dataset.tooLarge : "");
+      file.reportValidity();
+    });
+  }
   var pending = document.querySelector("[data-refresh]");
   if (pending) {
     setTimeout(function () { location.reload(); }, Number(pending.dataset.refresh) || 2000);
