@@ -44,14 +44,16 @@ type channelPage struct {
 	Options []string
 	// What the administrator typed, kept when a step is shown again.
 	ClientID, FromNumber, Domain, LocalPart, SenderName, To string
-	Errors                                                 map[string]string
+	Errors                                                  map[string]string
 }
 
 // Err returns the problem with a field, if any.
 func (p *channelPage) Err(field string) string { return p.Errors[field] }
 
 // Steps lists the wizard's steps for the step indicator.
-func (p *channelPage) Steps() []string { return []string{stepCredentials, stepSender, stepTest, stepDone} }
+func (p *channelPage) Steps() []string {
+	return []string{stepCredentials, stepSender, stepTest, stepDone}
+}
 
 // Reached says whether step s is behind the current one (shown as done).
 func (p *channelPage) Reached(s string) bool {
@@ -62,7 +64,9 @@ func (p *channelPage) Reached(s string) bool {
 func (p *channelPage) Pending() bool { return p.V.Verification != nil && p.V.Verification.To != "" }
 
 // Locked says whether too many wrong codes stop new ones for now.
-func (p *channelPage) Locked() bool { return p.V.Verification != nil && p.V.Verification.LockedUntil != nil }
+func (p *channelPage) Locked() bool {
+	return p.V.Verification != nil && p.V.Verification.LockedUntil != nil
+}
 
 // StepLabel names a step in the page's language.
 func (v *view) StepLabel(ch notify.Channel, step string) string {
