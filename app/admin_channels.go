@@ -127,7 +127,10 @@ func (a *App) handleChannel(ch notify.Channel) func(w http.ResponseWriter, r *ht
 				v.Flash = v.T("A code was sent to %s. Type it below.", p.V.Verification.To)
 			}
 		case "verified":
-			v.Flash = v.T("Verified. Notifications now go out by %s.", v.ChannelName(ch))
+			v.Flash = v.T("Verified. Notifications now go out by SMS.")
+			if ch == notify.ChannelEmail {
+				v.Flash = v.T("Verified. Notifications now go out by email.")
+			}
 		}
 		a.renderChannel(w, r, v, http.StatusOK, p)
 	}
@@ -456,7 +459,7 @@ func setupField(f string) string {
 }
 
 var (
-	lacksPermission = regexp.MustCompile(`lacks the permission (\S+(?: \(or \S+\))?)`)
+	lacksPermission = regexp.MustCompile(`lacks the permission ([A-Za-z]+(?::[A-Za-z]+)+(?: \(or [A-Za-z]+(?::[A-Za-z]+)+\))?)`)
 	attemptsLeft    = regexp.MustCompile(`(\d+) attempts left`)
 )
 

@@ -296,4 +296,45 @@ func TestAdminTemplatesBrowser(t *testing.T) {
 	if n, _ := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll("form.reset").length`)); n != 0 {
 		t.Error("the reset button is still offered for the built-in text")
 	}
+
+	// Bad bytes a form cannot hold but a request can (a script, a proxy): each gets a clear
+	// answer, and nothing is saved.
+	post := func(path, body string) struct {
+		Status int
+		Body   string
+	} {
+		t.Helper()
+		js := fmt.Sprintf(`fetch(%q, {method: "POST", credentials: "same-origin",
+			headers: {"Content-Type": "application/x-www-form-urlencoded"},
+			body: "csrf=" + encodeURIComponent(document.querySelector("input[name=csrf]").value) + "&" + %q})
+			.then(function (r) { return r.text().then(function (b) { return {status: r.status, body: b}; }); })`, path, body)
+		res, err := chromedp.Run(tab, chromedp.Evaluate[struct {
+			Status int
+			Body   string
+		}](js, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("post %s: %v", path, err)
+		}
+		return res
+	}
+	const sms = "event=created&channel=sms&language=en&action=save&"
+	if r := post("/app/admin/templates/preview", sms+"text=Hi%FF%FE+{customerName}"); r.Status != 200 || !strings.Contains(r.Body, "not valid text") {
+		t.Errorf("preview of invalid UTF-8: %d %s", r.Status, r.Body)
+	}
+	if r := post("/app/admin/templates", sms+"text=Hi%FF+{customerName}"); r.Status != 422 || !strings.Contains(r.Body, "not valid text") || !strings.Contains(r.Body, "Hi\uFFFD {customerName}") {
+		t.Errorf("save of invalid UTF-8: %d, want 422 with the problem and the text kept", r.Status)
+	}
+	if r := post("/app/admin/templates", sms+"text="+strings.Repeat("a", 2001)); r.Status != 422 || !strings.Contains(r.Body, "too long: 2001 characters, at most 2000") {
+		t.Errorf("save of a too long SMS: %d", r.Status)
+	}
+	if r := post("/app/admin/sms/credentials", "client_id=abc%00def&client_secret=x"); r.Status != 422 || !strings.Contains(r.Body, "cannot be stored") || !strings.Contains(r.Body, `value="abcdef"`) {
+		t.Errorf("credentials with a NUL: %d", r.Status)
+	}
+	if r := post("/app/admin/sms/confirm", "code=12%FF"); r.Status != 422 || !strings.Contains(r.Body, "digits and nothing else") {
+		t.Errorf("code with invalid UTF-8: %d", r.Status)
+	}
+	do(t, tab, "reload", chromedp.Navigate(e.base+"/app/admin/templates?event=created&channel=sms&language=en"), chromedp.WaitVisible(chromedp.CSS("#f-text")))
+	if got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("f-text").value`)); got != builtIn {
+		t.Errorf("after the refused requests the text is %q, want the built-in one still", got)
+	}
 }
