@@ -312,6 +312,7 @@ func (a *App) handleTemplateReset(w http.ResponseWriter, r *http.Request, s *aut
 type previewJSON struct {
 	Subject string `json:"subject,omitempty"`
 	Text    string `json:"text"`
+	HTML    string `json:"html,omitempty"`
 	// SMS and Longest are the counter's lines, already in the page's language.
 	SMS     string `json:"sms,omitempty"`
 	Longest string `json:"longest,omitempty"`
@@ -356,7 +357,7 @@ func (a *App) handleTemplatePreview(w http.ResponseWriter, r *http.Request, s *a
 		if problem != "" {
 			out.Problem, out.Field = problem, "text"
 		} else {
-			out.Subject, out.Text = pv.Subject, pv.Text
+			out.Subject, out.Text, out.HTML = pv.Subject, pv.Text, pv.HTML
 			out.SMS, out.Longest = v.SMSCount(pv.SMS), v.SMSLongest(pv.LongestSMS)
 			if pv.SMS != nil {
 				out.Encoding, out.Segments = pv.SMS.Encoding, pv.SMS.Segments

@@ -56,6 +56,8 @@
       if (p.problem) return;
       set("preview-subject", p.subject);
       set("preview-text", p.text);
+      var frame = document.getElementById("preview-html");
+      if (frame) { frame.hidden = !p.html; frame.srcdoc = p.html || ""; }
       set("sms-count", p.sms);
       set("sms-longest", p.longest);
       var count = document.getElementById("sms-count");

@@ -22,6 +22,13 @@ func submit(t *testing.T, tab context.Context, what, sel, cond string) {
 		chromedp.Evaluate[chromedp.Void](`window.rdvOldPage = true`),
 		chromedp.Click(chromedp.CSS(sel)),
 	)
+	waitNewPage(t, tab, what, cond)
+}
+
+// waitNewPage waits, after an action that left a page marked with window.rdvOldPage, for
+// the next page on which cond holds.
+func waitNewPage(t *testing.T, tab context.Context, what, cond string) {
+	t.Helper()
 	// The poll is cut short when the page it runs in goes away; run it again on the new one.
 	deadline := time.Now().Add(staffWait)
 	for {
@@ -296,6 +303,27 @@ func TestAdminTemplatesBrowser(t *testing.T) {
 	if n, _ := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll("form.reset").length`)); n != 0 {
 		t.Error("the reset button is still offered for the built-in text")
 	}
+
+	// Another channel and language, picked from the lists: the email in German, its HTML
+	// part previewed in a sandboxed frame, the subject's preview following the typing.
+	pick := func(name, value string) {
+		t.Helper()
+		do(t, tab, "pick "+value,
+			chromedp.Evaluate[chromedp.Void](`window.rdvOldPage = true`),
+			// SetValue fires the change a person's choice fires; the page's script shows it.
+			chromedp.SetValue(chromedp.CSS(`#template-pick select[name=`+name+`]`), value),
+		)
+		waitNewPage(t, tab, "pick "+value, `document.querySelector("#template-pick select[name=`+name+`]").value === "`+value+`"`)
+	}
+	pick("channel", "email")
+	pick("language", "de")
+	if got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("preview-html").srcdoc`)); !strings.Contains(got, "Alex Example") {
+		t.Errorf("HTML preview %q, want the sample customer", got)
+	}
+	do(t, tab, "type into the subject",
+		chromedp.SendKeys(chromedp.CSS("#f-subject"), " – bitte bestätigen"),
+		chromedp.Poll[chromedp.Void](`document.getElementById("preview-subject").textContent.indexOf("bitte bestätigen") >= 0`, chromedp.WithPollingTimeout(staffWait)),
+	)
 
 	// Bad bytes a form cannot hold but a request can (a script, a proxy): each gets a clear
 	// answer, and nothing is saved.
