@@ -361,7 +361,7 @@ func (a *App) handleChannelSendCode(ch notify.Channel) func(w http.ResponseWrite
 			_, err := a.o.Admin.Notify.StartVerification(r.Context(), v.User().OrgID, ch, p.To, v.Lang())
 			if err == nil {
 				http.SetCookie(w, &http.Cookie{Name: otpToCookie(ch), Value: p.To, Path: "/app/admin/" + string(ch), MaxAge: 3600,
-					HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+					HttpOnly: true, Secure: r.TLS != nil || strings.HasPrefix(a.o.PublicURL, "https://"), SameSite: http.SameSiteStrictMode})
 				http.Redirect(w, r, "/app/admin/"+string(ch)+"?step=test&ok=sent", http.StatusSeeOther)
 				return
 			}
@@ -382,7 +382,8 @@ func (a *App) handleChannelConfirm(ch notify.Channel) func(w http.ResponseWriter
 		if c, err := r.Cookie(otpToCookie(ch)); err == nil && storable(c.Value) {
 			p.To = c.Value
 		}
-		code := strings.TrimSpace(r.PostForm.Get("code"))
+		// People copy codes with spaces ("123 456"); the digits are what count.
+		code := strings.Join(strings.Fields(r.PostForm.Get("code")), "")
 		switch {
 		case code == "":
 			p.Errors["code"] = v.T("Type the %d-digit code from the message.", notify.OTPDigits)
