@@ -1,6 +1,8 @@
 package app
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -158,4 +160,29 @@ func postForm(form url.Values) *http.Request {
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.ParseForm()
 	return r
+}
+
+// TestSetupProblemsKinds checks the wizard's words for the service's non-field errors: a
+// lockout after too many wrong codes, no code pending, credentials not saved yet; other
+// errors are not the administrator's to fix.
+func TestSetupProblemsKinds(t *testing.T) {
+	v := &view{tr: newTr("en")}
+	for _, c := range []struct {
+		err          error
+		field, words string
+	}{
+		{fmt.Errorf("wrong code 5 times; the code is void: %w", rendezvous.ErrRateLimited), "code", "Too many wrong codes"},
+		{rendezvous.WithDetail(fmt.Errorf("too many wrong codes: %w", rendezvous.ErrRateLimited), "Too many wrong codes; request a new code after …"), "code", "Too many wrong codes"},
+		{rendezvous.WithDetail(fmt.Errorf("genesys rate limits: %w", rendezvous.ErrRateLimited), "Genesys Cloud is rate limiting"), "to", "limiting requests"},
+		{rendezvous.WithDetail(fmt.Errorf("no verification code pending: %w", rendezvous.ErrConflict), "No verification code is pending; request one first."), "code", "Send a code first"},
+		{rendezvous.WithDetail(fmt.Errorf("save first: %w", rendezvous.ErrConflict), "Save the sms credentials before verifying."), "to", "Save the credentials first"},
+	} {
+		p := &channelPage{Ch: notify.ChannelSMS, Errors: map[string]string{}}
+		if !setupProblems(v, p, c.err) || !strings.Contains(p.Errors[c.field], c.words) {
+			t.Errorf("%v: %v, want %s: %q", c.err, p.Errors, c.field, c.words)
+		}
+	}
+	if setupProblems(v, &channelPage{Errors: map[string]string{}}, errors.New("database down")) {
+		t.Error("an internal error was shown as the administrator's to fix")
+	}
 }
