@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"rendezvous"
 	"rendezvous/auth"
@@ -67,6 +68,9 @@ func (p *channelPage) Pending() bool { return p.V.Verification != nil && p.V.Ver
 func (p *channelPage) Locked() bool {
 	return p.V.Verification != nil && p.V.Verification.LockedUntil != nil
 }
+
+// OTPMinutes is how long a code is valid.
+func (p *channelPage) OTPMinutes() int { return int(notify.OTPLifetime / time.Minute) }
 
 // StepLabel names a step in the page's language.
 func (v *view) StepLabel(ch notify.Channel, step string) string {

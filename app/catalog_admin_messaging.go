@@ -8,7 +8,7 @@ func init() {
 		"de": {
 			"SMS setup":   "SMS einrichten",
 			"Email setup": "E-Mail einrichten",
-			"%d attempts left. The code is valid for 10 minutes.":           "Noch %d Versuche. Der Code ist 10 Minuten gültig.",
+			"%d attempts left. The code is valid for %d minutes.":           "Noch %d Versuche. Der Code ist %d Minuten gültig.",
 			"%d characters · %s · %d SMS segments":                          "%d Zeichen · %s · %d SMS-Teile",
 			"A code was sent to %s. Type it below.":                         "Ein Code wurde an %s gesendet. Geben Sie ihn unten ein.",
 			"Cancel":                                                        "Abbrechen",
@@ -126,7 +126,7 @@ func init() {
 		"el": {
 			"SMS setup":   "Ρύθμιση SMS",
 			"Email setup": "Ρύθμιση email",
-			"%d attempts left. The code is valid for 10 minutes.":           "Απομένουν %d προσπάθειες. Ο κωδικός ισχύει για 10 λεπτά.",
+			"%d attempts left. The code is valid for %d minutes.":           "Απομένουν %d προσπάθειες. Ο κωδικός ισχύει για %d λεπτά.",
 			"%d characters · %s · %d SMS segments":                          "%d χαρακτήρες · %s · %d τμήματα SMS",
 			"A code was sent to %s. Type it below.":                         "Στάλθηκε κωδικός στο %s. Πληκτρολογήστε τον παρακάτω.",
 			"Cancel":                                                        "Ακύρωση",
