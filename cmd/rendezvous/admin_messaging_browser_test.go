@@ -253,6 +253,22 @@ func TestAdminTemplatesBrowser(t *testing.T) {
 		t.Errorf("after Insert the text ends %q", got[max(0, len(got)-40):])
 	}
 
+	// The Preview button (what works without the script) shows the typed text rendered
+	// and saves nothing.
+	typed, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("f-text").value`))
+	submit(t, tab, "preview without saving", `#preview-button`, `document.getElementById("preview-text")`)
+	if got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("f-text").value`)); got != typed {
+		t.Errorf("after Preview the text is %q, want %q", got, typed)
+	}
+	if got := text(t, tab, "#preview-text"); !strings.Contains(got, "Καλή αντάμωσηSam Agent") {
+		t.Errorf("Preview shows %q", got)
+	}
+	if got := text(t, tab, "#template-origin"); !strings.Contains(got, "built-in") {
+		t.Errorf("after Preview the page says %q: nothing should be saved", got)
+	}
+	do(t, tab, "back to the end of the text",
+		chromedp.Evaluate[chromedp.Void](`(function(){var f=document.getElementById("f-text"); f.focus(); f.setSelectionRange(f.value.length, f.value.length);})()`))
+
 	// An unknown variable: the live preview names it, and saving refuses it.
 	do(t, tab, "type an unknown variable",
 		chromedp.SendKeys(chromedp.CSS("#f-text"), " {agentPhone}"),
