@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"rendezvous/auth"
+	"rendezvous/notify"
 )
 
 // Routes adds every staff route to mux. Administration pages add theirs here too.
@@ -54,6 +55,22 @@ func (a *App) Routes(mux *http.ServeMux) {
 		mux.Handle("GET /app/admin/retention", a.admin(a.handleAdminRetention))
 		mux.Handle("POST /app/admin/retention", a.admin(a.handleAdminRetentionSave))
 		mux.Handle("POST /app/admin/retention/erasures", a.admin(a.handleAdminErasure))
+	}
+
+	// SMS and email setup wizards, message templates (admin_channels.go, admin_templates.go).
+	if a.o.Admin.Notify != nil {
+		for _, ch := range []notify.Channel{notify.ChannelSMS, notify.ChannelEmail} {
+			base := "/app/admin/" + string(ch)
+			mux.Handle("GET "+base, a.admin(a.handleChannel(ch)))
+			mux.Handle("POST "+base+"/credentials", a.admin(a.handleChannelCredentials(ch)))
+			mux.Handle("POST "+base+"/sender", a.admin(a.handleChannelSender(ch)))
+			mux.Handle("POST "+base+"/code", a.admin(a.handleChannelSendCode(ch)))
+			mux.Handle("POST "+base+"/confirm", a.admin(a.handleChannelConfirm(ch)))
+		}
+		mux.Handle("GET /app/admin/templates", a.admin(a.handleTemplates))
+		mux.Handle("POST /app/admin/templates", a.admin(a.handleTemplateSave))
+		mux.Handle("POST /app/admin/templates/preview", a.admin(a.handleTemplatePreview))
+		mux.Handle("POST /app/admin/templates/reset", a.admin(a.handleTemplateReset))
 	}
 
 	// The Interaction Widget, framed by Genesys Cloud beside an interaction.
