@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -262,4 +264,47 @@ func TestAdminIntegrationsBrowser(t *testing.T) {
 		!strings.Contains(csv, "api_key.revoked") || !strings.Contains(csv, admin.Name) || strings.Contains(csv, "webhook.created") {
 		t.Errorf("CSV export of the keys filter:\n%s", csv)
 	}
+
+	// An appointment's history comes from the same log: booked and moved through the API
+	// (by the key), cancelled on its page (by the administrator).
+	start := time.Now().UTC().Add(72 * time.Hour).Truncate(time.Hour)
+	id := apiCall(t, e.base, e.key, http.MethodPost, "/api/v1/appointments", fmt.Sprintf(`{"start": %q, "durationMinutes": 30,
+		"timeZone": "Europe/Athens", "agentUserId": %q, "customers": [{"name": "Eleni Georgiou", "email": "eleni@example.com"}]}`,
+		start.Format(time.RFC3339), sandbox.Demo.Agents[0].ID))
+	apiCall(t, e.base, e.key, http.MethodPatch, "/api/v1/appointments/"+id, fmt.Sprintf(`{"start": %q}`, start.Add(time.Hour).Format(time.RFC3339)))
+	do(t, tab, "cancel the appointment",
+		chromedp.Navigate(e.base+"/app/appointments/"+id),
+		chromedp.WaitVisible(chromedp.CSS(`#cancel-reason`)),
+		chromedp.SendKeys(chromedp.CSS(`#cancel-reason`), "customer moved abroad"),
+		chromedp.Click(chromedp.CSS(`form.cancel button`)),
+		chromedp.WaitVisible(chromedp.CSS(`.badge.status-cancelled`)),
+	)
+	history := text(t, tab, ".history")
+	for _, want := range []string{"Booked · API key “staff-test”", "Rescheduled · API key “staff-test” · moved from",
+		"Cancelled · " + admin.Name + " · customer moved abroad"} {
+		if !strings.Contains(history, want) {
+			t.Errorf("appointment history lacks %q:\n%s", want, history)
+		}
+	}
+}
+
+// apiCall sends an API request with key and returns the id in its answer.
+func apiCall(t *testing.T, base, key, method, path, body string) string {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		ID string `json:"id"`
+	}
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 || json.Unmarshal(b, &out) != nil {
+		t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
+	}
+	return out.ID
 }
