@@ -28,6 +28,9 @@ type hookReceiver struct {
 	secret   string
 	verified []string // event types whose signature verified
 	refused  int
+	// last is the last request: its signature header, body and Basic credentials.
+	lastSig, lastUser, lastPass string
+	lastBody                    []byte
 	got      chan struct{}
 }
 
@@ -36,6 +39,8 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
+		rc.lastSig, rc.lastBody = r.Header.Get(webhook.SignatureHeader), body
+		rc.lastUser, rc.lastPass, _ = r.BasicAuth()
 		err := webhook.Verify(r.Header.Get(webhook.SignatureHeader), body, rc.secret, time.Now(), 5*time.Minute)
 		if err == nil {
 			rc.verified = append(rc.verified, r.Header.Get(webhook.EventTypeHeader))
@@ -222,6 +227,52 @@ func TestAdminIntegrationsBrowser(t *testing.T) {
 		t.Errorf("request body %q, want the test event's JSON", got)
 	}
 	screenshot(t, tab, "admin-webhooks")
+
+	// Change it to Basic authentication, then rotate the signing secret: for 24 hours
+	// requests carry signatures with both secrets, and the page says so.
+	do(t, tab, "switch to Basic authentication",
+		chromedp.Click(chromedp.CSS(`a[href$="/edit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#w-url`)),
+		chromedp.Click(chromedp.CSS(`input[name=auth][value=basic]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#w-username`)),
+		chromedp.SendKeys(chromedp.CSS(`#w-username`), "rendezvous"),
+		chromedp.SendKeys(chromedp.CSS(`#w-password`), "s3cret-pass"),
+		chromedp.Click(chromedp.CSS(`form.hook-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+	)
+	if got := text(t, tab, "#h-settings + dl"); !strings.Contains(got, "Basic authentication · rendezvous") || strings.Contains(got, "s3cret-pass") {
+		t.Errorf("settings after the change %q, want Basic with the user name and no password", got)
+	}
+	do(t, tab, "rotate the signing secret",
+		chromedp.Click(chromedp.CSS(`details:has(form[action$="/rotate"]) > summary`)),
+		chromedp.Click(chromedp.CSS(`form[action$="/rotate"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#hook-secret`)),
+	)
+	newSecret := value(t, tab, "#hook-secret")
+	if newSecret == hookSecret || !strings.HasPrefix(newSecret, "whsec_") {
+		t.Fatalf("rotated secret %q", newSecret)
+	}
+	if got := text(t, tab, ".secret-once"); !strings.Contains(got, "24 hours") {
+		t.Errorf("rotation notice %q, want it to say both secrets work for 24 hours", got)
+	}
+	rc.mu.Lock()
+	rc.secret = newSecret
+	rc.mu.Unlock()
+	do(t, tab, "send another test event", chromedp.Click(chromedp.CSS(`#send-test`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	select {
+	case <-rc.got:
+	case <-time.After(staffWait):
+		t.Fatal("the receiver got no second test event")
+	}
+	rc.mu.Lock()
+	sig, body, user, pass, nVerified := rc.lastSig, rc.lastBody, rc.lastUser, rc.lastPass, len(rc.verified)
+	rc.mu.Unlock()
+	if nVerified != 2 || user != "rendezvous" || pass != "s3cret-pass" {
+		t.Errorf("second test event: %d verified, Basic %q/%q", nVerified, user, pass)
+	}
+	if err := webhook.Verify(sig, body, hookSecret, time.Now(), 5*time.Minute); err != nil {
+		t.Errorf("after the rotation the old secret no longer verifies: %v", err)
+	}
 
 	// Audit log: the administrator's changes to webhooks, then to keys, by their name.
 	do(t, tab, "open the audit log",
