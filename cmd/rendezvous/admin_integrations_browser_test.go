@@ -31,7 +31,7 @@ type hookReceiver struct {
 	// last is the last request: its signature header, body and Basic credentials.
 	lastSig, lastUser, lastPass string
 	lastBody                    []byte
-	got      chan struct{}
+	got                         chan struct{}
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
