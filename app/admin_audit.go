@@ -117,15 +117,20 @@ func (a *App) handleAudit(w http.ResponseWriter, r *http.Request, s *auth.Sessio
 	q := r.URL.Query()
 	f, sf := readAuditFilter(q, v.tr, v.Zone)
 	sf.Limit, sf.Cursor = auditPage, q.Get("after")
-	es, next, err := a.o.Store.AuditLog(r.Context(), s.User.OrgID, sf)
-	var ve *rendezvous.ValidationError
-	if errors.As(err, &ve) { // a cursor made up by hand: start from the newest
-		sf.Cursor = ""
+	var es []rendezvous.AuditEntry
+	var next string
+	if len(f.Errors) == 0 { // a filter that cannot be used shows nothing rather than everything
+		var err error
 		es, next, err = a.o.Store.AuditLog(r.Context(), s.User.OrgID, sf)
-	}
-	if err != nil {
-		a.fail(w, r, err)
-		return
+		var ve *rendezvous.ValidationError
+		if errors.As(err, &ve) { // a cursor made up by hand: start from the newest
+			sf.Cursor = ""
+			es, next, err = a.o.Store.AuditLog(r.Context(), s.User.OrgID, sf)
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	_, people, err := a.people(r.Context(), s.User.OrgID)
 	if err != nil {
