@@ -228,6 +228,14 @@ func TestAdminIntegrationsBrowser(t *testing.T) {
 	}
 	screenshot(t, tab, "admin-webhooks")
 
+	do(t, tab, "the list of webhooks", chromedp.Navigate(e.base+"/app/admin/webhooks"), chromedp.WaitVisible(chromedp.CSS(`#webhooks`)))
+	if got := text(t, tab, "#webhooks"); !strings.Contains(got, rc.srv.URL+"/events") || !strings.Contains(got, "Appointment booked") ||
+		!strings.Contains(got, "On") {
+		t.Errorf("webhooks list %q, want the address, its events and its state", got)
+	}
+	screenshot(t, tab, "admin-webhook-list")
+	do(t, tab, "back to the webhook", chromedp.Click(chromedp.CSS(`#webhooks a.url`)), chromedp.WaitVisible(chromedp.CSS(`#h-deliveries`)))
+
 	// Change it to Basic authentication, then rotate the signing secret: for 24 hours
 	// requests carry signatures with both secrets, and the page says so.
 	do(t, tab, "switch to Basic authentication",
