@@ -59,8 +59,8 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 	return rc
 }
 
-// apiStatus calls GET /api/v1/appointments with key, as an integrator's program does.
-func apiStatus(t *testing.T, base, key string) int {
+// keyStatus calls GET /api/v1/appointments with key, as an integrator's program does.
+func keyStatus(t *testing.T, base, key string) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/appointments", nil)
 	req.Header.Set("Authorization", "Bearer "+key)
@@ -73,17 +73,17 @@ func apiStatus(t *testing.T, base, key string) int {
 	return res.StatusCode
 }
 
-// value reads an input's value.
-func value(t *testing.T, tab context.Context, sel string) string {
+// inputValue reads an input's value.
+func inputValue(t *testing.T, tab context.Context, sel string) string {
 	t.Helper()
-	v, err := chromedp.Run(tab, chromedp.Evaluate[string](`(document.querySelector(`+jsString(sel)+`) || {value: ""}).value`))
+	v, err := chromedp.Run(tab, chromedp.Evaluate[string](`(document.querySelector(`+jsQuoted(sel)+`) || {value: ""}).value`))
 	if err != nil {
 		t.Fatalf("read %s: %v", sel, err)
 	}
 	return v
 }
 
-func jsString(s string) string {
+func jsQuoted(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
@@ -118,7 +118,7 @@ func TestAdminIntegrationsBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action="/app/admin/api-keys"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#new-secret`)),
 	)
-	secret := value(t, tab, "#new-secret")
+	secret := inputValue(t, tab, "#new-secret")
 	if !strings.HasPrefix(secret, "rdv_") {
 		t.Fatalf("the new key's secret %q", secret)
 	}
@@ -130,7 +130,7 @@ func TestAdminIntegrationsBrowser(t *testing.T) {
 		t.Errorf("keys table %q, want the new key, its scope and its creator", got)
 	}
 	screenshot(t, tab, "admin-api-keys")
-	if status := apiStatus(t, e.base, secret); status != http.StatusOK {
+	if status := keyStatus(t, e.base, secret); status != http.StatusOK {
 		t.Fatalf("the new key against the API: %d, want 200", status)
 	}
 	do(t, tab, "reload", chromedp.Navigate(e.base+"/app/admin/api-keys"), chromedp.WaitVisible(chromedp.CSS(`#api-keys`)))
@@ -150,7 +150,7 @@ func TestAdminIntegrationsBrowser(t *testing.T) {
 		t.Errorf("the revoked key is still listed: %q", got)
 	}
 	deadline := time.Now().Add(30 * time.Second) // the API's key cache trusts a key for up to 10 s
-	for apiStatus(t, e.base, secret) != http.StatusUnauthorized {
+	for keyStatus(t, e.base, secret) != http.StatusUnauthorized {
 		if time.Now().After(deadline) {
 			t.Fatal("the revoked key still works after 30 s")
 		}
@@ -168,7 +168,7 @@ func TestAdminIntegrationsBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form.hook-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#e-events`)),
 	)
-	if got := value(t, tab, "#w-url"); got != rc.srv.URL+"/events" {
+	if got := inputValue(t, tab, "#w-url"); got != rc.srv.URL+"/events" {
 		t.Errorf("after a refused save the URL is %q, want what was typed", got)
 	}
 	if hidden, _ := chromedp.Run(tab, chromedp.Evaluate[bool](`document.querySelector('[data-auth=oauth2]').hidden`)); !hidden {
@@ -181,7 +181,7 @@ func TestAdminIntegrationsBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form.hook-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#hook-secret`)),
 	)
-	hookSecret := value(t, tab, "#hook-secret")
+	hookSecret := inputValue(t, tab, "#hook-secret")
 	if !strings.HasPrefix(hookSecret, "whsec_") {
 		t.Fatalf("signing secret %q", hookSecret)
 	}
@@ -256,7 +256,7 @@ func TestAdminIntegrationsBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action$="/rotate"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#hook-secret`)),
 	)
-	newSecret := value(t, tab, "#hook-secret")
+	newSecret := inputValue(t, tab, "#hook-secret")
 	if newSecret == hookSecret || !strings.HasPrefix(newSecret, "whsec_") {
 		t.Fatalf("rotated secret %q", newSecret)
 	}
@@ -327,10 +327,10 @@ func TestAdminIntegrationsBrowser(t *testing.T) {
 	// An appointment's history comes from the same log: booked and moved through the API
 	// (by the key), cancelled on its page (by the administrator).
 	start := time.Now().UTC().Add(72 * time.Hour).Truncate(time.Hour)
-	id := apiCall(t, e.base, e.key, http.MethodPost, "/api/v1/appointments", fmt.Sprintf(`{"start": %q, "durationMinutes": 30,
+	id := keyCall(t, e.base, e.key, http.MethodPost, "/api/v1/appointments", fmt.Sprintf(`{"start": %q, "durationMinutes": 30,
 		"timeZone": "Europe/Athens", "agentUserId": %q, "customers": [{"name": "Eleni Georgiou", "email": "eleni@example.com"}]}`,
 		start.Format(time.RFC3339), sandbox.Demo.Agents[0].ID))
-	apiCall(t, e.base, e.key, http.MethodPatch, "/api/v1/appointments/"+id, fmt.Sprintf(`{"start": %q}`, start.Add(time.Hour).Format(time.RFC3339)))
+	keyCall(t, e.base, e.key, http.MethodPatch, "/api/v1/appointments/"+id, fmt.Sprintf(`{"start": %q}`, start.Add(time.Hour).Format(time.RFC3339)))
 	do(t, tab, "cancel the appointment",
 		chromedp.Navigate(e.base+"/app/appointments/"+id),
 		chromedp.WaitVisible(chromedp.CSS(`#cancel-reason`)),
@@ -347,8 +347,8 @@ func TestAdminIntegrationsBrowser(t *testing.T) {
 	}
 }
 
-// apiCall sends an API request with key and returns the id in its answer.
-func apiCall(t *testing.T, base, key, method, path, body string) string {
+// keyCall sends an API request with key and returns the id in its answer.
+func keyCall(t *testing.T, base, key, method, path, body string) string {
 	t.Helper()
 	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
