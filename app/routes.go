@@ -72,6 +72,26 @@ func (a *App) Routes(mux *http.ServeMux) {
 		mux.Handle("POST /app/admin/templates/preview", a.admin(a.handleTemplatePreview))
 		mux.Handle("POST /app/admin/templates/reset", a.admin(a.handleTemplateReset))
 	}
+	// Administration: API keys, webhooks, audit log (admin_apikeys.go, admin_webhooks.go, admin_audit.go).
+	mux.Handle("GET /app/admin/api-keys", a.admin(a.handleAPIKeys))
+	mux.Handle("POST /app/admin/api-keys", a.admin(a.handleAPIKeyCreate))
+	mux.Handle("POST /app/admin/api-keys/{id}/revoke", a.admin(a.handleAPIKeyRevoke))
+	if a.o.Admin.Webhooks != nil {
+		mux.Handle("GET /app/admin/webhooks", a.admin(a.handleWebhooks))
+		mux.Handle("GET /app/admin/webhooks/new", a.admin(a.handleWebhookNew))
+		mux.Handle("POST /app/admin/webhooks", a.admin(a.handleWebhookCreate))
+		mux.Handle("GET /app/admin/webhooks/{id}", a.admin(a.handleWebhook))
+		mux.Handle("GET /app/admin/webhooks/{id}/edit", a.admin(a.handleWebhookEdit))
+		mux.Handle("POST /app/admin/webhooks/{id}/edit", a.admin(a.handleWebhookUpdate))
+		mux.Handle("POST /app/admin/webhooks/{id}/rotate", a.admin(a.handleWebhookRotate))
+		mux.Handle("POST /app/admin/webhooks/{id}/resume", a.admin(a.handleWebhookSwitch(true)))
+		mux.Handle("POST /app/admin/webhooks/{id}/disable", a.admin(a.handleWebhookSwitch(false)))
+		mux.Handle("POST /app/admin/webhooks/{id}/delete", a.admin(a.handleWebhookDelete))
+		mux.Handle("POST /app/admin/webhooks/{id}/test", a.admin(a.handleWebhookTest))
+		mux.Handle("POST /app/admin/webhooks/{id}/deliveries/{deliveryId}/redeliver", a.admin(a.handleWebhookRedeliver))
+	}
+	mux.Handle("GET /app/admin/audit", a.admin(a.handleAudit))
+	mux.Handle("GET /app/admin/audit.csv", a.admin(a.handleAuditCSV))
 
 	// The Interaction Widget, framed by Genesys Cloud beside an interaction.
 	mux.Handle("GET /widget", a.public(a.handleWidget))

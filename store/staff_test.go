@@ -125,23 +125,6 @@ func TestStaffSessions(t *testing.T) {
 	})
 }
 
-func TestAppointmentHistory(t *testing.T) {
-	eachDialect(t, func(t *testing.T, e *env) {
-		for i, act := range []string{"created", "cancelled"} {
-			if err := e.st.AddAppointmentHistory(e.ctx, "org-a", "ap1", store.HistoryEntry{At: e.clock.Now().Add(time.Duration(i) * time.Minute),
-				ActorID: "ada", ActorName: "Ada", Action: act, Detail: "d"}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		h, err := e.st.AppointmentHistory(e.ctx, "org-a", "ap1")
-		if err != nil || len(h) != 2 || h[0].Action != "created" || h[1].Action != "cancelled" {
-			t.Fatalf("history: %+v %v", h, err)
-		}
-		if h, _ := e.st.AppointmentHistory(e.ctx, "org-b", "ap1"); len(h) != 0 {
-			t.Fatalf("another org sees %v", h)
-		}
-	})
-}
 
 // A role change is audited in its transaction, and the last administrator stays one.
 func TestSetStaffRoleAuditedAndLastAdmin(t *testing.T) {
