@@ -44,10 +44,10 @@ type scheduleForm struct {
 	Version  string
 	TimeZone string
 	// Hours holds each weekday's ranges by its key ("monday").
-	Hours                                          map[string]string
-	Exceptions, Holidays                           string
+	Hours                                           map[string]string
+	Exceptions, Holidays                            string
 	Slot, Step, Before, After, Notice, Horizon, Cap string
-	Agents                                         []agentRow
+	Agents                                          []agentRow
 	// PreviewZone is the customer's zone the preview is shown in.
 	PreviewZone string
 	Errors      map[string]string
