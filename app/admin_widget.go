@@ -35,6 +35,8 @@ type widgetAdminData struct {
 	// Script and Iframe are the snippets to copy; FrameURL is the preview's address (empty
 	// when the choices cannot be shown).
 	Script, Iframe, FrameURL string
+	// NoAgents warns that flow routing has nobody to route to in the chosen queue.
+	NoAgents bool
 }
 
 // Err returns the problem with field, if any.
@@ -77,6 +79,9 @@ func (a *App) renderWidgetAdmin(w http.ResponseWriter, r *http.Request, s *auth.
 	}
 	if d.ChatMode != widget.ChatModeQueue {
 		d.ChatMode = widget.ChatModeFlow
+		for _, rec := range recs {
+			d.NoAgents = d.NoAgents || (rec.QueueName == d.Queue && len(rec.Agents) == 0)
+		}
 	}
 	if !supported(d.Language) {
 		d.Language = v.Lang()

@@ -247,6 +247,13 @@ func badScheduleInput(t *testing.T, tab context.Context) {
 			t.Errorf("%s: answered %s, problem %q, Monday kept as %q; want 422, %q, 09:00-12:00", c.name, got[0], got[1], got[2], c.want)
 		}
 	}
+	// A save based on a version someone else has replaced meanwhile saves nothing either.
+	stale := `fetch(location.pathname, {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: "` + base + `&version=99"})
+		.then(function (r) { return r.text().then(function (t) { var d = new DOMParser().parseFromString(t, "text/html");
+			var n = d.querySelector(".notice"); return [String(r.status), n ? n.textContent : ""]; }); })`
+	if got, err := chromedp.Run(tab, chromedp.Evaluate[[]string](stale, chromedp.EvalAwaitPromise)); err != nil || got[0] != "409" || !strings.Contains(got[1], "Nothing was saved") {
+		t.Errorf("stale save: %q (%v), want 409 saying nothing was saved", got, err)
+	}
 	// Nothing of that was saved: Monday still has its afternoon.
 	got, err := chromedp.Run(tab, chromedp.Evaluate[string](`fetch(location.pathname).then(function (r) { return r.text(); }).then(function (t) {
 		return new DOMParser().parseFromString(t, "text/html").getElementById("f-hours_monday").value; })`, chromedp.EvalAwaitPromise))
