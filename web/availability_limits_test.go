@@ -30,3 +30,20 @@ func TestPublicRateLimitSaysWhy(t *testing.T) {
 	// With the key, the same endpoint is not held to the public allowance.
 	wantStatus(t, e.do("GET", "/api/v1/availability?"+q.Encode(), nil), http.StatusOK)
 }
+
+// TestWidgetOriginLimitSaysWhy: bookings from one web site over its allowance are told the
+// web site went too fast.
+func TestWidgetOriginLimitSaysWhy(t *testing.T) {
+	e := newWidgetEnv(t, store.SQLite, widget.Options{PerOrigin: 0.01})
+	wantStatus(t, e.do("PUT", "/api/v1/settings/schedules/Mortgages", schedule(5)), http.StatusOK)
+	wantStatus(t, e.do("PUT", "/api/v1/settings/widget", map[string]any{"allowedOrigins": []any{hostOrigin}}), http.StatusOK)
+	book := func(start string, n int) response {
+		return e.do("POST", "/api/v1/widget/bookings", e.bookBody("genesys-cloud", start, n), "Authorization", "", "Origin", hostOrigin)
+	}
+	wantStatus(t, book("2026-05-05T09:00:00+03:00", 1), http.StatusCreated)
+	r := book("2026-05-05T09:30:00+03:00", 2)
+	m := wantProblem(t, r, http.StatusTooManyRequests)
+	if detail, _ := m["detail"].(string); strings.Contains(detail, "API key") || !strings.Contains(detail, "web site") {
+		t.Errorf("per-origin 429 detail = %q; want it to name the web site, not an API key", detail)
+	}
+}
