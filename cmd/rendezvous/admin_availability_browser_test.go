@@ -185,6 +185,25 @@ func TestAdminAvailabilityBrowser(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`window.notReloaded === true && document.getElementById("snippet").value.indexOf('data-theme="light"') >= 0`, chromedp.WithPollingTimeout(staffWait)),
 	)
 	screenshot(t, tab, "admin-widget")
+
+	// Deleting the schedule takes the queue's times off the widget.
+	do(t, tab, "delete the schedule",
+		chromedp.Navigate(e.base+"/app/admin/availability/"+url.PathEscape(queue)),
+		chromedp.Click(chromedp.CSS(`details.delete summary`)),
+		chromedp.Click(chromedp.CSS(`details.delete button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+	)
+	if got := text(t, tab, "table.data tbody"); !strings.Contains(got, "No schedule") {
+		t.Errorf("after deleting, the list reads %q", got)
+	}
+	res, err = http.Get(e.base + "/api/v1/availability?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("public availability after deleting: %d, want 404", res.StatusCode)
+	}
 }
 
 // waitJS waits until js is true in the tab, across a page load (which a Poll does not
