@@ -93,6 +93,16 @@ func (a *App) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /app/admin/audit", a.admin(a.handleAudit))
 	mux.Handle("GET /app/admin/audit.csv", a.admin(a.handleAuditCSV))
 
+	// Administration / Availability and Booking widget (admin_availability.go, admin_widget.go).
+	mux.Handle("GET /app/admin/availability", a.admin(a.handleAvailabilityList))
+	mux.Handle("GET /app/admin/availability/{queue}", a.admin(a.handleScheduleEdit))
+	mux.Handle("POST /app/admin/availability/{queue}", a.admin(a.handleScheduleSave))
+	mux.Handle("POST /app/admin/availability/{queue}/delete", a.admin(a.handleScheduleDelete))
+	if a.o.Admin.Widget != nil {
+		mux.Handle("GET /app/admin/widget", a.admin(a.handleWidgetAdmin))
+		mux.Handle("POST /app/admin/widget", a.admin(a.handleWidgetOrigins))
+	}
+
 	// The Interaction Widget, framed by Genesys Cloud beside an interaction.
 	mux.Handle("GET /widget", a.public(a.handleWidget))
 

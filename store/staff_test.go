@@ -125,7 +125,6 @@ func TestStaffSessions(t *testing.T) {
 	})
 }
 
-
 // A role change is audited in its transaction, and the last administrator stays one.
 func TestSetStaffRoleAuditedAndLastAdmin(t *testing.T) {
 	eachDialect(t, func(t *testing.T, e *env) {
