@@ -143,3 +143,18 @@ func SignInRole(first bool, current, granted Role) Role {
 	}
 	return current.Higher(granted)
 }
+
+// CheckRoleChange decides whether a person's role may change from from to to, in an
+// organization that has admins administrators (counting this person): an organization
+// always keeps at least one administrator, so the last one can be neither demoted nor
+// demote themselves.
+func CheckRoleChange(admins int, from, to Role) error {
+	var p Problems
+	switch {
+	case !to.Valid():
+		p.Add("role", "must be agent, supervisor or administrator")
+	case from == RoleAdmin && to != RoleAdmin && admins <= 1:
+		p.Add("role", "is the organization's last administrator's; make someone else administrator first")
+	}
+	return p.Err()
+}

@@ -106,3 +106,23 @@ func TestRoleOrder(t *testing.T) {
 		t.Error("an unknown role counts as a role")
 	}
 }
+
+func TestCheckRoleChange(t *testing.T) {
+	for _, c := range []struct {
+		admins   int
+		from, to Role
+		ok       bool
+	}{
+		{2, RoleAdmin, RoleAgent, true},
+		{1, RoleAdmin, RoleSupervisor, false},
+		{1, RoleAdmin, RoleAdmin, true},
+		{1, RoleAgent, RoleAdmin, true},
+		{1, RoleSupervisor, RoleAgent, true},
+		{3, RoleAgent, "boss", false},
+	} {
+		err := CheckRoleChange(c.admins, c.from, c.to)
+		if (err == nil) != c.ok {
+			t.Errorf("%d admins, %s → %s: %v, want ok=%v", c.admins, c.from, c.to, err, c.ok)
+		}
+	}
+}

@@ -363,7 +363,7 @@ func (a *App) signedIn(h func(w http.ResponseWriter, r *http.Request, s *auth.Se
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.securityHeaders(w)
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
+			r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r))
 		}
 		s, err := a.o.Auth.Load(w, r)
 		if errors.Is(err, auth.ErrNoSession) {

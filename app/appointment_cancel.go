@@ -13,12 +13,12 @@ import (
 // handleCancel serves POST /app/appointments/{id}/cancel with a reason, through
 // Appointment.Cancel as POST /api/v1/appointments/{id}/cancel does.
 func (a *App) handleCancel(w http.ResponseWriter, r *http.Request, s *auth.Session) {
-	a.change(w, r, s, "cancelled", nil, func(cur *rendezvous.Appointment, t *tr) (string, error) {
+	a.change(w, r, s, "cancelled", nil, func(cur *rendezvous.Appointment) error {
 		reason := r.PostFormValue("reason")
 		if !storable(reason) {
-			return "", &rendezvous.ValidationError{Problems: []rendezvous.FieldProblem{{Field: "reason", Message: "cannot be stored"}}}
+			return &rendezvous.ValidationError{Problems: []rendezvous.FieldProblem{{Field: "reason", Message: "cannot be stored"}}}
 		}
-		return strings.TrimSpace(reason), cur.Cancel(reason, a.clock.Now())
+		return cur.Cancel(reason, a.clock.Now())
 	})
 }
 
@@ -40,27 +40,22 @@ func (a *App) handleReassign(w http.ResponseWriter, r *http.Request, s *auth.Ses
 		}
 		return v.T("Genesys Cloud could not be reached to check the agent. Nothing was changed; please try again in a moment.")
 	}
-	a.change(w, r, s, "reassigned", precheck, func(cur *rendezvous.Appointment, t *tr) (string, error) {
+	a.change(w, r, s, "reassigned", precheck, func(cur *rendezvous.Appointment) error {
 		if !rendezvous.CanReassign(s.User, cur) {
-			return "", rendezvous.ErrNotFound
+			return rendezvous.ErrNotFound
 		}
 		to := strings.TrimSpace(r.PostFormValue("agent"))
 		if to == "" || to == cur.AgentUserID {
-			return "", &rendezvous.ValidationError{Problems: []rendezvous.FieldProblem{{Field: "agentUserId", Message: "choose another agent"}}}
+			return &rendezvous.ValidationError{Problems: []rendezvous.FieldProblem{{Field: "agentUserId", Message: "choose another agent"}}}
 		}
-		from := cur.AgentUserID
-		if err := cur.Apply(rendezvous.AppointmentPatch{AgentUserID: &to}, a.clock.Now()); err != nil {
-			return "", err
-		}
-		names, _, _ := a.people(r.Context(), s.User.OrgID)
-		return t.T("from %s to %s", agentName(names, from), agentName(names, to)), nil
+		return cur.Apply(rendezvous.AppointmentPatch{AgentUserID: &to}, a.clock.Now())
 	})
 }
 
 // change applies one action to the appointment of the path (with the version the page
 // showed) and goes back to its page, saying what happened or why not.
 func (a *App) change(w http.ResponseWriter, r *http.Request, s *auth.Session, action string, precheck func(v *view) string,
-	do func(cur *rendezvous.Appointment, t *tr) (string, error)) {
+	do func(cur *rendezvous.Appointment) error) {
 	ap := a.loadVisible(w, r, s)
 	if ap == nil {
 		return
@@ -73,17 +68,14 @@ func (a *App) change(w http.ResponseWriter, r *http.Request, s *auth.Session, ac
 		}
 	}
 	version, _ := strconv.Atoi(r.PostFormValue("version"))
-	var detail string
 	saved, err := a.o.Store.UpdateAppointment(r.Context(), s.User.OrgID, ap.ID, version, func(cur *rendezvous.Appointment) (string, error) {
 		if !rendezvous.CanEdit(s.User, cur) {
 			return "", rendezvous.ErrConflict
 		}
-		var err error
-		detail, err = do(cur, v.tr)
-		return action, err
+		return action, do(cur)
 	})
 	if err == nil {
-		a.record(r, s, saved, action, detail)
+		a.announce(saved, action)
 		http.Redirect(w, r, "/app/appointments/"+saved.ID+"?done="+action, http.StatusSeeOther)
 		return
 	}
@@ -150,6 +142,6 @@ func (a *App) handleRetry(w http.ResponseWriter, r *http.Request, s *auth.Sessio
 		a.fail(w, r, err)
 		return
 	}
-	a.record(r, s, ap, "retried", "")
+	a.announce(ap, "retried")
 	http.Redirect(w, r, "/app/appointments/"+ap.ID+"?done=retried", http.StatusSeeOther)
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"rendezvous"
@@ -129,11 +128,7 @@ func (a *App) handleUpdate(w http.ResponseWriter, r *http.Request, s *auth.Sessi
 		a.renderForm(w, r, s, v, http.StatusUnprocessableEntity, f, ap)
 		return
 	}
-	detail := strings.TrimSpace(f.Reason)
-	if event == "rescheduled" {
-		detail = strings.TrimSpace(v.T("from %s", v.When(ap.Start, v.Zone)) + " " + detail)
-	}
-	a.record(r, s, saved, event, detail)
+	a.announce(saved, event)
 	http.Redirect(w, r, "/app/appointments/"+saved.ID+"?done=saved", http.StatusSeeOther)
 }
 

@@ -152,19 +152,15 @@ func (a *App) handleCreate(w http.ResponseWriter, r *http.Request, s *auth.Sessi
 				a.log.ErrorContext(r.Context(), "appointment channels", "appointment_id", saved.ID, "error", err)
 			}
 		}
-		a.record(r, s, saved, "created", "")
+		a.announce(saved, "created")
 	}
 	http.Redirect(w, r, "/app/appointments/"+saved.ID+"?done=created", http.StatusSeeOther)
 }
 
-// record writes who did what to the appointment's history and tells live pages at once
-// (the event job tells them too, a moment later, and other instances' pages).
-func (a *App) record(r *http.Request, s *auth.Session, ap *rendezvous.Appointment, action, detail string) {
-	err := a.o.Store.AddAppointmentHistory(r.Context(), ap.OrgID, ap.ID, store.HistoryEntry{At: a.clock.Now(), ActorID: s.User.ID,
-		ActorName: s.User.Name, Action: action, Detail: detail})
-	if err != nil {
-		a.log.ErrorContext(r.Context(), "appointment history", "appointment_id", ap.ID, "error", err)
-	}
+// announce tells live pages at once that the person changed an appointment (the event
+// job tells them too, a moment later, and other instances' pages). Who did what is in
+// the audit log, written with the change itself.
+func (a *App) announce(ap *rendezvous.Appointment, action string) {
 	a.hub.publish(change{OrgID: ap.OrgID, AppointmentID: ap.ID, AgentUserID: ap.AgentUserID, Event: action})
 }
 

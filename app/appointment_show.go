@@ -1,9 +1,11 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"rendezvous"
@@ -21,7 +23,7 @@ type showData struct {
 	RoomLink     string
 	RoomOpen     bool
 	RoomOpens    time.Time
-	History      []store.HistoryEntry
+	History      []historyEntry
 	Interaction  string
 	Deliveries   []notify.DeliveryView
 	CanEdit      bool
@@ -100,10 +102,9 @@ func (a *App) showData(r *http.Request, s *auth.Session, v *view, ap *rendezvous
 		d.RoomOpens = a.o.Rooms.Opens(ap, room.Agent)
 		d.RoomOpen = !a.clock.Now().Before(d.RoomOpens)
 	}
-	if d.History, err = a.o.Store.AppointmentHistory(ctx, ap.OrgID, ap.ID); err != nil {
+	if d.History, err = a.history(ctx, v, ap, names); err != nil {
 		return nil, err
 	}
-	d.History = withLifecycle(d.History, ap)
 	it, err := a.o.Store.JourneyInteractionOf(ctx, ap.ID)
 	switch {
 	case err == nil:
@@ -133,29 +134,93 @@ func (a *App) showData(r *http.Request, s *auth.Session, v *view, ap *rendezvous
 	return d, nil
 }
 
-// withLifecycle adds what the appointment itself records (created, started, ended,
-// cancelled) where the staff history has no entry for it, so that bookings through the
-// API and the customer's own actions show too, then orders by time.
-func withLifecycle(h []store.HistoryEntry, ap *rendezvous.Appointment) []store.HistoryEntry {
-	has := func(action string) bool {
-		return slices.ContainsFunc(h, func(e store.HistoryEntry) bool { return e.Action == action })
+// historyEntry is one line of an appointment's history.
+type historyEntry struct {
+	At        time.Time
+	ActorName string
+	// Action is the audit log's action without "appointment.": "created", "rescheduled", ...
+	Action string
+	Detail string
+}
+
+// maxHistory bounds the history read for one appointment: far more than any has.
+const maxHistory = 500
+
+// history is the appointment's history from the audit log, oldest first: every change,
+// whoever made it (a person, an API key, the customer, Rendezvous itself), with what
+// changed in readable words. The log names personal fields without their values; the
+// cancellation's reason is shown from the appointment itself (so retention erases it).
+func (a *App) history(ctx context.Context, v *view, ap *rendezvous.Appointment, names map[string]string) ([]historyEntry, error) {
+	es, _, err := a.o.Store.AuditLog(ctx, ap.OrgID, store.AuditFilter{TargetType: "appointment", TargetID: ap.ID, Limit: maxHistory})
+	if err != nil {
+		return nil, err
 	}
-	add := func(at time.Time, action, detail string) {
-		if !at.IsZero() && !has(action) {
-			h = append(h, store.HistoryEntry{At: at, Action: action, Detail: detail})
+	out := make([]historyEntry, 0, len(es))
+	for i := len(es) - 1; i >= 0; i-- { // the log is newest first
+		e := es[i]
+		h := historyEntry{At: e.At, ActorName: actorName(v.tr, e.Actor), Action: strings.TrimPrefix(e.Action, "appointment.")}
+		if h.Action == e.Action {
+			h.Action = strings.ReplaceAll(e.Action, ".", "_") // notification.failed → notification_failed
 		}
+		var parts []string
+		for _, c := range e.Changes {
+			if p := changeWords(v, ap, names, c); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		if h.Action == "cancelled" && ap.CancelReason != "" {
+			parts = append(parts, ap.CancelReason)
+		}
+		h.Detail = strings.Join(parts, "; ")
+		out = append(out, h)
 	}
-	add(ap.CreatedAt, "created", "")
-	add(ap.StartedAt, "started", "")
-	if ap.Status == rendezvous.StatusCompleted {
-		add(ap.EndedAt, "completed", "")
+	return out, nil
+}
+
+// changeWords describes one changed field of an appointment for its history, in the
+// page's language and the person's zone; "" for what the action already says.
+func changeWords(v *view, ap *rendezvous.Appointment, names map[string]string, c rendezvous.FieldChange) string {
+	when := func(s string) string {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return s
+		}
+		return v.When(t, v.Zone)
 	}
-	if ap.Status == rendezvous.StatusNoShow {
-		add(ap.EndedAt, "no_show", "")
+	switch c.Field {
+	case "status", "startedAt", "endedAt", "cancelReason":
+		return ""
+	case "start":
+		if c.From == "" {
+			return ""
+		}
+		return v.T("moved from %s to %s", when(c.From), when(c.To))
+	case "durationMinutes":
+		return v.T("length from %s to %s minutes", c.From, c.To)
+	case "agentUserId":
+		return v.T("agent from %s to %s", agentName(names, c.From), agentName(names, c.To))
+	case "timeZone":
+		return v.T("customer's time zone from %s to %s", c.From, c.To)
+	case "routing":
+		return v.T("routing changed")
+	case "title":
+		return v.T("title changed")
+	case "notes":
+		return v.T("notes changed")
+	case "customers":
+		return v.T("customer details changed")
+	case "customFields":
+		return v.T("custom fields changed")
+	case "notificationsEnabled":
+		if c.To == "true" {
+			return v.T("messages to the customer switched on")
+		}
+		return v.T("messages to the customer switched off")
 	}
-	add(ap.CancelledAt, "cancelled", ap.CancelReason)
-	slices.SortStableFunc(h, func(x, y store.HistoryEntry) int { return x.At.Compare(y.At) })
-	return h
+	if c.Redacted {
+		return c.Field
+	}
+	return c.Field + ": " + v.ChangeText(c)
 }
 
 // Action names a history action in the page's language.
@@ -177,8 +242,12 @@ func (t *tr) Action(action string) string {
 		return t.T("Completed")
 	case "no_show":
 		return t.T("Customer did not come")
-	case "retried":
+	case "retried", "notification_retried":
 		return t.T("Message sent again")
+	case "customer_waiting":
+		return t.T("Customer waiting")
+	case "notification_failed":
+		return t.T("Message to the customer failed")
 	}
 	return action
 }

@@ -29,8 +29,6 @@ type apptForm struct {
 	Version string
 	// Idem is the form's one-time key: submitting the same form twice books once.
 	Idem string
-	// Reason is why an appointment is moved or cancelled (optional).
-	Reason string
 	// Errors holds one plain-words problem per field name; Clash explains a clash.
 	Errors map[string]string
 }
@@ -63,7 +61,7 @@ func readForm(r *http.Request) *apptForm {
 		Date: p.Get("date"), Time: p.Get("time"), TimeZone: p.Get("tz"), Duration: p.Get("duration"),
 		Title: p.Get("title"), Notes: p.Get("notes"), Agent: p.Get("agent"), Routing: p.Get("routing"), Queue: p.Get("queue"),
 		CustomKeys: p["cf_key"], CustomValues: p["cf_value"], SMS: p.Get("notify_sms") != "", EmailOn: p.Get("notify_email") != "",
-		Version: p.Get("version"), Idem: p.Get("idem"), Reason: p.Get("reason"), Errors: map[string]string{},
+		Version: p.Get("version"), Idem: p.Get("idem"), Errors: map[string]string{},
 	}
 	return f
 }
@@ -163,7 +161,7 @@ func (f *apptForm) addProblems(t *tr, err error) bool {
 // UTF-8) before the domain sees it, so PostgreSQL and SQLite answer the same.
 func (f *apptForm) checkText(t *tr) {
 	for k, v := range map[string]string{"name": f.Name, "phone": f.Phone, "email": f.Email, "title": f.Title,
-		"notes": f.Notes, "reason": f.Reason, "queue": f.Queue} {
+		"notes": f.Notes, "queue": f.Queue} {
 		if !storable(v) {
 			f.Errors[k] = t.T("This contains characters that cannot be stored. Please retype it.")
 		}

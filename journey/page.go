@@ -190,6 +190,10 @@ type pageData struct {
 	// BookAgainURL and BookAgainLabel offer a new booking after a cancellation of an
 	// appointment booked through the widget (see bookAgain).
 	BookAgainURL, BookAgainLabel string
+	// Preview marks the administrator's preview (WritePreview): no script, and the
+	// countdown written by the server (Countdown).
+	Preview   bool
+	Countdown string
 }
 
 func (s *Service) render(w http.ResponseWriter, status int, d pageData) {

@@ -622,6 +622,11 @@ func (s *Service) Retry(ctx context.Context, orgID, appointmentID, deliveryID st
 		if err := tx.SaveNotifyDelivery(ctx, d); err != nil {
 			return err
 		}
+		// The appointment's history (from the audit log) shows who sent it again.
+		if _, err := tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "notification.retried", TargetType: "appointment",
+			TargetID: appointmentID, Changes: []rendezvous.FieldChange{{Field: "channel", To: d.Channel}}}); err != nil {
+			return err
+		}
 		out = d
 		return tx.Enqueue(ctx, store.Job{OrgID: orgID, Kind: SendJobKind, Args: sendArgs{DeliveryID: d.ID},
 			MaxAttempts: sendMaxAttempts, UniqueKey: fmt.Sprintf("%s/retry/%d", d.DedupeKey, d.Attempts)})

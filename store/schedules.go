@@ -38,8 +38,8 @@ func (s *Store) PutSchedule(ctx context.Context, orgID string, sch availability.
 	rec := ScheduleRecord{Schedule: sch, UpdatedAt: now}
 	err = s.InTx(ctx, func(tx *Tx) error {
 		var version int
-		var last string
-		err := tx.QueryRow(ctx, "SELECT version, last_agent FROM schedules WHERE org_id = ? AND queue_name = ?", orgID, sch.QueueName).Scan(&version, &last)
+		var last, old string
+		err := tx.QueryRow(ctx, "SELECT version, last_agent, definition FROM schedules WHERE org_id = ? AND queue_name = ?", orgID, sch.QueueName).Scan(&version, &last, &old)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			if ifVersion > 0 {
@@ -48,16 +48,21 @@ func (s *Store) PutSchedule(ctx context.Context, orgID string, sch availability.
 			rec.Version = 1
 			_, err = tx.Exec(ctx, `INSERT INTO schedules (org_id, queue_name, definition, version, last_agent, created_at, updated_at)
 				VALUES (?, ?, ?, 1, '', ?, ?)`, orgID, sch.QueueName, string(body), TimeToDB(now), TimeToDB(now))
-			return err
 		case err != nil:
 			return err
 		case ifVersion > 0 && ifVersion != version:
 			return rendezvous.WithDetail(fmt.Errorf("version %d given, current is %d: %w", ifVersion, version, rendezvous.ErrStaleVersion),
 				"If-Match names version %d, but the schedule is at version %d: it changed since you read it. Read it again, then retry your change.", ifVersion, version)
+		default:
+			rec.Version, rec.LastAgent = version+1, last
+			_, err = tx.Exec(ctx, `UPDATE schedules SET definition = ?, version = ?, updated_at = ? WHERE org_id = ? AND queue_name = ?`,
+				string(body), rec.Version, TimeToDB(now), orgID, sch.QueueName)
 		}
-		rec.Version, rec.LastAgent = version+1, last
-		_, err = tx.Exec(ctx, `UPDATE schedules SET definition = ?, version = ?, updated_at = ? WHERE org_id = ? AND queue_name = ?`,
-			string(body), rec.Version, TimeToDB(now), orgID, sch.QueueName)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "settings.schedule_updated", TargetType: "schedule",
+			TargetID: sch.QueueName, Version: rec.Version, Changes: JSONChanges([]byte(old), body, false)})
 		return err
 	})
 	if err != nil {
@@ -95,12 +100,19 @@ func (s *Store) Schedules(ctx context.Context, orgID string) ([]ScheduleRecord, 
 
 // DeleteSchedule removes the schedule of a queue; ErrNotFound if there is none.
 func (s *Store) DeleteSchedule(ctx context.Context, orgID, queue string) error {
-	n, err := s.execCount(ctx, "DELETE FROM schedules WHERE org_id = ? AND queue_name = ?", orgID, queue)
+	err := s.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.Exec(ctx, "DELETE FROM schedules WHERE org_id = ? AND queue_name = ?", orgID, queue)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return fmt.Errorf("schedule %q: %w", queue, rendezvous.ErrNotFound)
+		}
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "settings.schedule_deleted", TargetType: "schedule", TargetID: queue})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete schedule %q: %w", queue, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("schedule %q: %w", queue, rendezvous.ErrNotFound)
 	}
 	return nil
 }
@@ -402,9 +414,19 @@ func (s *Store) PutWidgetOrigins(ctx context.Context, orgID string, origins []st
 	}
 	now := s.clock.Now().UTC().Truncate(time.Microsecond)
 	err = s.InTx(ctx, func(tx *Tx) error {
+		old := tx.previousBody(ctx, "SELECT allowed_origins FROM widget_settings WHERE org_id = ?", orgID)
 		_, err := tx.Exec(ctx, `INSERT INTO widget_settings (org_id, allowed_origins, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (org_id) DO UPDATE SET allowed_origins = excluded.allowed_origins, updated_at = excluded.updated_at`,
 			orgID, string(body), TimeToDB(now))
+		if err != nil {
+			return err
+		}
+		var changes []rendezvous.FieldChange
+		if string(old) != string(body) {
+			changes = []rendezvous.FieldChange{{Field: "allowedOrigins", From: string(old), To: string(body)}}
+		}
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "settings.widget_updated", TargetType: "settings",
+			TargetID: "widget", Changes: changes})
 		return err
 	})
 	if err != nil {

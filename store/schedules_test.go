@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,5 +73,26 @@ func TestSchedulesStoreAndQueueBookings(t *testing.T) {
 			t.Fatalf("second delete: %v", err)
 		}
 		_ = store.WidgetBooking{}
+
+		// Every change is in the audit log, written in the same transaction.
+		log, _, err := e.st.AuditLog(e.ctx, "org-a", store.AuditFilter{Action: "settings."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, a := range log {
+			actions = append(actions, a.Action+" "+a.TargetID)
+		}
+		want := []string{"settings.schedule_deleted Mortgages", "settings.widget_updated widget",
+			"settings.schedule_updated Mortgages", "settings.schedule_updated Mortgages"}
+		if strings.Join(actions, ", ") != strings.Join(want, ", ") {
+			t.Fatalf("audit log: %q, want %q", actions, want)
+		}
+		if c := log[1].Changes; len(c) != 1 || c[0].Field != "allowedOrigins" || !strings.Contains(c[0].To, "bank.example") {
+			t.Errorf("origins change: %+v", c)
+		}
+		if c := log[2].Changes; len(c) != 1 || c[0].Field != "slotMinutes" || c[0].To != "45" {
+			t.Errorf("schedule change: %+v", c)
+		}
 	})
 }

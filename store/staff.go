@@ -101,12 +101,45 @@ func (s *Store) StaffUsers(ctx context.Context, orgID string) ([]rendezvous.Staf
 	return out, nil
 }
 
-// SetStaffRole assigns a role to a person of the organization.
-func (s *Store) SetStaffRole(ctx context.Context, orgID, userID string, role rendezvous.Role) error {
-	if !role.Valid() {
-		return &rendezvous.ValidationError{Problems: []rendezvous.FieldProblem{{Field: "role", Message: "must be agent, supervisor or administrator"}}}
+// SetStaffRole assigns a role to a person of the organization, audited in the same
+// transaction ("staff.role_changed"), holding the organization's staff lock so that two
+// administrators demoting each other at once cannot leave it without one
+// (rendezvous.CheckRoleChange). It returns the role the person had.
+func (s *Store) SetStaffRole(ctx context.Context, orgID, userID string, role rendezvous.Role) (rendezvous.Role, error) {
+	var old rendezvous.Role
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if err := tx.Lock(ctx, "staff/"+orgID); err != nil {
+			return err
+		}
+		cur, err := scanStaffUser(tx.QueryRow(ctx, "SELECT "+staffUserColumns+" FROM staff_users WHERE org_id = ? AND user_id = ?", orgID, userID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return rendezvous.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		old = cur.Role
+		var admins int
+		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM staff_users WHERE org_id = ? AND role = ?", orgID, string(rendezvous.RoleAdmin)).Scan(&admins); err != nil {
+			return err
+		}
+		if err := rendezvous.CheckRoleChange(admins, cur.Role, role); err != nil {
+			return err
+		}
+		if cur.Role == role {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, "UPDATE staff_users SET role = ? WHERE org_id = ? AND user_id = ?", string(role), orgID, userID); err != nil {
+			return err
+		}
+		_, err = tx.Audit(ctx, rendezvous.AuditEntry{OrgID: orgID, Action: "staff.role_changed", TargetType: "staff_user", TargetID: userID,
+			Changes: []rendezvous.FieldChange{{Field: "role", From: string(cur.Role), To: string(role)}}})
+		return err
+	})
+	if err != nil {
+		return old, fmt.Errorf("set role of %s: %w", userID, err)
 	}
-	return s.updateStaff(ctx, "set role", "UPDATE staff_users SET role = ? WHERE org_id = ? AND user_id = ?", string(role), orgID, userID)
+	return old, nil
 }
 
 // SetStaffPreferences saves a person's own time zone and language ("" = as the browser says).
@@ -238,48 +271,4 @@ func (s *Store) PruneStaffSessions(ctx context.Context, now, idleBefore time.Tim
 		return 0, fmt.Errorf("prune sessions: %w", err)
 	}
 	return int(n), nil
-}
-
-// HistoryEntry is one thing that happened to an appointment, and who did it.
-type HistoryEntry struct {
-	At        time.Time
-	ActorID   string
-	ActorName string
-	// Action is the event: "created", "rescheduled", "updated", "reassigned", "cancelled".
-	Action string
-	Detail string
-}
-
-// AddAppointmentHistory records that actor did action to an appointment.
-func (s *Store) AddAppointmentHistory(ctx context.Context, orgID, appointmentID string, e HistoryEntry) error {
-	err := s.InTx(ctx, func(tx *Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO appointment_history (org_id, appointment_id, at, actor_id, actor_name, action, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, orgID, appointmentID, TimeToDB(e.At), e.ActorID, e.ActorName, e.Action, e.Detail)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("record history of %s: %w", appointmentID, err)
-	}
-	return nil
-}
-
-// AppointmentHistory lists what was recorded about an appointment, oldest first.
-func (s *Store) AppointmentHistory(ctx context.Context, orgID, appointmentID string) ([]HistoryEntry, error) {
-	rows, err := s.Read(ctx, `SELECT at, actor_id, actor_name, action, detail FROM appointment_history
-		WHERE org_id = ? AND appointment_id = ? ORDER BY seq`, orgID, appointmentID)
-	if err != nil {
-		return nil, fmt.Errorf("history of %s: %w", appointmentID, err)
-	}
-	defer rows.Close()
-	var out []HistoryEntry
-	for rows.Next() {
-		var e HistoryEntry
-		var at int64
-		if err := rows.Scan(&at, &e.ActorID, &e.ActorName, &e.Action, &e.Detail); err != nil {
-			return nil, fmt.Errorf("history of %s: %w", appointmentID, err)
-		}
-		e.At = TimeFromDB(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }

@@ -33,7 +33,7 @@ func TestSignInStaffRoles(t *testing.T) {
 			t.Fatalf("granted supervisor is %s", u.Role)
 		}
 		// An assigned role survives a sign-in that grants less.
-		if err := e.st.SetStaffRole(e.ctx, "org-a", "bob", rendezvous.RoleSupervisor); err != nil {
+		if _, err := e.st.SetStaffRole(e.ctx, "org-a", "bob", rendezvous.RoleSupervisor); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(time.Hour)
@@ -41,10 +41,10 @@ func TestSignInStaffRoles(t *testing.T) {
 		if u.Role != rendezvous.RoleSupervisor || !u.LastSignInAt.Equal(e.clock.Now()) || u.Name != "N bob" {
 			t.Fatalf("after re-sign-in: %+v", u)
 		}
-		if err := e.st.SetStaffRole(e.ctx, "org-a", "bob", "boss"); err == nil {
+		if _, err := e.st.SetStaffRole(e.ctx, "org-a", "bob", "boss"); err == nil {
 			t.Fatal("an unknown role was accepted")
 		}
-		if err := e.st.SetStaffRole(e.ctx, "org-b", "bob", rendezvous.RoleAgent); !errors.Is(err, rendezvous.ErrNotFound) {
+		if _, err := e.st.SetStaffRole(e.ctx, "org-b", "bob", rendezvous.RoleAgent); !errors.Is(err, rendezvous.ErrNotFound) {
 			t.Fatalf("role in another org: %v", err)
 		}
 		all, err := e.st.StaffUsers(e.ctx, "org-a")
@@ -125,20 +125,39 @@ func TestStaffSessions(t *testing.T) {
 	})
 }
 
-func TestAppointmentHistory(t *testing.T) {
+// A role change is audited in its transaction, and the last administrator stays one.
+func TestSetStaffRoleAuditedAndLastAdmin(t *testing.T) {
 	eachDialect(t, func(t *testing.T, e *env) {
-		for i, act := range []string{"created", "cancelled"} {
-			if err := e.st.AddAppointmentHistory(e.ctx, "org-a", "ap1", store.HistoryEntry{At: e.clock.Now().Add(time.Duration(i) * time.Minute),
-				ActorID: "ada", ActorName: "Ada", Action: act, Detail: "d"}); err != nil {
+		for _, id := range []string{"ada", "bob"} {
+			if _, err := e.st.SignInStaff(e.ctx, rendezvous.StaffUser{OrgID: "org-a", ID: id, Name: id}, rendezvous.RoleAgent); err != nil {
 				t.Fatal(err)
 			}
 		}
-		h, err := e.st.AppointmentHistory(e.ctx, "org-a", "ap1")
-		if err != nil || len(h) != 2 || h[0].Action != "created" || h[1].Action != "cancelled" {
-			t.Fatalf("history: %+v %v", h, err)
+		ctx := rendezvous.WithActor(e.ctx, rendezvous.Actor{Kind: rendezvous.ActorPerson, ID: "ada", Name: "ada"})
+		var ve *rendezvous.ValidationError
+		if _, err := e.st.SetStaffRole(ctx, "org-a", "ada", rendezvous.RoleAgent); !errors.As(err, &ve) {
+			t.Fatalf("the last administrator demoted themselves: %v", err)
 		}
-		if h, _ := e.st.AppointmentHistory(e.ctx, "org-b", "ap1"); len(h) != 0 {
-			t.Fatalf("another org sees %v", h)
+		if old, err := e.st.SetStaffRole(ctx, "org-a", "bob", rendezvous.RoleAdmin); err != nil || old != rendezvous.RoleAgent {
+			t.Fatalf("promote bob: %v %v", old, err)
+		}
+		if _, err := e.st.SetStaffRole(ctx, "org-a", "ada", rendezvous.RoleSupervisor); err != nil {
+			t.Fatalf("with two administrators ada may step down: %v", err)
+		}
+		if _, err := e.st.SetStaffRole(ctx, "org-a", "bob", rendezvous.RoleAgent); !errors.As(err, &ve) {
+			t.Fatalf("bob, now the last administrator, was demoted: %v", err)
+		}
+		log, _, err := e.st.AuditLog(e.ctx, "org-a", store.AuditFilter{Action: "staff.role_changed"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(log) != 2 {
+			t.Fatalf("audit entries %+v, want 2 (refused changes leave none)", log)
+		}
+		got := log[0] // newest first
+		if got.TargetID != "ada" || got.Actor.ID != "ada" || len(got.Changes) != 1 ||
+			got.Changes[0].From != "administrator" || got.Changes[0].To != "supervisor" {
+			t.Fatalf("audit entry %+v", got)
 		}
 	})
 }

@@ -1,13 +1,14 @@
 package web
 
 import (
-	"encoding/csv"
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"rendezvous"
+	"rendezvous/auditcsv"
 	"rendezvous/retention"
 	"rendezvous/store"
 )
@@ -103,11 +104,8 @@ func (s *server) handleAuditList() http.Handler {
 	})
 }
 
-// maxExportRows bounds one CSV export; narrow the filter (from, to) for more.
-const maxExportRows = 100_000
-
 // handleAuditExport serves GET /api/v1/settings/audit.csv: the filtered audit log as CSV,
-// newest first.
+// newest first (auditcsv, shared with the administration page's export).
 func (s *server) handleAuditExport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, err := auditFilter(r, store.MaxAuditLimit)
@@ -124,52 +122,15 @@ func (s *server) handleAuditExport() http.Handler {
 		}
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="audit-log.csv"`)
-		cw := csv.NewWriter(w)
-		cw.Write([]string{"id", "at", "actor_type", "actor_id", "actor_name", "action", "target_type", "target_id", "version", "changes"})
-		rows := 0
-		for {
-			for _, e := range es {
-				cw.Write([]string{strconv.FormatInt(e.ID, 10), formatTime(e.At), e.Actor.Kind, csvCell(e.Actor.ID), csvCell(e.Actor.Name),
-					e.Action, e.TargetType, csvCell(e.TargetID), strconv.Itoa(e.Version), csvCell(changesText(e.Changes))})
-				rows++
-			}
-			if next == "" || rows >= maxExportRows || r.Context().Err() != nil {
-				break
-			}
-			f.Cursor = next
-			if es, next, err = s.Store.AuditLog(r.Context(), org, f); err != nil {
-				// The header is sent; the cut shows as a last line rather than a status.
-				s.log.ErrorContext(r.Context(), "audit export failed", "request_id", requestID(r.Context()), "error", err)
-				cw.Write([]string{"", "", "", "", "", "export.failed", "", "", "", "the export stopped early; try again"})
-				break
-			}
+		page := func(ctx context.Context, cursor string) ([]rendezvous.AuditEntry, string, error) {
+			f.Cursor = cursor
+			return s.Store.AuditLog(ctx, org, f)
 		}
-		cw.Flush()
+		if err := auditcsv.Write(r.Context(), w, es, next, page); err != nil {
+			// The header is sent; the cut shows as a last line rather than a status.
+			s.log.ErrorContext(r.Context(), "audit export failed", "request_id", requestID(r.Context()), "error", err)
+		}
 	})
-}
-
-// changesText writes changes on one line: "field: from → to; other (changed)".
-func changesText(cs []rendezvous.FieldChange) string {
-	parts := make([]string, len(cs))
-	for i, c := range cs {
-		switch {
-		case c.Redacted:
-			parts[i] = c.Field + " (changed, not shown)"
-		case c.From == "" && c.To == "":
-			parts[i] = c.Field + " (changed)"
-		default:
-			parts[i] = fmt.Sprintf("%s: %s → %s", c.Field, c.From, c.To)
-		}
-	}
-	return strings.Join(parts, "; ")
-}
-
-// csvCell defuses a value a spreadsheet would run as a formula (=, +, -, @ first).
-func csvCell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
 }
 
 func (s *server) withRetention(h func(svc *retention.Service) http.HandlerFunc) http.Handler {

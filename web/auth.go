@@ -47,7 +47,7 @@ func (s *server) api(scope string, h http.Handler) http.Handler {
 			return
 		}
 		if wait := s.limits.reserve(key.ID, s.clock.Now()); wait > 0 {
-			s.error(w, r, &retryAfterError{seconds: int(math.Ceil(wait.Seconds()))})
+			s.error(w, r, &retryAfterError{seconds: int(math.Ceil(wait.Seconds())), what: "too many requests for this API key"})
 			return
 		}
 		// Changes made through the key are audited as the key's (store.Tx.Audit).

@@ -200,7 +200,9 @@ func (s *server) handleAvailability() http.Handler {
 // returns false when the request may not go on.
 func (s *server) publicWidgetRequest(w http.ResponseWriter, r *http.Request, org string) (string, bool) {
 	if ok, wait := s.Widget.AllowClient(s.clientAddr(r)); !ok {
-		s.error(w, r, &retryAfterError{seconds: int(max(1, wait.Round(time.Second)/time.Second))})
+		// Public requests have no API key: the allowance is the client address's.
+		s.error(w, r, &retryAfterError{seconds: int(max(1, wait.Round(time.Second)/time.Second)),
+			what: "too many requests to the scheduling widget from your network address"})
 		return "", false
 	}
 	if org == "" || len(org) > 100 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"rendezvous"
 	"rendezvous/store"
@@ -180,6 +181,10 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 		secs := 1
 		if errors.As(err, &rl) {
 			secs = rl.seconds
+			if rl.what != "" {
+				// Says which allowance ran out: a key's, a network's, a web site's.
+				p.Detail = fmt.Sprintf("%s%s. Retry after the number of seconds in Retry-After.", strings.ToUpper(rl.what[:1]), rl.what[1:])
+			}
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
@@ -196,7 +201,8 @@ const unavailableRetryAfter = 5
 // retryAfterError is a rate-limit refusal that knows when to come back.
 type retryAfterError struct {
 	seconds int
-	// what was refused; "" means requests of an API key over its rate limit.
+	// what was refused, in words true for the caller (lower case, no full stop); ""
+	// means requests of an API key over its rate limit.
 	what string
 }
 

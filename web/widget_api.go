@@ -131,7 +131,7 @@ func (s *server) handleWidgetBooking() http.Handler {
 			writeJSONAs(w, http.StatusConflict, out, "application/problem+json")
 			return
 		case errors.As(err, &retry):
-			s.error(w, r, &retryAfterError{seconds: int(max(1, retry.Wait.Round(time.Second)/time.Second))})
+			s.error(w, r, &retryAfterError{seconds: int(max(1, retry.Wait.Round(time.Second)/time.Second)), what: retry.Msg})
 			return
 		case err != nil:
 			s.error(w, r, err)

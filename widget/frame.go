@@ -68,6 +68,40 @@ var (
 	radiusRe = regexp.MustCompile(`^[0-9]{1,2}$`)
 )
 
+// Theme is how an embedding page asks the widget to look (its data-theme, data-color,
+// data-font and data-radius attributes). Empty fields take the widget's own look.
+type Theme struct {
+	// Mode is "light" or "dark".
+	Mode string
+	// Color is the accent colour, "#rgb" or "#rrggbb" (with alpha, "#rgba" or "#rrggbbaa").
+	Color string
+	// Font is a CSS font-family list, such as "Inter, sans-serif".
+	Font string
+	// Radius is the corner radius in pixels, 0 to 99.
+	Radius string
+}
+
+// CheckTheme reports the values of t the frame would ignore, by field (mode, color, font,
+// radius): the same rules FrameHandler applies to what a page sends.
+func CheckTheme(t Theme) error {
+	var p rendezvous.Problems
+	if t.Mode != "" && t.Mode != "light" && t.Mode != "dark" {
+		p.Add("mode", "must be light or dark")
+	}
+	for _, v := range []struct {
+		field, val string
+		re         *regexp.Regexp
+		msg        string
+	}{{"color", t.Color, colorRe, "must be a colour such as #0b5cad"},
+		{"font", t.Font, fontRe, "must be font names separated by commas, such as Inter, sans-serif (letters, digits, spaces, quotes and hyphens)"},
+		{"radius", t.Radius, radiusRe, "must be a number of pixels from 0 to 99"}} {
+		if v.val != "" && !v.re.MatchString(v.val) {
+			p.Add(v.field, "%s", v.msg)
+		}
+	}
+	return p.Err()
+}
+
 // FrameHandler serves GET /widget/frame, the page widget.js frames. It answers only when
 // the page's origin (the origin parameter) may embed the organization's widget, and then
 // tells the browser, with frame-ancestors, to show it only inside that origin: a page

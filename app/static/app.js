@@ -75,6 +75,17 @@
     if (errors) errors.focus();
   }
 
+  // Administration / webhook form: show only the fields of the chosen authentication.
+  var hook = document.querySelector("form.hook-form");
+  if (hook) {
+    var showAuth = function () {
+      var on = hook.querySelector("input[name=auth]:checked");
+      hook.querySelectorAll(".auth-fields").forEach(function (f) { f.hidden = !on || f.getAttribute("data-auth") !== on.value; });
+    };
+    hook.addEventListener("change", showAuth);
+    showAuth();
+  }
+
   // Live updates.
   var live = document.body.getAttribute("data-live");
   if (!live || !window.EventSource) return;
