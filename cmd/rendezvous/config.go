@@ -55,6 +55,7 @@ type config struct {
 
 	staffSupervisorRole string
 	staffAdminRole      string
+	staffRecheck        time.Duration
 	genesysOrgID        string
 	genesysSignInID     string
 	genesysSignInSecret string
@@ -114,6 +115,8 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 	str(&c.genesysOrgID, "genesys-org-id", "RENDEZVOUS_GENESYS_ORG_ID", "", "the Genesys Cloud organization id, by which staff sign-in recognises the organization")
 	str(&c.genesysSignInID, "genesys-signin-client-id", "RENDEZVOUS_GENESYS_SIGNIN_CLIENT_ID", "", "OAuth client id (authorization code with PKCE) that staff sign in with")
 	str(&c.genesysSignInSecret, "genesys-signin-client-secret", "RENDEZVOUS_GENESYS_SIGNIN_CLIENT_SECRET", "", "its secret, if it has one; prefer the environment variable over the flag")
+	fs.DurationVar(&c.staffRecheck, "staff-recheck", 5*time.Minute, "how often a signed-in person's Genesys Cloud sign-in is checked again: how soon someone removed from Genesys Cloud loses access ($RENDEZVOUS_STAFF_RECHECK)")
+	fs.env["staff-recheck"] = "RENDEZVOUS_STAFF_RECHECK"
 	fs.IntVar(&c.genesysRPM, "genesys-requests-per-minute", 300, "Genesys Cloud API calls allowed per minute per OAuth client, shared by every instance on the database ($RENDEZVOUS_GENESYS_REQUESTS_PER_MINUTE)")
 	fs.env["genesys-requests-per-minute"] = "RENDEZVOUS_GENESYS_REQUESTS_PER_MINUTE"
 	return fs
@@ -121,7 +124,7 @@ func newFlags(name string, getenv func(string) string, c *config) *flagSet {
 
 // staff returns the staff app settings.
 func (c *config) staff() wiring.Staff {
-	return wiring.Staff{SupervisorRole: c.staffSupervisorRole, AdminRole: c.staffAdminRole}
+	return wiring.Staff{SupervisorRole: c.staffSupervisorRole, AdminRole: c.staffAdminRole, RecheckEvery: c.staffRecheck}
 }
 
 // parse parses args, then fills every flag not given on the command line from its

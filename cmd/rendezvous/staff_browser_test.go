@@ -77,18 +77,31 @@ type staffEnv struct {
 	dir string
 }
 
-func startService(t testing.TB) *staffEnv {
+// startService starts the service; env are extra environment variables, name then value.
+func startService(t testing.TB, env ...string) *staffEnv {
 	t.Helper()
 	dir := t.TempDir()
+	getenv := testEnv(dir)
+	if len(env) > 0 {
+		base := getenv
+		getenv = func(k string) string {
+			for i := 0; i+1 < len(env); i += 2 {
+				if env[i] == k {
+					return env[i+1]
+				}
+			}
+			return base(k)
+		}
+	}
 	var out strings.Builder
-	if err := run(context.Background(), []string{"apikey", "create", "-name", "staff-test"}, testEnv(dir), &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"apikey", "create", "-name", "staff-test"}, getenv, &out, io.Discard); err != nil {
 		t.Fatalf("apikey create: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &lineWatcher{found: make(chan string, 1)}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0"}, testEnv(dir), io.Discard, logs) }()
+	go func() { done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0"}, getenv, io.Discard, logs) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -128,7 +141,10 @@ func do(t *testing.T, tab context.Context, what string, actions ...chromedp.Acti
 	ctx, cancel := context.WithTimeout(tab, staffWait)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		body, _ := chromedp.Run(tab, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
+		// Read the page with a bound of its own: a tab that is stuck must not hang the test.
+		rctx, rcancel := context.WithTimeout(tab, 10*time.Second)
+		defer rcancel()
+		body, _ := chromedp.Run(rctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
 		t.Fatalf("%s: %v\npage: %s", what, err, body)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"time"
 
 	"rendezvous"
 	"rendezvous/app"
@@ -20,6 +21,9 @@ type Staff struct {
 	// administrator at sign-in; empty grants nothing.
 	SupervisorRole string
 	AdminRole      string
+	// RecheckEvery is how often a session's Genesys Cloud token is checked again; 0 means
+	// auth's default (5 minutes).
+	RecheckEvery time.Duration
 }
 
 // newStaff builds the staff app and its sign-in on the organizations' connections. frame
@@ -36,7 +40,7 @@ func newStaff(o Options, reg *connections.Registry, s *Service, frame []string, 
 		demoUsers = append(demoUsers, app.DemoUser{Name: demo.Supervisor.Name, Role: "supervisor"})
 	}
 	a := auth.New(auth.Options{Store: o.Store, Connections: signIns{reg: reg}, Key: staffKey(o.Key), Clock: o.Clock,
-		Logger: o.Logger, PublicURL: o.PublicURL, SupervisorRole: o.Staff.SupervisorRole, AdminRole: o.Staff.AdminRole})
+		Logger: o.Logger, PublicURL: o.PublicURL, SupervisorRole: o.Staff.SupervisorRole, AdminRole: o.Staff.AdminRole, RecheckEvery: o.Staff.RecheckEvery})
 	staff, err := app.New(app.Options{Store: o.Store, Auth: a, Clock: o.Clock, Logger: o.Logger, PublicURL: o.PublicURL,
 		Queues: queueNames{reg: reg}, Checks: s.journey, Notifications: s.notify, Rooms: s.rooms,
 		DefaultOrg: DefaultOrgID, DemoUsers: demoUsers, SandboxURL: s.SandboxURL, FrameAncestors: frame, Admin: admin})
