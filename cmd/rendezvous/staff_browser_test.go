@@ -422,10 +422,23 @@ func TestStaffBrowser(t *testing.T) {
 	}
 }
 
-// newStaffTab opens another tab of the same browser (same cookies).
+// newStaffTab opens another tab of the same browser (same cookies). It opens the tab
+// here, with the tab's own context: chromedp ties a tab's message loop to the context of
+// the first action run on it, so a tab first used by do (whose deadline ends when do
+// returns) would stop answering every later action.
 func newStaffTab(t *testing.T, browser context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
+	opened := make(chan error, 1)
+	go func() { opened <- chromedp.Do(ctx, chromedp.Navigate("about:blank")) }()
+	select {
+	case err := <-opened:
+		if err != nil {
+			t.Fatalf("open a tab: %v", err)
+		}
+	case <-time.After(staffWait):
+		t.Fatalf("open a tab: not after %v", staffWait)
+	}
 	return ctx
 }
