@@ -200,6 +200,7 @@ func benchNotify(ctx context.Context, o options, out io.Writer) error {
 	// First the bookings' events must be planned (they are due before their messages);
 	// then a minute of sending is counted.
 	eventsStart := time.Now()
+	lastReport := eventsStart
 	for deadline := time.Now().Add(10 * time.Minute); ; {
 		rows, err := st.Read(ctx, "SELECT COUNT(*) FROM jobs WHERE kind = ? AND state IN ('pending', 'running')", store.EventJobKind)
 		if err != nil {
@@ -215,6 +216,10 @@ func benchNotify(ctx context.Context, o options, out io.Writer) error {
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%d appointment events still queued after 10 minutes", left)
+		}
+		if time.Since(lastReport) >= 10*time.Second {
+			fmt.Fprintf(os.Stderr, "rdvbench: %d appointment events queued after %.0f s\n", left, time.Since(eventsStart).Seconds())
+			lastReport = time.Now()
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
