@@ -412,3 +412,59 @@ func (s *Store) PutWidgetOrigins(ctx context.Context, orgID string, origins []st
 	}
 	return now, nil
 }
+
+// queueWithSchedule returns the queue an appointment is routed to by name, when that
+// queue has a schedule (whose capacity then bounds the appointment, see
+// checkQueueCapacity), or "". It reads outside the booking's transaction: a schedule
+// created while the booking runs holds from the next booking on.
+func (s *Store) queueWithSchedule(ctx context.Context, a *rendezvous.Appointment) (string, error) {
+	r := a.Interaction.Routing
+	if r.Type != rendezvous.RoutingQueue || r.QueueName == "" || a.Status.Final() {
+		return "", nil
+	}
+	var one int
+	err := s.ReadRow(ctx, "SELECT 1 FROM schedules WHERE org_id = ? AND queue_name = ?", a.OrgID, r.QueueName).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("schedule of queue %q: %w", r.QueueName, err)
+	}
+	return r.QueueName, nil
+}
+
+// checkQueueCapacity refuses a, routed to queue, when the queue's schedule has no place
+// left over its time (availability.Plan.Remaining). It runs inside the writing
+// transaction under the queue's lock, the one widget bookings take (BookFromSchedule), so
+// that parallel bookings for the last place through the API and the widget cannot both
+// pass. Only the capacity is checked: an integrator may book outside the offered slots.
+func (s *Store) checkQueueCapacity(ctx context.Context, tx *Tx, a *rendezvous.Appointment, queue string) error {
+	if err := tx.Lock(ctx, "schedule/"+a.OrgID+"/"+queue); err != nil {
+		return err
+	}
+	rec, err := scanSchedule(tx.QueryRow(ctx, "SELECT definition, version, updated_at, last_agent FROM schedules WHERE org_id = ? AND queue_name = ?",
+		a.OrgID, queue))
+	if errors.Is(err, rendezvous.ErrNotFound) {
+		return nil // deleted meanwhile: nothing bounds the queue any more
+	}
+	if err != nil {
+		return fmt.Errorf("schedule %q: %w", queue, err)
+	}
+	plan, err := availability.Compile(rec.Schedule)
+	if err != nil {
+		return fmt.Errorf("stored schedule of %q no longer valid: %w", queue, err)
+	}
+	agents := make([]string, len(rec.Agents))
+	for i, ag := range rec.Agents {
+		agents[i] = strings.TrimSpace(ag.UserID)
+	}
+	booked, err := s.queueBookings(ctx, tx.Query, a.OrgID, queue, agents, a.Start.Add(-36*time.Hour), a.End().Add(36*time.Hour))
+	if err != nil {
+		return fmt.Errorf("queue bookings: %w", err)
+	}
+	if plan.Remaining(a.Start, a.End(), booked) <= 0 {
+		return rendezvous.WithDetail(fmt.Errorf("queue %q is fully booked at %s: %w", queue, a.Start.Format(time.RFC3339), rendezvous.ErrConflict),
+			"The queue %q has no place left at that time: its schedule's capacity is taken. Choose another time.", queue)
+	}
+	return nil
+}
