@@ -269,6 +269,14 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 		return nil // finished already
 	}
 	ch := Channel(d.Channel)
+	if d.Kind != KindReminder {
+		// Behind a backlog: deferred to its slot before the work of preparing it.
+		if p, ok := s.channelPacers.Load(j.OrgID + "\x00" + string(ch)); ok {
+			if later := p.(*pacer).early(s.clock.Now(), d.ID); !later.IsZero() {
+				return jobs.Defer(later, "waiting for the OAuth client's rate limit")
+			}
+		}
+	}
 	set, err := s.Settings(ctx, j.OrgID)
 	if err != nil {
 		return err
@@ -337,6 +345,7 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	if err != nil {
 		return sendFailed(err)
 	}
+	s.channelPacers.Store(j.OrgID+"\x00"+string(ch), gc.pacer)
 	res, wait, later := gc.pacer.take(now, d.ID, d.Kind == KindReminder)
 	if !later.IsZero() {
 		return jobs.Defer(later, "waiting for the OAuth client's rate limit")
