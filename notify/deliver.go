@@ -137,12 +137,17 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 			if !ok {
 				continue // planned before: this event was handled already
 			}
-			kind := SendJobKind
+			kind, runAt := SendJobKind, p.Due
 			if p.Kind == KindReminder {
 				kind = ReminderJobKind // its own lane: never behind a backlog of messages
+			} else if pc, ok := s.channelPacers.Load(j.OrgID + "\x00" + string(p.Channel)); ok {
+				// Behind a backlog of sends: enqueued for its slot rather than due.
+				if at := pc.(*pacer).slotFor(p.Due, d.ID); !at.IsZero() {
+					runAt = at
+				}
 			}
 			if err := tx.Enqueue(ctx, store.Job{OrgID: j.OrgID, Kind: kind, Args: sendArgs{DeliveryID: d.ID},
-				RunAt: p.Due, MaxAttempts: sendMaxAttempts, UniqueKey: key}); err != nil {
+				RunAt: runAt, MaxAttempts: sendMaxAttempts, UniqueKey: key}); err != nil {
 				return err
 			}
 			planned++

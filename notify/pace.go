@@ -112,6 +112,24 @@ func (p *pacer) early(now time.Time, id string) time.Time {
 	return at
 }
 
+// slotFor reserves, for a send planned for due, the slot it will have behind this
+// pacer's backlog, and returns it; zero when the send may simply go at due (the pacer
+// has room for it within maxInlineWait then). A message planned behind a backlog of
+// thousands is enqueued for its slot at once, instead of being claimed when due only to
+// be deferred to it, which, with the messages of a whole burst due together, held up the
+// messages whose slots had come.
+func (p *pacer) slotFor(due time.Time, id string) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at := maxTime(due, p.next)
+	if at.Sub(due) <= maxInlineWait {
+		return time.Time{}
+	}
+	p.slots[id] = at
+	p.next = at.Add(p.interval)
+	return at
+}
+
 // release gives back a slot that was not used (the send was skipped or failed before it
 // reached Genesys).
 func (p *pacer) release(r *rate.Reservation, now time.Time) {
