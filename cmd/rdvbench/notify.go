@@ -139,9 +139,9 @@ func benchNotify(ctx context.Context, o options, out io.Writer) error {
 	}
 
 	// Each booking has its own slot: the demo agents in turn, 30 minutes apart, from
-	// tomorrow on.
+	// the day after tomorrow on (clear of the probes of appointments starting now, also near midnight).
 	agents := sandbox.Demo.Agents
-	day := time.Now().UTC().Add(24 * time.Hour).Truncate(24 * time.Hour)
+	day := time.Now().UTC().Add(48 * time.Hour).Truncate(24 * time.Hour)
 	var seq atomic.Int64
 	book := func(ctx context.Context, _ int) error {
 		i := int(seq.Add(1) - 1)
