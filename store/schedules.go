@@ -239,9 +239,15 @@ func appendBusy(out []availability.Booking, all []byte) ([]availability.Booking,
 // availability request's time on a loaded machine. The first row carries the agents'
 // records; each further row is an appointment routed to the queue without an agent,
 // with its interaction (the same conditions as agentBusySQLite and queueRoutedSQL).
+//
+// The agents are matched with IN (SELECT unnest(...)), a hash join, not = ANY(...): the
+// statement is prepared, and in its generic plan "= ANY" of an array parameter compares
+// each appointment's agent with the list one by one (200 agents × 2,000 appointments),
+// where the hash join looks each up once: 3.6 ms against 1.3 ms per read at the median,
+// alternating in one process (2026-12-04, load 6.5–8.8).
 const queueBookingsPostgresSQL = `SELECT 0, string_agg(start_at::text || ':' || end_at::text || ':' || agent_user_id, chr(30)), NULL
 	FROM appointments
-	WHERE org_id = ? AND agent_user_id = ANY(?::text[]) AND start_at > ? AND start_at < ? AND end_at > ?
+	WHERE org_id = ? AND agent_user_id IN (SELECT unnest(?::text[])) AND start_at > ? AND start_at < ? AND end_at > ?
 	AND status IN ('scheduled', 'in_progress')
 UNION ALL
 SELECT 1, start_at::text || ':' || end_at::text || ':' || agent_user_id, interaction
