@@ -229,6 +229,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	go func() { defer close(hbDone); r.heartbeat(work) }()
 	for {
 		r.releaseOrphans(ctx)
+		looked := r.clock.Now()
 		claimedFull, claimErr := false, false
 		free := int64(r.workers()) - r.normal.inflight.Load()
 		if free > 0 {
@@ -252,16 +253,27 @@ func (r *Runner) Run(ctx context.Context) error {
 		if claimedFull {
 			continue // perhaps more are due
 		}
-		var t clock.Timer
+		// Sleep until the next job a free worker could take is due. With every worker of
+		// the normal lane busy, only the reserved lane's kinds count: a backlog of other
+		// due work is the busy workers' to take (a finishing worker wakes the loop), and
+		// timing the loop by it turned it into a spin that asked the database twice per
+		// turn for as long as the backlog lasted (issue 14).
+		wait := time.Duration(-1) // no timer
 		switch {
-		case free > 0 || critFree > 0:
-			t = r.clock.AfterFunc(r.nextWait(ctx, claimErr), r.Wake)
-		case r.busy.Load():
+		case free > 0:
+			wait = r.nextWait(ctx, claimErr, looked, nil)
+		case critFree > 0:
+			wait = r.nextWait(ctx, claimErr, looked, r.critical.kinds)
+		}
+		if r.busy.Load() && (wait < 0 || wait > busyRecheck) {
 			// Held back for the requests: look again soon, in case they are over while
 			// the one running job still takes its time.
-			t = r.clock.AfterFunc(busyRecheck, r.Wake)
+			wait = busyRecheck
 		}
-		// With every worker busy there is no timer: a finishing worker wakes the loop.
+		var t clock.Timer
+		if wait >= 0 {
+			t = r.clock.AfterFunc(wait, r.Wake)
+		}
 		select {
 		case <-ctx.Done():
 			if t != nil {
@@ -344,18 +356,28 @@ func (r *Runner) workers() int {
 	return r.o.Workers
 }
 
-// nextWait is how long to sleep: until the earliest pending job is due, at most the poll
-// interval; the full interval after a failed claim so a database outage is not hammered.
-func (r *Runner) nextWait(ctx context.Context, failed bool) time.Duration {
+// nextWait is how long to sleep: until the earliest pending job of kinds (none: any) is
+// due, at most the poll interval; a second after a failed claim so a database outage is
+// not hammered. A job that was due already when the runner looked (at looked) but was
+// not claimed (another instance holds it locked for a moment) is looked at again after
+// recheckDue rather than at once, so that the loop does not spin on it.
+func (r *Runner) nextWait(ctx context.Context, failed bool, looked time.Time, kinds []string) time.Duration {
 	d := r.o.PollInterval
 	if failed {
 		return min(d, time.Second)
 	}
-	if at, ok, err := r.st.NextJobAt(ctx); err == nil && ok {
+	if at, ok, err := r.st.NextDueAt(ctx, kinds); err == nil && ok {
+		if !at.After(looked) {
+			return min(d, recheckDue)
+		}
 		d = min(d, max(at.Sub(r.clock.Now()), 0))
 	}
 	return d
 }
+
+// recheckDue is the least a runner sleeps when the earliest pending job it could take is
+// due already although its claim just left it.
+const recheckDue = 20 * time.Millisecond
 
 // track starts renewing j's lease.
 func (r *Runner) track(j *store.Job, token string) {

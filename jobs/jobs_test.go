@@ -46,6 +46,9 @@ func startWith(t *testing.T, d string, o jobs.RunnerOptions, register func(r *jo
 	if err := st.EnsureOrg(context.Background(), rendezvous.Org{ID: "org-a"}); err != nil {
 		t.Fatal(err)
 	}
+	if w, ok := o.Clock.(interface{ wrap(*clock.Fake) }); ok {
+		w.wrap(fc) // a test's clock that watches the runner's timers on the store's fake clock
+	}
 	o.PollInterval = cmp.Or(o.PollInterval, time.Hour)
 	o.BaseBackoff = cmp.Or(o.BaseBackoff, time.Minute)
 	o.MaxBackoff = cmp.Or(o.MaxBackoff, time.Hour)

@@ -137,12 +137,17 @@ func (s *Service) HandleAppointmentEvent(ctx context.Context, j *store.Job) erro
 			if !ok {
 				continue // planned before: this event was handled already
 			}
-			kind := SendJobKind
+			kind, runAt := SendJobKind, p.Due
 			if p.Kind == KindReminder {
 				kind = ReminderJobKind // its own lane: never behind a backlog of messages
+			} else if pc, ok := s.channelPacers.Load(j.OrgID + "\x00" + string(p.Channel)); ok {
+				// Behind a backlog of sends: enqueued for its slot rather than due.
+				if at := pc.(*pacer).slotFor(p.Due, d.ID); !at.IsZero() {
+					runAt = at
+				}
 			}
 			if err := tx.Enqueue(ctx, store.Job{OrgID: j.OrgID, Kind: kind, Args: sendArgs{DeliveryID: d.ID},
-				RunAt: p.Due, MaxAttempts: sendMaxAttempts, UniqueKey: key}); err != nil {
+				RunAt: runAt, MaxAttempts: sendMaxAttempts, UniqueKey: key}); err != nil {
 				return err
 			}
 			planned++
@@ -269,6 +274,14 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 		return nil // finished already
 	}
 	ch := Channel(d.Channel)
+	if d.Kind != KindReminder {
+		// Behind a backlog: deferred to its slot before the work of preparing it.
+		if p, ok := s.channelPacers.Load(j.OrgID + "\x00" + string(ch)); ok {
+			if later := p.(*pacer).early(s.clock.Now(), d.ID); !later.IsZero() {
+				return jobs.Defer(later, "waiting for the OAuth client's rate limit")
+			}
+		}
+	}
 	set, err := s.Settings(ctx, j.OrgID)
 	if err != nil {
 		return err
@@ -337,6 +350,7 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	if err != nil {
 		return sendFailed(err)
 	}
+	s.channelPacers.Store(j.OrgID+"\x00"+string(ch), gc.pacer)
 	res, wait, later := gc.pacer.take(now, d.ID, d.Kind == KindReminder)
 	if !later.IsZero() {
 		return jobs.Defer(later, "waiting for the OAuth client's rate limit")

@@ -87,6 +87,49 @@ func (p *pacer) take(now time.Time, id string, urgent bool) (r *rate.Reservation
 	return res, d, time.Time{}
 }
 
+// early is take's answer for a send that is not urgent, given before the send is
+// prepared: the instant to come back at when the send could not go within
+// maxInlineWait (its slot is queued as take would queue it), or zero when it may go on
+// to prepare and take its slot. Under a backlog of thousands of messages every new one
+// is deferred once; answering before reading and rendering it made that deferral cost
+// one read and one write instead of a whole preparation, so the workers reach the
+// messages whose slots have come well before those slots pass.
+func (p *pacer) early(now time.Time, id string) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if at, ok := p.slots[id]; ok {
+		if at.Sub(now) > maxInlineWait {
+			return at
+		}
+		return time.Time{}
+	}
+	at := maxTime(now, p.next)
+	if at.Sub(now) <= maxInlineWait {
+		return time.Time{}
+	}
+	p.slots[id] = at
+	p.next = at.Add(p.interval)
+	return at
+}
+
+// slotFor reserves, for a send planned for due, the slot it will have behind this
+// pacer's backlog, and returns it; zero when the send may simply go at due (the pacer
+// has room for it within maxInlineWait then). A message planned behind a backlog of
+// thousands is enqueued for its slot at once, instead of being claimed when due only to
+// be deferred to it, which, with the messages of a whole burst due together, held up the
+// messages whose slots had come.
+func (p *pacer) slotFor(due time.Time, id string) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at := maxTime(due, p.next)
+	if at.Sub(due) <= maxInlineWait {
+		return time.Time{}
+	}
+	p.slots[id] = at
+	p.next = at.Add(p.interval)
+	return at
+}
+
 // release gives back a slot that was not used (the send was skipped or failed before it
 // reached Genesys).
 func (p *pacer) release(r *rate.Reservation, now time.Time) {

@@ -85,6 +85,10 @@ type Service struct {
 
 	mu      sync.Mutex
 	clients map[string]*sendClient
+	// channelPacers remembers, per organization and channel, the pacer its sends last
+	// went through, so that a send bound to wait for a later slot is deferred to it
+	// before any of the work of preparing it (see HandleSend).
+	channelPacers sync.Map // org + "\x00" + channel → *pacer
 
 	// enabled caches EnabledForNewBooking per organization (see enabledTTL).
 	enabledMu sync.Mutex

@@ -191,7 +191,14 @@ func (s *Store) CreateAppointment(ctx context.Context, a *rendezvous.Appointment
 	if err != nil {
 		return nil, false, err
 	}
-	if s.dialect == Postgres {
+	// A booking routed to a queue with a schedule is bounded by its capacity, checked in
+	// the transaction under the queue's lock (checkQueueCapacity): on PostgreSQL too it
+	// then takes the transaction below instead of the one-statement booking.
+	queue, err := s.queueWithSchedule(ctx, &saved)
+	if err != nil {
+		return nil, false, fmt.Errorf("create appointment: %w", err)
+	}
+	if s.dialect == Postgres && queue == "" {
 		replayID, err := s.createPostgres(ctx, &saved, idem, customers, interaction, sealed)
 		if err != nil {
 			return nil, false, fmt.Errorf("create appointment: %w", err)
@@ -227,6 +234,11 @@ func (s *Store) CreateAppointment(ctx context.Context, a *rendezvous.Appointment
 				return nil
 			case !errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("idempotency key: %w", err)
+			}
+		}
+		if queue != "" {
+			if err := s.checkQueueCapacity(ctx, tx, &saved, queue); err != nil {
+				return err
 			}
 		}
 		if err := s.checkOverlap(ctx, tx, &saved); err != nil {

@@ -304,8 +304,8 @@ func (s *Store) ClaimDue(ctx context.Context, c Claim) ([]*Job, error) {
 }
 
 // claimSQL leases up to n due jobs of the given number of kinds (0: any); its arguments
-// are the lease token, the lease's end, the owner, now, then the kinds. lock is appended
-// to the inner SELECT.
+// are the lease token, the lease's end, the owner, then dueArgs. lock is appended to the
+// SELECTs that read the jobs table.
 //
 // n is written into the statement rather than passed: PostgreSQL plans a prepared
 // statement with a parameter as its LIMIT for a tenth of the table, so it never settles
@@ -314,18 +314,43 @@ func (s *Store) ClaimDue(ctx context.Context, c Claim) ([]*Job, error) {
 func claimSQL(lock string, n, kinds int) string {
 	return `UPDATE jobs SET state = 'running', attempts = attempts + 1,
 			lease_token = ?, lease_until = ?, lease_owner = ?
-			WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?` + kindFilter(kinds) + `
-				ORDER BY run_at, id LIMIT ` + strconv.Itoa(n) + lock + `)
+			WHERE id IN (` + dueIDs(lock, n, kinds) + `)
 			RETURNING id, org_id, kind, args, run_at, attempts, max_attempts, last_error,
 				COALESCE(unique_key, '') AS unique_key, created_at`
 }
 
-// kindFilter is the claim's condition on kinds, with one placeholder per kind.
-func kindFilter(kinds int) string {
+// dueIDs selects the ids of up to n due pending jobs, earliest first, of the given number
+// of kinds (0: any); its arguments are dueArgs. lock is appended to the SELECTs that read
+// the jobs table.
+//
+// With kinds, each kind is read on its own from jobs_kind_due (kind, run_at, id) and the
+// reads are merged. A single "kind IN (...)" let both SQLite and PostgreSQL take the
+// due-jobs index (state, run_at, id) instead and filter the kinds out of every due job:
+// under a backlog of thousands of messages due, the reserved lane's every look for a due
+// reminder or deadline read the whole backlog (issue 14).
+func dueIDs(lock string, n, kinds int) string {
+	limit := " LIMIT " + strconv.Itoa(n)
 	if kinds == 0 {
-		return ""
+		return `SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ? ORDER BY run_at, id` + limit + lock
 	}
-	return " AND kind IN (" + strings.TrimSuffix(strings.Repeat("?, ", kinds), ", ") + ")"
+	leaves := make([]string, kinds)
+	for i := range leaves {
+		leaves[i] = `SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE state = 'pending' AND kind = ? AND run_at <= ?
+				ORDER BY run_at, id` + limit + lock + `) AS k` + strconv.Itoa(i)
+	}
+	return `SELECT id FROM (` + strings.Join(leaves, " UNION ALL ") + `) AS due ORDER BY run_at, id` + limit
+}
+
+// dueArgs are dueIDs' arguments.
+func dueArgs(now time.Time, kinds []string) []any {
+	if len(kinds) == 0 {
+		return []any{TimeToDB(now)}
+	}
+	var args []any
+	for _, k := range kinds {
+		args = append(args, k, TimeToDB(now))
+	}
+	return args
 }
 
 // claimArgs are claimSQL's arguments.
@@ -334,11 +359,7 @@ func claimArgs(now time.Time, c Claim) []any {
 	if c.Owner != "" {
 		owner = c.Owner
 	}
-	args := []any{c.Token, TimeToDB(now.Add(c.Lease)), owner, TimeToDB(now)}
-	for _, k := range c.Kinds {
-		args = append(args, k)
-	}
-	return args
+	return append([]any{c.Token, TimeToDB(now.Add(c.Lease)), owner}, dueArgs(now, c.Kinds)...)
 }
 
 // claimDue runs claimSQL through query and reads the claimed jobs.
@@ -382,8 +403,7 @@ func completeAndClaimPostgres(n, kinds int) string {
 	WHERE id = ? AND lease_token = ? RETURNING id
 ), claimed AS (
 	UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = ?, lease_until = ?, lease_owner = ?
-	WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?` + kindFilter(kinds) + `
-		ORDER BY run_at, id LIMIT ` + strconv.Itoa(n) + ` FOR UPDATE SKIP LOCKED)
+	WHERE id IN (` + dueIDs(" FOR UPDATE SKIP LOCKED", n, kinds) + `)
 	RETURNING id, org_id, kind, args, run_at, attempts, max_attempts, last_error,
 		COALESCE(unique_key, '') AS unique_key, created_at
 )
@@ -567,13 +587,10 @@ func (s *Store) queueExecCount(ctx context.Context, query string, args ...any) (
 
 // HasDue reports whether a pending job of one of kinds is due, by a read that takes no
 // write lock: a claimer of a few kinds asks before it claims, so that an idle lane costs
-// no write transaction each time the runner looks.
+// no write transaction each time the runner looks. It reads only jobs of those kinds
+// (see dueIDs), however many others are due.
 func (s *Store) HasDue(ctx context.Context, kinds []string) (bool, error) {
-	args := []any{TimeToDB(s.clock.Now())}
-	for _, k := range kinds {
-		args = append(args, k)
-	}
-	rows, err := s.read.QueryContext(ctx, s.rebind("SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?"+kindFilter(len(kinds))+" LIMIT 1"), args...)
+	rows, err := s.read.QueryContext(ctx, s.rebind(dueIDs("", 1, len(kinds))), dueArgs(s.clock.Now(), kinds)...)
 	if err != nil {
 		return false, fmt.Errorf("due jobs: %w", err)
 	}
@@ -583,9 +600,25 @@ func (s *Store) HasDue(ctx context.Context, kinds []string) (bool, error) {
 
 // NextJobAt returns when the earliest pending job is due, or false when none is pending.
 func (s *Store) NextJobAt(ctx context.Context) (time.Time, bool, error) {
+	return s.NextDueAt(ctx, nil)
+}
+
+// NextDueAt returns when the earliest pending job of one of kinds (none: of any kind) is
+// due, or false when none is pending. Like HasDue, it reads only jobs of those kinds.
+func (s *Store) NextDueAt(ctx context.Context, kinds []string) (time.Time, bool, error) {
+	q := "SELECT MIN(run_at) FROM jobs WHERE state = 'pending'"
+	var args []any
+	if len(kinds) > 0 {
+		leaves := make([]string, len(kinds))
+		for i, k := range kinds {
+			leaves[i] = `SELECT run_at FROM (SELECT run_at FROM jobs WHERE state = 'pending' AND kind = ?
+				ORDER BY run_at LIMIT 1) AS k` + strconv.Itoa(i)
+			args = append(args, k)
+		}
+		q = "SELECT MIN(run_at) FROM (" + strings.Join(leaves, " UNION ALL ") + ") AS due"
+	}
 	var at sql.NullInt64
-	err := s.read.QueryRowContext(ctx, "SELECT MIN(run_at) FROM jobs WHERE state = 'pending'").Scan(&at)
-	if err != nil {
+	if err := s.read.QueryRowContext(ctx, s.rebind(q), args...).Scan(&at); err != nil {
 		return time.Time{}, false, fmt.Errorf("next job: %w", err)
 	}
 	if !at.Valid {

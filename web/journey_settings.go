@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"runtime"
 	"strings"
 
 	"rendezvous"
@@ -37,6 +38,22 @@ func (s *server) handleJourney(h func(*journey.Service) http.Handler) http.Handl
 	// Whatever changes through the customer's link is audited as the customer's doing.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h2.ServeHTTP(w, r.WithContext(rendezvous.WithActor(r.Context(), rendezvous.Actor{Kind: rendezvous.ActorCustomer})))
+	})
+}
+
+// arrival serves the customer's link as a request that background work yields to at
+// once: at the start, opening the link creates the interaction, which must not wait on
+// the cores a backlog of jobs is using (issue 14). It counts as enough API requests in
+// flight to keep every core busy (see APIInFlight), for as long as it runs.
+func (s *server) arrival(h http.Handler) http.Handler {
+	if s.APIInFlight == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := int64(runtime.GOMAXPROCS(0))
+		s.APIInFlight.Add(n)
+		defer s.APIInFlight.Add(-n)
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -79,7 +79,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("/api/", s.apiNotFound())
 
 	// Customer journey: the customer's link, its event stream, page assets, waiting-room media.
-	mux.Handle("GET /a/{token}", s.handleJourney((*journey.Service).PageHandler))
+	mux.Handle("GET /a/{token}", s.arrival(s.handleJourney((*journey.Service).PageHandler)))
 	mux.Handle("GET /a/{token}/events", s.handleJourney((*journey.Service).EventsHandler))
 	mux.Handle("GET /a/{token}/reschedule", s.handleJourney((*journey.Service).RescheduleHandler))
 	mux.Handle("POST /a/{token}/reschedule", s.handleJourney((*journey.Service).RescheduleHandler))

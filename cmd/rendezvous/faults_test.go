@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -530,4 +531,145 @@ func TestDiskFullIsVisibleAndRecovers(t *testing.T) {
 	if n := f.count("SELECT COUNT(*) FROM notify_deliveries WHERE outcome = 'sending'"); n > 0 {
 		t.Errorf("%d deliveries left sending", n)
 	}
+}
+
+// TestPostgresDownAnswers503 puts a TCP proxy between the service and PostgreSQL and
+// cuts it, as when the database server goes down: every booking is refused with 503 and
+// Retry-After (never a 500), /readyz says the database cannot be reached, and once the
+// database is back the service recovers by itself and every message goes out. (The proxy
+// stands for the server: the PostgreSQL other tests use is not stopped.)
+func TestPostgresDownAnswers503(t *testing.T) {
+	t.Parallel()
+	f := newFaultEnv(t, store.Postgres)
+	u, err := url.Parse(f.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startTCPProxy(t, u.Host)
+	u.Host = p.addr
+	for i, kv := range f.env {
+		if strings.HasPrefix(kv, "RENDEZVOUS_DATABASE_URL=") {
+			f.env[i] = "RENDEZVOUS_DATABASE_URL=" + u.String()
+		}
+	}
+	c := f.start()
+	client := &http.Client{Timeout: 30 * time.Second}
+	ready := func() (int, string, string) {
+		resp, err := client.Get(c.base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Retry-After"), string(b)
+	}
+	f.checkAnswers(f.burst(c.base, 10, 4, 0, nil), false)
+
+	p.cut()
+	out := f.burst(c.base, 20, 4, 0, nil)
+	for i, o := range out {
+		if o.status != http.StatusServiceUnavailable || o.retryAfter == "" {
+			t.Errorf("request %d with PostgreSQL down: %d, Retry-After %q (%v); want 503 with Retry-After", i, o.status, o.retryAfter, o.err)
+		}
+	}
+	if code, _, body := ready(); code != http.StatusServiceUnavailable || !strings.Contains(body, "cannot be reached") {
+		t.Errorf("readyz with PostgreSQL down: %d %q, want 503 saying the database cannot be reached", code, body)
+	}
+
+	p.restore()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if code, _, _ := ready(); code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not ready 20 s after PostgreSQL came back")
+		}
+		time.Sleep(100 * time.Millisecond) // polling another process's state
+	}
+	f.checkAnswers(f.burst(c.base, 10, 4, 0, nil), false)
+	f.waitAllSent(30 * time.Second)
+}
+
+// tcpProxy forwards connections to a target until cut, which closes its listener and
+// every connection through it, as a database server that goes down does; restore listens
+// again on the same address.
+type tcpProxy struct {
+	t      *testing.T
+	target string
+	addr   string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]bool
+}
+
+func startTCPProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{t: t, target: target, addr: ln.Addr().String(), conns: map[net.Conn]bool{}}
+	p.serve(ln)
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *tcpProxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", p.target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			if !p.track(in, out) {
+				continue
+			}
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
+}
+
+// track remembers a forwarded pair, or closes it when the proxy was cut meanwhile.
+func (p *tcpProxy) track(in, out net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		in.Close()
+		out.Close()
+		return false
+	}
+	p.conns[in], p.conns[out] = true, true
+	return true
+}
+
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *tcpProxy) restore() {
+	p.t.Helper()
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		p.t.Fatalf("listen again on %s: %v", p.addr, err)
+	}
+	p.serve(ln)
 }

@@ -350,7 +350,6 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 	busy := func() bool { return apiInFlight.Load() >= int64(runtime.GOMAXPROCS(0)) }
 	s.Runner = jobs.NewRunner(o.Store, jobs.RunnerOptions{Clock: o.Clock, Logger: log.With("component", "jobs"),
 		Workers: o.JobWorkers, Busy: busy, Instance: o.Instance, Critical: CriticalJobKinds})
-	s.registerJobs()
 
 	frames := o.FrameAncestors
 	if len(frames) == 0 {
@@ -361,6 +360,9 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		s.Close()
 		return nil, err
 	}
+	// Only now that every part exists: a handler taken from a part not yet built (a nil
+	// receiver) panicked on every event, and each event was retried ten times.
+	s.registerJobs()
 	deps := web.Deps{
 		Store:     o.Store,
 		Logger:    log,
