@@ -1,7 +1,9 @@
 package app
 
 import (
+	"html/template"
 	"net/http"
+	"strings"
 	"time"
 
 	"rendezvous"
@@ -29,6 +31,16 @@ type calendarData struct {
 
 // AgentName names an agent, falling back to the start of the id for one who never signed in.
 func (d calendarData) AgentName(id string) string { return agentName(d.Names, id) }
+
+// Cards writes a day's appointments, each with view.Card, in one call: a supervisor's
+// week has thousands, and a template call per card costs more than the card itself.
+func (v *view) Cards(d calendarData, day calendarDay) template.HTML {
+	var b strings.Builder
+	for _, ap := range day.Appointments {
+		b.WriteString(string(v.Card(ap, d.AgentName(ap.AgentUserID))))
+	}
+	return template.HTML(b.String())
+}
 
 func agentName(names map[string]string, id string) string {
 	if n := names[id]; n != "" {

@@ -146,7 +146,7 @@ func onlyDigits(s string) string {
 // selects, in start order. Agents get only their own: the rule is applied in the query
 // and again per appointment (CanView).
 func (a *App) appointmentsIn(ctx context.Context, s *auth.Session, from, to time.Time, f filters) ([]*rendezvous.Appointment, bool, error) {
-	lf := store.ListFilter{From: from, To: to, Statuses: f.Statuses, Limit: store.MaxListLimit}
+	lf := store.ListFilter{From: from, To: to, Statuses: f.Statuses, Limit: maxRead, Range: true}
 	if !s.User.Supervises() {
 		lf.AgentUserID = s.User.ID
 	} else if f.Agent != "" {

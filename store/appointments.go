@@ -44,8 +44,12 @@ type ListFilter struct {
 	Statuses    []rendezvous.Status
 	// From and To select appointments overlapping [From, To).
 	From, To time.Time
-	// Limit is the page size: default DefaultListLimit, at most MaxListLimit.
+	// Limit is the page size: default DefaultListLimit, at most MaxListLimit unless Range.
 	Limit int
+	// Range lifts MaxListLimit, for a page that shows a whole range at once (a
+	// supervisor's week) and would otherwise read it in many round trips. Not for the API,
+	// whose pages stay small.
+	Range bool
 	// Cursor is the next value of the previous page.
 	Cursor string
 }
@@ -356,7 +360,9 @@ func (s *Store) ListAppointments(ctx context.Context, orgID string, f ListFilter
 	if limit <= 0 {
 		limit = DefaultListLimit
 	}
-	limit = min(limit, MaxListLimit)
+	if !f.Range {
+		limit = min(limit, MaxListLimit)
+	}
 	var q strings.Builder
 	q.WriteString("SELECT " + appointmentColumns + " FROM appointments")
 	if f.AgentUserID != "" && s.dialect == SQLite {
