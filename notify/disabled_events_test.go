@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -50,6 +51,22 @@ func TestDisabledEventsPlanNothingOnTheirChannel(t *testing.T) {
 			if n := len(find(ds, notify.KindMessage, "created", "email", "")); n != 0 {
 				t.Errorf("%d email confirmations planned, want none", n)
 			}
+
+			// Switched off after they were planned: the email reminders are skipped when due,
+			// with the reason in the log.
+			set.DisabledEvents = []string{"reminder/sms", "created/email", "reminder/email"}
+			if _, err := e.svc.PutSettings(e.ctx, e.org, set); err != nil {
+				t.Fatal(err)
+			}
+			e.advanceTo(a.Start.Add(-24 * time.Hour))
+			if len(e.outbox(mail)) != 0 {
+				t.Errorf("%d emails after reminders by email were switched off", len(e.outbox(mail)))
+			}
+			skipped := find(e.deliveries(a.ID), notify.KindReminder, "", "email", notify.OutcomeSkipped)
+			if len(skipped) != 1 {
+				t.Fatalf("%d email reminders skipped at the 24 h mark, want 1: %+v", len(skipped), e.deliveries(a.ID))
+			}
+			contains(t, "skip reason", fmt.Sprintf("%+v", skipped[0]), "reminder messages by email are switched off")
 		})
 	}
 }

@@ -39,7 +39,8 @@ type Settings struct {
 	LogoURL string `json:"logoUrl,omitempty"`
 	// DisabledEvents are the events switched off on one channel, each written
 	// "event/channel" (for example "reminder/sms"). Every other event goes on every
-	// verified channel, so absent or empty means everything is sent.
+	// verified channel, so absent or empty means everything is sent. Nothing is planned
+	// for a pair switched off, and one planned before is skipped when due.
 	DisabledEvents []string `json:"disabledEvents,omitempty"`
 }
 
