@@ -157,13 +157,23 @@ func (a *App) handleAdminNotificationsSave(w http.ResponseWriter, r *http.Reques
 	f := readSettingsForm(r, "enabled", "reminders", "followups", "language")
 	set := saved // fields the page does not show keep their value
 	set.Enabled = f.Get("enabled") != ""
-	set.DisabledEvents = nil
+	// The checkboxes count only from a form that has them (a page from before they
+	// existed posts none, which must not switch every event off).
+	table := r.PostFormValue("send-table") != ""
+	if table {
+		set.DisabledEvents = nil
+	}
 	for _, e := range notify.Events() {
 		for _, ch := range notify.Channels() {
 			name := sendField(e, ch)
-			if slices.Contains(r.PostForm["send"], notify.EventChannel(e, ch)) {
+			switch {
+			case !table:
+				if set.Sends(e, ch) {
+					f.V[name] = "on"
+				}
+			case slices.Contains(r.PostForm["send"], notify.EventChannel(e, ch)):
 				f.V[name] = "on"
-			} else {
+			default:
 				set.DisabledEvents = append(set.DisabledEvents, notify.EventChannel(e, ch))
 			}
 		}
