@@ -211,9 +211,19 @@ func TestAdminSettingsBrowser(t *testing.T) {
 	waitPage(t, tab, "notifications on after saving", `document.getElementById("f-enabled").checked`)
 	// Which events go on which channel: reminders by SMS unticked (from the keyboard),
 	// saved with the rest and still unticked after a reload; everything else still ticked.
-	do(t, tab, "untick reminders by SMS",
+	// A refusal elsewhere in the form keeps the untick.
+	do(t, tab, "untick reminders by SMS, with a follow-up that is not a number",
 		chromedp.Focus(chromedp.CSS(`#f-send-reminder-sms`)),
 		chromedp.KeyEvent(" "),
+		setField(`#f-followups`, "later"),
+		chromedp.Click(chromedp.CSS(`form[action="/app/admin/notifications"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#e-followups`)),
+	)
+	if got, _ := chromedp.Run(tab, chromedp.Evaluate[bool](`document.getElementById("f-send-reminder-sms").checked || !document.getElementById("f-send-reminder-email").checked`)); got {
+		t.Error("the refused form lost the untick of reminders by SMS")
+	}
+	do(t, tab, "save with the follow-up fixed",
+		setField(`#f-followups`, "60"),
 		chromedp.Evaluate[chromedp.Void](`document.body.dataset.before = "1"`),
 		chromedp.Click(chromedp.CSS(`form[action="/app/admin/notifications"] button[type="submit"]`)),
 	)
