@@ -20,6 +20,7 @@ type notificationsPage struct {
 	F        *settingsForm
 	Channels []channelStatus
 	Events   []eventRow
+	Off      bool // notifications are switched off (saved)
 }
 
 // channelStatus is one channel's setup, as the SMS and email pages leave it.
@@ -31,10 +32,25 @@ type channelStatus struct {
 	Detail   string // the number or sender
 }
 
-// eventRow says whether one kind of message goes out on each channel now.
+// eventRow is one kind of message with a checkbox per channel: ticked, it goes out on
+// that channel (notify.Settings.DisabledEvents holds the unticked ones).
 type eventRow struct {
 	Label string
-	Sends []bool // per channel, in Channels order
+	Note  string // why none go out whatever is ticked ("" when they may)
+	Cells []eventCell
+}
+
+// eventCell is the checkbox of one event on one channel.
+type eventCell struct {
+	Value string // "<event>/<channel>", posted as a "send" value when ticked
+	ID    string
+	Label string // for screen readers: the event and the channel
+	On    bool
+}
+
+// sendField is where the form keeps whether event e is ticked on channel ch.
+func sendField(e notify.Event, ch notify.Channel) string {
+	return "send:" + notify.EventChannel(e, ch)
 }
 
 // offsetsText writes minutes as the form shows them: "1440, 15".
@@ -67,6 +83,13 @@ func notificationsForm(set notify.Settings) *settingsForm {
 	f.V["reminders"] = offsetsText(set.ReminderOffsetsMinutes)
 	f.V["followups"] = offsetsText(set.FollowUpOffsetsMinutes)
 	f.V["language"] = set.DefaultLanguage
+	for _, e := range notify.Events() {
+		for _, ch := range notify.Channels() {
+			if set.Sends(e, ch) {
+				f.V[sendField(e, ch)] = "on"
+			}
+		}
+	}
 	return f
 }
 
@@ -96,24 +119,28 @@ func (a *App) renderNotifications(w http.ResponseWriter, r *http.Request, s *aut
 		}
 		p.Channels = append(p.Channels, st)
 	}
-	// What goes out follows the saved settings: messages on every verified channel while
-	// notifications are on; reminders and follow-ups only when they have offsets.
-	for _, ev := range []struct {
-		label string
-		on    bool
-	}{
-		{v.T("Confirmation of a new booking"), true},
-		{v.T("Change of time, agent or details"), true},
-		{v.T("Cancellation message"), true},
-		{v.T("Reminders before the start"), len(saved.ReminderOffsetsMinutes) > 0},
-		{v.T("Follow-ups after the end"), len(saved.FollowUpOffsetsMinutes) > 0},
-	} {
-		row := eventRow{Label: ev.label}
+	// A checkbox per event and channel, ticked as typed (or saved). Reminders and
+	// follow-ups without times go nowhere, ticked or not: the row says so.
+	labels := map[notify.Event]string{
+		notify.EventCreated:     v.T("Confirmation of a new booking"),
+		notify.EventRescheduled: v.T("Change of time, agent or details"),
+		notify.EventCancelled:   v.T("Cancellation message"),
+		notify.EventReminder:    v.T("Reminders before the start"),
+		notify.EventFollowUp:    v.T("Follow-ups after the end"),
+	}
+	for _, e := range notify.Events() {
+		row := eventRow{Label: labels[e]}
+		if (e == notify.EventReminder && len(saved.ReminderOffsetsMinutes) == 0) || (e == notify.EventFollowUp && len(saved.FollowUpOffsetsMinutes) == 0) {
+			row.Note = v.T("No times are saved above, so none go out.")
+		}
 		for _, ch := range p.Channels {
-			row.Sends = append(row.Sends, saved.Enabled && ev.on && ch.Verified)
+			name := sendField(e, ch.Channel)
+			row.Cells = append(row.Cells, eventCell{Value: notify.EventChannel(e, ch.Channel), ID: "f-send-" + string(e) + "-" + string(ch.Channel),
+				Label: row.Label + ", " + ch.Label, On: f.Get(name) != ""})
 		}
 		p.Events = append(p.Events, row)
 	}
+	p.Off = !saved.Enabled
 	v.Data = p
 	a.render(w, r, status, "admin_notifications", v)
 }
@@ -130,6 +157,27 @@ func (a *App) handleAdminNotificationsSave(w http.ResponseWriter, r *http.Reques
 	f := readSettingsForm(r, "enabled", "reminders", "followups", "language")
 	set := saved // fields the page does not show keep their value
 	set.Enabled = f.Get("enabled") != ""
+	// The checkboxes count only from a form that has them (a page from before they
+	// existed posts none, which must not switch every event off).
+	table := r.PostFormValue("send-table") != ""
+	if table {
+		set.DisabledEvents = nil
+	}
+	for _, e := range notify.Events() {
+		for _, ch := range notify.Channels() {
+			name := sendField(e, ch)
+			switch {
+			case !table:
+				if set.Sends(e, ch) {
+					f.V[name] = "on"
+				}
+			case slices.Contains(r.PostForm["send"], notify.EventChannel(e, ch)):
+				f.V[name] = "on"
+			default:
+				set.DisabledEvents = append(set.DisabledEvents, notify.EventChannel(e, ch))
+			}
+		}
+	}
 	for _, k := range []string{"reminders", "followups"} {
 		list, ok := parseOffsets(f.line(t, k, 100))
 		if !ok {

@@ -312,6 +312,9 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	case skip != "":
 	case !chosen.allows(ch):
 		skip = fmt.Sprintf("%s is switched off for this appointment", channelLabel(ch))
+	case !d.Manual && !set.Sends(Event(d.Event), ch):
+		// Switched off after it was planned; a person sending it again by hand means it.
+		skip = fmt.Sprintf("%s messages by %s are switched off in the notification settings", d.Event, channelLabel(ch))
 	case to == "":
 		skip = fmt.Sprintf("the customer has no %s any more", map[Channel]string{ChannelSMS: "phone number", ChannelEmail: "email address"}[ch])
 	case chErr != nil || chRow.VerifiedAt.IsZero():

@@ -37,6 +37,19 @@ type Settings struct {
 	// LogoURL is an https address of the organization's logo, shown at the top of the
 	// built-in emails beside its name. "" shows the name alone.
 	LogoURL string `json:"logoUrl,omitempty"`
+	// DisabledEvents are the events switched off on one channel, each written
+	// "event/channel" (for example "reminder/sms"). Every other event goes on every
+	// verified channel, so absent or empty means everything is sent. Nothing is planned
+	// for a pair switched off, and one planned before is skipped when due.
+	DisabledEvents []string `json:"disabledEvents,omitempty"`
+}
+
+// EventChannel is the key of an event on a channel in Settings.DisabledEvents.
+func EventChannel(e Event, ch Channel) string { return string(e) + "/" + string(ch) }
+
+// Sends reports whether the settings let event e go out on channel ch.
+func (s Settings) Sends(e Event, ch Channel) bool {
+	return !slices.Contains(s.DisabledEvents, EventChannel(e, ch))
 }
 
 // brandColorRE is the form of Settings.BrandColor.
@@ -104,6 +117,18 @@ func (s Settings) Validate() error {
 	if s.CoalesceSeconds < 0 || s.CoalesceSeconds > MaxCoalesceSeconds {
 		p.Add("coalesceSeconds", "must be between 0 and %d seconds", MaxCoalesceSeconds)
 	}
+	seenOff := map[string]bool{}
+	for i, k := range s.DisabledEvents {
+		e, ch, _ := strings.Cut(k, "/")
+		if _, err := ParseEvent(e); err != nil {
+			p.Add(fmt.Sprintf("disabledEvents[%d]", i), "names no event: write event/channel with one of created, rescheduled, cancelled, reminder, followup, such as reminder/sms")
+		} else if _, err := ParseChannel(ch); err != nil {
+			p.Add(fmt.Sprintf("disabledEvents[%d]", i), "names no channel: write event/channel with sms or email, such as reminder/sms")
+		} else if seenOff[k] {
+			p.Add(fmt.Sprintf("disabledEvents[%d]", i), "repeats %s", k)
+		}
+		seenOff[k] = true
+	}
 	if !slices.Contains(Languages(), s.DefaultLanguage) {
 		p.Add("defaultLanguage", "must be one of the languages with built-in templates: %v", Languages())
 	}
@@ -167,7 +192,8 @@ type Plan struct {
 // "reassigned") plans a change message (EventRescheduled), which says what changed since
 // the customer's last message, or is skipped when nothing they were told changed. A
 // cancellation withdraws the messages still waiting and goes at once: a booking cancelled
-// before its confirmation went sends only the cancellation.
+// before its confirmation went sends only the cancellation. An event the settings switch
+// off on a channel (Settings.DisabledEvents) plans nothing on that channel.
 func PlanEvent(a *rendezvous.Appointment, event string, eventVersion int, s Settings, channels []Channel, now time.Time) Plan {
 	var p Plan
 	message, reminders, followUps := Event(""), false, false
@@ -193,10 +219,10 @@ func PlanEvent(a *rendezvous.Appointment, event string, eventVersion int, s Sett
 	if a.Status != rendezvous.StatusScheduled {
 		reminders, followUps = false, false
 	}
-	each := func(f func(i int, ch Channel)) {
+	each := func(e Event, f func(i int, ch Channel)) {
 		for i, c := range a.Customers {
 			for _, ch := range channels {
-				if address(c, ch) != "" {
+				if address(c, ch) != "" && s.Sends(e, ch) {
 					f(i, ch)
 				}
 			}
@@ -207,7 +233,7 @@ func PlanEvent(a *rendezvous.Appointment, event string, eventVersion int, s Sett
 		if Coalesces(message) {
 			due = now.Add(s.coalesce())
 		}
-		each(func(i int, ch Channel) {
+		each(message, func(i int, ch Channel) {
 			p.Deliveries = append(p.Deliveries, Planned{Kind: KindMessage, Event: message, Channel: ch, Customer: i, Version: eventVersion, Due: due})
 		})
 	}
@@ -217,7 +243,7 @@ func PlanEvent(a *rendezvous.Appointment, event string, eventVersion int, s Sett
 			if !due.After(now) {
 				continue
 			}
-			each(func(i int, ch Channel) {
+			each(EventReminder, func(i int, ch Channel) {
 				p.Deliveries = append(p.Deliveries, Planned{Kind: KindReminder, Event: EventReminder, Channel: ch, Customer: i, OffsetMinutes: off, Version: a.Version, Due: due})
 			})
 		}
@@ -225,7 +251,7 @@ func PlanEvent(a *rendezvous.Appointment, event string, eventVersion int, s Sett
 	if followUps {
 		for _, off := range s.FollowUpOffsetsMinutes {
 			due := a.End().Add(time.Duration(off) * time.Minute)
-			each(func(i int, ch Channel) {
+			each(EventFollowUp, func(i int, ch Channel) {
 				p.Deliveries = append(p.Deliveries, Planned{Kind: KindFollowUp, Event: EventFollowUp, Channel: ch, Customer: i, OffsetMinutes: off, Version: a.Version, Due: due})
 			})
 		}

@@ -196,3 +196,82 @@ func TestBrandSettings(t *testing.T) {
 		t.Errorf("custom HTML branded: %s", got)
 	}
 }
+
+// TestPlanEventDisabledEvents: an event switched off on a channel plans nothing on that
+// channel and leaves the other channel and the other events alone.
+func TestPlanEventDisabledEvents(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	both := []Channel{ChannelSMS, ChannelEmail}
+	// per (kind, channel) the deliveries a created event plans for testAppointment: customer
+	// A has sms and email, B email only; two reminders, one follow-up.
+	type counts map[string]int
+	cases := []struct {
+		name  string
+		off   []string
+		event string
+		want  counts
+	}{
+		{"default sends all", nil, "created",
+			counts{"message/sms": 1, "message/email": 2, "reminder/sms": 2, "reminder/email": 4, "followup/sms": 1, "followup/email": 2}},
+		{"reminders off on sms", []string{"reminder/sms"}, "created",
+			counts{"message/sms": 1, "message/email": 2, "reminder/email": 4, "followup/sms": 1, "followup/email": 2}},
+		{"confirmation off on email, follow-up off on both", []string{"created/email", "followup/sms", "followup/email"}, "created",
+			counts{"message/sms": 1, "reminder/sms": 2, "reminder/email": 4}},
+		{"change message off on sms", []string{"rescheduled/sms", "created/email"}, "rescheduled",
+			counts{"message/email": 2, "reminder/sms": 2, "reminder/email": 4, "followup/sms": 1, "followup/email": 2}},
+		{"cancellation off on email", []string{"cancelled/email"}, "cancelled",
+			counts{"message/sms": 1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			set := DefaultSettings()
+			set.DisabledEvents = c.off
+			if err := set.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			got := counts{}
+			for _, d := range PlanEvent(testAppointment(now.Add(48*time.Hour)), c.event, 1, set, both, now).Deliveries {
+				got[d.Kind+"/"+string(d.Channel)]++
+			}
+			if len(got) != len(c.want) {
+				t.Fatalf("planned %v, want %v", got, c.want)
+			}
+			for k, n := range c.want {
+				if got[k] != n {
+					t.Errorf("planned %v, want %v", got, c.want)
+				}
+			}
+		})
+	}
+}
+
+func TestSettingsSends(t *testing.T) {
+	set := DefaultSettings()
+	for _, e := range Events() {
+		for _, ch := range Channels() {
+			if !set.Sends(e, ch) {
+				t.Errorf("default settings do not send %s on %s", e, ch)
+			}
+		}
+	}
+	set.DisabledEvents = []string{EventChannel(EventReminder, ChannelSMS)}
+	if set.Sends(EventReminder, ChannelSMS) || !set.Sends(EventReminder, ChannelEmail) || !set.Sends(EventCreated, ChannelSMS) {
+		t.Errorf("reminder/sms off: %+v", set)
+	}
+	for _, c := range []struct {
+		off  []string
+		want string // in the problem, "" for valid
+	}{
+		{[]string{"reminder/sms", "followup/email"}, ""},
+		{[]string{"birthday/sms"}, "disabledEvents[0]: names no event"},
+		{[]string{"reminder/fax"}, "disabledEvents[0]: names no channel"},
+		{[]string{"reminder"}, "disabledEvents[0]: names no channel"},
+		{[]string{"reminder/sms", "reminder/sms"}, "disabledEvents[1]: repeats reminder/sms"},
+	} {
+		set.DisabledEvents = c.off
+		err := set.Validate()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%v: %v, want %q", c.off, err, c.want)
+		}
+	}
+}

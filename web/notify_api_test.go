@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -74,6 +75,21 @@ func TestNotificationSettingsAPI(t *testing.T) {
 	wantStatus(t, r, 200)
 	if m := r.json(t); m["enabled"] != true || len(m["reminderOffsetsMinutes"].([]any)) != 1 {
 		t.Fatalf("saved: %s", r.body)
+	}
+	// Which events go on which channel: unknown ones are refused with the entry named;
+	// the list is kept when left out and replaced when sent.
+	wantProblem(t, e.do("PUT", "/api/v1/settings/notifications", map[string]any{"disabledEvents": []string{"reminder/sms", "reminder/fax"}}), 422, "disabledEvents[1]")
+	r = e.do("PUT", "/api/v1/settings/notifications", map[string]any{"disabledEvents": []string{"reminder/sms", "created/email"}})
+	wantStatus(t, r, 200)
+	r = e.do("PUT", "/api/v1/settings/notifications", map[string]any{"enabled": true})
+	wantStatus(t, r, 200)
+	if m := r.json(t); fmt.Sprint(m["disabledEvents"]) != "[reminder/sms created/email]" || len(m["reminderOffsetsMinutes"].([]any)) != 1 {
+		t.Fatalf("saved events: %s", r.body)
+	}
+	r = e.do("PUT", "/api/v1/settings/notifications", map[string]any{"disabledEvents": []string{}})
+	wantStatus(t, r, 200)
+	if m := e.do("GET", "/api/v1/settings/notifications", nil).json(t); m["disabledEvents"] != nil {
+		t.Fatalf("every event back on: %v", m)
 	}
 
 	// SMS setup: a failed check, a good one, then the verification.

@@ -194,7 +194,7 @@ func TestAdminSettingsBrowser(t *testing.T) {
 		t.Errorf("reminders after the refusal %q", got)
 	}
 	do(t, tab, "back to the saved notifications", chromedp.Navigate(e.base+"/app/admin/notifications"), chromedp.WaitVisible(chromedp.CSS(`#f-enabled`)))
-	if got := text(t, tab, "#event-channels tbody"); strings.Contains(got, "Goes out") {
+	if got := text(t, tab, "#events-off"); !strings.Contains(got, "switched off") {
 		t.Errorf("with notifications off the table says %q", got)
 	}
 	if got := text(t, tab, "#channels"); !strings.Contains(got, "SMS") || !strings.Contains(got, "Email") {
@@ -209,6 +209,32 @@ func TestAdminSettingsBrowser(t *testing.T) {
 	)
 	acrossPages(t, tab, "the saved page", `!document.body.dataset.before && document.querySelector(".flash") !== null`)
 	waitPage(t, tab, "notifications on after saving", `document.getElementById("f-enabled").checked`)
+	// Which events go on which channel: reminders by SMS unticked (from the keyboard),
+	// saved with the rest and still unticked after a reload; everything else still ticked.
+	// A refusal elsewhere in the form keeps the untick.
+	do(t, tab, "untick reminders by SMS, with a follow-up that is not a number",
+		chromedp.Focus(chromedp.CSS(`#f-send-reminder-sms`)),
+		chromedp.KeyEvent(" "),
+		setField(`#f-followups`, "later"),
+		chromedp.Click(chromedp.CSS(`form[action="/app/admin/notifications"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#e-followups`)),
+	)
+	if got, _ := chromedp.Run(tab, chromedp.Evaluate[bool](`document.getElementById("f-send-reminder-sms").checked || !document.getElementById("f-send-reminder-email").checked`)); got {
+		t.Error("the refused form lost the untick of reminders by SMS")
+	}
+	do(t, tab, "save with the follow-up fixed",
+		setField(`#f-followups`, "60"),
+		chromedp.Evaluate[chromedp.Void](`document.body.dataset.before = "1"`),
+		chromedp.Click(chromedp.CSS(`form[action="/app/admin/notifications"] button[type="submit"]`)),
+	)
+	acrossPages(t, tab, "the page after saving the channels", `!document.body.dataset.before && document.querySelector(".flash") !== null`)
+	do(t, tab, "reload the notifications", chromedp.Navigate(e.base+"/app/admin/notifications"), chromedp.WaitVisible(chromedp.CSS(`#event-channels`)))
+	if got, err := chromedp.Run(tab, chromedp.Evaluate[string](`Array.from(document.querySelectorAll('#event-channels input[type="checkbox"]')).filter(c => !c.checked).map(c => c.value + " " + c.labels[0].textContent).join("; ")`)); err != nil || got != "reminder/sms Reminders before the start, SMS" {
+		t.Errorf("unticked after the reload: %q, %v; want reminders by SMS only", got, err)
+	}
+	if n, _ := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll('#event-channels input[type="checkbox"]:checked').length`)); n != 9 {
+		t.Errorf("%d ticked after the reload, want 9", n)
+	}
 
 	// Video: a TURN server; its credential is never shown back.
 	do(t, tab, "open video", chromedp.Click(chromedp.CSS(`.admin-nav a[href="/app/admin/video"]`)), chromedp.WaitVisible(chromedp.CSS(`form[action="/app/admin/video"]`)))
