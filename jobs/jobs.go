@@ -398,15 +398,22 @@ func (r *Runner) untrack(j *store.Job) {
 // context cancelled: another runner may have it now.
 func (r *Runner) heartbeat(work context.Context) {
 	every := r.o.Lease / 3
-	for {
+	arm := func() (chan struct{}, clock.Timer) {
 		tick := make(chan struct{})
-		t := r.clock.AfterFunc(every, func() { close(tick) })
+		return tick, r.clock.AfterFunc(every, func() { close(tick) })
+	}
+	tick, t := arm()
+	for {
 		select {
 		case <-work.Done():
 			t.Stop()
 			return
 		case <-tick:
 		}
+		// The next beat is armed before this one's renewal, so a slow renewal does not
+		// push the next one later (and a test moving a fake clock after seeing the
+		// renewal always finds the next beat armed).
+		tick, t = arm()
 		r.runMu.Lock()
 		tokens := map[string]bool{}
 		for _, j := range r.running {
