@@ -132,7 +132,15 @@ func TestDeferredJobWaitsInTheTableNotInAWorker(t *testing.T) {
 			r.Handle("other", func(ctx context.Context, j *store.Job) error { ran <- "other"; return nil })
 		})
 		id := e.enqueue(t, store.Job{OrgID: "org-a", Kind: "paced", RunAt: t0, MaxAttempts: 1})
-		waitUntil(t, "deferred", func() bool { j, _ := e.st.JobByID(e.ctx, id); return deferred.Load() && j.State == store.JobPending })
+		// The handler's flag first, then the row: read the other way round, the row could be the
+		// pending one from before the claim.
+		waitUntil(t, "deferred", func() bool {
+			if !deferred.Load() {
+				return false
+			}
+			j, _ := e.st.JobByID(e.ctx, id)
+			return j.State == store.JobPending
+		})
 		j, _ := e.st.JobByID(e.ctx, id)
 		if j.Attempt != 0 || !j.RunAt.Equal(t0.Add(time.Hour)) || j.LastError != "waiting for a send slot" {
 			t.Errorf("deferred job: attempts %d, run at %s, last error %q", j.Attempt, j.RunAt, j.LastError)

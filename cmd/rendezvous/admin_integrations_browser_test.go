@@ -178,6 +178,7 @@ func TestAdminIntegrationsBrowser(t *testing.T) {
 	do(t, tab, "add the webhook",
 		chromedp.Click(chromedp.CSS(`input[name=event][value="appointment.created"]`)),
 		chromedp.Click(chromedp.CSS(`input[name=event][value="appointment.cancelled"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('input[name=event]:checked').length === 2`, chromedp.WithPollingTimeout(5*time.Second)),
 		chromedp.Click(chromedp.CSS(`form.hook-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#hook-secret`)),
 	)

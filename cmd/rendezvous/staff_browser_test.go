@@ -204,7 +204,12 @@ func screenshot(t *testing.T, tab context.Context, name string) {
 	saved := false
 	for _, width := range []int64{1280, 320, 1280} {
 		do(t, tab, "resize", chromedp.EmulateViewport(width, 900),
-			chromedp.Poll[chromedp.Void](fmt.Sprintf(`window.innerWidth === %d`, width), chromedp.WithPollingTimeout(staffWait)))
+			chromedp.Poll[chromedp.Void](fmt.Sprintf(`window.innerWidth === %d`, width), chromedp.WithPollingTimeout(staffWait)),
+			// The layout answers at once, but a click is hit-tested against the last painted
+			// frame: wait for one at this width, or the next click may land where the 320 px
+			// layout had something else (a hidden tab paints no frames: then half a second).
+			chromedp.Evaluate[chromedp.Void](`new Promise(function (done) {
+				requestAnimationFrame(function () { requestAnimationFrame(done); }); setTimeout(done, 500); })`, chromedp.EvalAwaitPromise))
 		scroll, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
 		if err != nil {
 			t.Fatal(err)
