@@ -58,7 +58,6 @@ func (a *App) handleAPIKeys(w http.ResponseWriter, r *http.Request, s *auth.Sess
 
 func (a *App) renderAPIKeys(w http.ResponseWriter, r *http.Request, s *auth.Session, status int, d *apiKeysData) {
 	v := a.adminView(r, s, "api-keys", "API keys")
-	adminFlash(v, r)
 	ctx := r.Context()
 	keys, err := a.o.Store.APIKeys(ctx, s.User.OrgID)
 	if err != nil {
@@ -131,26 +130,6 @@ func (a *App) handleAPIKeyRevoke(w http.ResponseWriter, r *http.Request, s *auth
 		return
 	}
 	http.Redirect(w, r, "/app/admin/api-keys?done=key-revoked", http.StatusSeeOther)
-}
-
-// adminFlash sets the message of a redirect-after-post of the integration pages.
-func adminFlash(v *view, r *http.Request) {
-	switch r.URL.Query().Get("done") {
-	case "key-revoked":
-		v.Flash = v.T("The key is revoked. Requests with it are refused within a few seconds.")
-	case "hook-saved":
-		v.Flash = v.T("Webhook saved.")
-	case "hook-deleted":
-		v.Flash = v.T("Webhook deleted, with its delivery log.")
-	case "hook-resumed":
-		v.Flash = v.T("Webhook switched on. Waiting events are sent now, in order.")
-	case "hook-disabled":
-		v.Flash = v.T("Webhook switched off. Nothing is sent until you switch it on.")
-	case "hook-test":
-		v.Flash = v.T("A test event is on its way; its delivery is at the top of the log.")
-	case "hook-resent":
-		v.Flash = v.T("The event is sent again, with the same event id.")
-	}
 }
 
 // actorName says who made a change, for the audit log and an appointment's history.

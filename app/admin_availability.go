@@ -121,9 +121,6 @@ func (a *App) handleAvailabilityList(w http.ResponseWriter, r *http.Request, s *
 		return
 	}
 	v := a.adminView(r, s, "availability", "Availability")
-	if r.URL.Query().Get("done") == "deleted" {
-		v.Flash = v.T("Schedule deleted. The widget offers no times for that queue.")
-	}
 	recs, err := a.o.Store.Schedules(r.Context(), s.User.OrgID)
 	if err != nil {
 		a.fail(w, r, err)
@@ -164,9 +161,6 @@ func (a *App) handleScheduleEdit(w http.ResponseWriter, r *http.Request, s *auth
 	if len(queue) > 200 || !storable(queue) || strings.TrimSpace(queue) == "" {
 		a.notFound(w, r, s)
 		return
-	}
-	if r.URL.Query().Get("done") == "saved" {
-		v.Flash = v.T("Schedule saved. The widget offers these times now.")
 	}
 	d := &scheduleData{Zones: commonZones}
 	rec, err := a.o.Store.Schedule(r.Context(), s.User.OrgID, queue)
@@ -490,7 +484,7 @@ func (a *App) handleScheduleSave(w http.ResponseWriter, r *http.Request, s *auth
 		a.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, scheduleHref(queue)+"?done=saved", http.StatusSeeOther)
+	http.Redirect(w, r, scheduleHref(queue)+"?done=schedule-saved", http.StatusSeeOther)
 }
 
 // handleScheduleDelete serves POST /app/admin/availability/{queue}/delete.
@@ -500,7 +494,7 @@ func (a *App) handleScheduleDelete(w http.ResponseWriter, r *http.Request, s *au
 		a.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/app/admin/availability?done=deleted", http.StatusSeeOther)
+	http.Redirect(w, r, "/app/admin/availability?done=schedule-deleted", http.StatusSeeOther)
 }
 
 // preview computes the free slots of the next week as the customer in f.PreviewZone sees

@@ -24,9 +24,6 @@ type peoplePage struct {
 
 func (a *App) handleAdminPeople(w http.ResponseWriter, r *http.Request, s *auth.Session) {
 	v := a.adminView(r, s, "people", "People")
-	if r.URL.Query().Get("done") == "role" {
-		v.Flash = v.T("Role changed.")
-	}
 	a.renderPeople(w, r, s, v, http.StatusOK, "", "")
 }
 

@@ -156,12 +156,6 @@ func (a *App) handleTemplates(w http.ResponseWriter, r *http.Request, s *auth.Se
 		return
 	}
 	f.Subject, f.Text, f.HTML = tv.Subject, tv.Text, tv.HTML
-	switch r.URL.Query().Get("ok") {
-	case "saved":
-		v.Flash = v.T("Template saved. New messages use it.")
-	case "reset":
-		v.Flash = v.T("The built-in text applies again.")
-	}
 	a.renderTemplates(w, r, v, http.StatusOK, f, tv.Custom)
 }
 
@@ -288,7 +282,7 @@ func (a *App) handleTemplateSave(w http.ResponseWriter, r *http.Request, s *auth
 		a.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/app/admin/templates?"+f.query()+"&ok=saved", http.StatusSeeOther)
+	http.Redirect(w, r, "/app/admin/templates?"+f.query()+"&done=template-saved", http.StatusSeeOther)
 }
 
 // handleTemplateReset serves POST /app/admin/templates/reset: the organization's own text
@@ -305,7 +299,7 @@ func (a *App) handleTemplateReset(w http.ResponseWriter, r *http.Request, s *aut
 		a.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/app/admin/templates?"+f.query()+"&ok=reset", http.StatusSeeOther)
+	http.Redirect(w, r, "/app/admin/templates?"+f.query()+"&done=template-reset", http.StatusSeeOther)
 }
 
 // previewJSON is the live preview's answer to the editor's script.

@@ -138,7 +138,6 @@ func (a *App) webhooksOff(w http.ResponseWriter, r *http.Request, s *auth.Sessio
 // handleWebhooks serves GET /app/admin/webhooks: the organization's subscriptions.
 func (a *App) handleWebhooks(w http.ResponseWriter, r *http.Request, s *auth.Session) {
 	v := a.adminView(r, s, "webhooks", "Webhooks")
-	adminFlash(v, r)
 	subs, err := a.o.Store.Webhooks(r.Context(), s.User.OrgID)
 	if err != nil {
 		a.fail(w, r, err)
@@ -342,7 +341,6 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request, s *auth.Sess
 
 func (a *App) renderWebhook(w http.ResponseWriter, r *http.Request, s *auth.Session, status int, sub *store.WebhookSubscription, d *webhookData) {
 	v := a.adminView(r, s, "webhooks", "Webhook")
-	adminFlash(v, r)
 	d.Sub = sub
 	ds, next, err := a.o.Store.WebhookDeliveries(r.Context(), s.User.OrgID, sub.ID, 25, r.URL.Query().Get("before"))
 	var ve *rendezvous.ValidationError

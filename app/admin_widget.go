@@ -48,9 +48,6 @@ const defaultAccent = "#1f5fbf"
 // handleWidgetAdmin serves GET /app/admin/widget.
 func (a *App) handleWidgetAdmin(w http.ResponseWriter, r *http.Request, s *auth.Session) {
 	v := a.adminView(r, s, "widget", "Booking widget")
-	if r.URL.Query().Get("done") == "saved" {
-		v.Flash = v.T("Allowed origins saved.")
-	}
 	origins, updated, err := a.o.Store.WidgetOrigins(r.Context(), s.User.OrgID)
 	if err != nil {
 		a.fail(w, r, err)
@@ -229,5 +226,5 @@ func (a *App) handleWidgetOrigins(w http.ResponseWriter, r *http.Request, s *aut
 		a.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/app/admin/widget?done=saved", http.StatusSeeOther)
+	http.Redirect(w, r, "/app/admin/widget?done=origins-saved", http.StatusSeeOther)
 }

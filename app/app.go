@@ -300,21 +300,36 @@ func (a *App) newView(r *http.Request, s *auth.Session, nav string) *view {
 		u = &s.User
 	}
 	v := &view{tr: newTr(langOf(r, u)), Session: s, Nav: nav, Zone: zoneOf(r, u)}
-	switch r.URL.Query().Get("done") {
-	case "created":
-		v.Flash = v.T("Appointment created. The customer's messages are on their way.")
-	case "saved":
-		v.Flash = v.T("Changes saved.")
-	case "cancelled":
-		v.Flash = v.T("Appointment cancelled. The customer will be told.")
-	case "reassigned":
-		v.Flash = v.T("Appointment reassigned.")
-	case "retried":
-		v.Flash = v.T("The message will be sent again.")
-	case "prefs":
-		v.Flash = v.T("Preferences saved.")
+	if m, ok := flashes[r.URL.Query().Get("done")]; ok {
+		v.Flash = v.T(m)
 	}
 	return v
+}
+
+// flashes are the messages shown after the redirect that ends a change, by the code in
+// its ?done=: one table, so that a code says the same on every page. (The SMS and email
+// wizards say more, step by step: admin_channels.go.)
+var flashes = map[string]string{
+	"created":    "Appointment created. The customer's messages are on their way.",
+	"saved":      "Changes saved.",
+	"cancelled":  "Appointment cancelled. The customer will be told.",
+	"reassigned": "Appointment reassigned.",
+	"retried":    "The message will be sent again.",
+	"prefs":      "Preferences saved.",
+
+	"role":             "Role changed.",
+	"origins-saved":    "Allowed origins saved.",
+	"schedule-saved":   "Schedule saved. The widget offers these times now.",
+	"schedule-deleted": "Schedule deleted. The widget offers no times for that queue.",
+	"template-saved":   "Template saved. New messages use it.",
+	"template-reset":   "The built-in text applies again.",
+	"key-revoked":      "The key is revoked. Requests with it are refused within a few seconds.",
+	"hook-saved":       "Webhook saved.",
+	"hook-deleted":     "Webhook deleted, with its delivery log.",
+	"hook-resumed":     "Webhook switched on. Waiting events are sent now, in order.",
+	"hook-disabled":    "Webhook switched off. Nothing is sent until you switch it on.",
+	"hook-test":        "A test event is on its way; its delivery is at the top of the log.",
+	"hook-resent":      "The event is sent again, with the same event id.",
 }
 
 // zoneOf is the zone the person reads times in: their saved choice, else the browser's

@@ -47,6 +47,9 @@ func TestCatalogComplete(t *testing.T) {
 	for _, item := range navItems(adminForTest()) {
 		phrases[item.Label] = "navItems"
 	}
+	for _, m := range flashes {
+		phrases[m] = "flashes"
+	}
 	for _, sec := range adminSections {
 		phrases[sec.Label] = "adminSections"
 		phrases[sec.Summary] = "adminSections"
