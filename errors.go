@@ -14,6 +14,9 @@ var (
 	// ErrConflict means the change collides with existing state (an overlapping
 	// appointment, a reused idempotency key with another body, a forbidden transition).
 	ErrConflict = errors.New("conflict")
+	// ErrQueueFull is the conflict of a booking for a queue whose availability schedule
+	// has no place left at that time (its capacity, or every agent of the queue busy).
+	ErrQueueFull = fmt.Errorf("queue fully booked: %w", ErrConflict)
 	// ErrStaleVersion means the caller's If-Match version is not the current one.
 	ErrStaleVersion = errors.New("stale version")
 	// ErrUnauthenticated means no valid credentials were presented.

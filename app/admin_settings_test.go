@@ -1,9 +1,14 @@
 package app
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"rendezvous"
 )
 
 func TestSettingsFormLine(t *testing.T) {
@@ -63,5 +68,16 @@ func TestSchedulingFieldCoversEveryProblem(t *testing.T) {
 		if schedulingWords(tr, k) == "" {
 			t.Errorf("%s (%s) has no plain words", f, k)
 		}
+	}
+}
+
+// TestClashMessageForAFullQueue: a booking refused because the queue's schedule is full
+// is explained as such, in the person's language, not as the agent's clash.
+func TestClashMessageForAFullQueue(t *testing.T) {
+	ap := &rendezvous.Appointment{Interaction: rendezvous.Interaction{Routing: rendezvous.Routing{Type: rendezvous.RoutingQueue, QueueName: "Mortgages"}}}
+	err := fmt.Errorf("create appointment: %w", rendezvous.WithDetail(fmt.Errorf("queue full: %w", rendezvous.ErrQueueFull), "full"))
+	got := (&App{}).clashMessage(context.Background(), newTr("de"), time.UTC, ap, nil, err)
+	if !strings.Contains(got, "Warteschlange Mortgages") || !strings.Contains(got, "ausgebucht") {
+		t.Errorf("full queue explained as %q", got)
 	}
 }

@@ -87,7 +87,7 @@ func (a *App) change(w http.ResponseWriter, r *http.Request, s *auth.Session, ac
 		names, _, _ := a.people(r.Context(), s.User.OrgID)
 		moved := *ap
 		moved.AgentUserID = r.PostFormValue("agent")
-		v.Notice = a.clashMessage(r.Context(), v.tr, v.Zone, &moved, names)
+		v.Notice = a.clashMessage(r.Context(), v.tr, v.Zone, &moved, names, err)
 	case errors.Is(err, rendezvous.ErrConflict):
 		v.Notice = v.T("This appointment can no longer be changed: it has started, ended or been cancelled.")
 	case errors.Is(err, rendezvous.ErrNotFound):

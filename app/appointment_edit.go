@@ -107,11 +107,11 @@ func (a *App) handleUpdate(w http.ResponseWriter, r *http.Request, s *auth.Sessi
 		f.Version = strconv.Itoa(cur.Version)
 		a.renderFormConflict(w, r, s, v, f, cur)
 		return
-	case errors.Is(err, rendezvous.ErrConflict) && patch.Start != nil || errors.Is(err, rendezvous.ErrConflict) && patch.DurationMinutes != nil:
+	case errors.Is(err, rendezvous.ErrConflict) && patch.Reschedules():
 		names, _, _ := a.people(r.Context(), s.User.OrgID)
 		moved := *ap
 		moved.Start, moved.Duration = start, time.Duration(minutes)*time.Minute
-		f.Errors["time"] = a.clashMessage(r.Context(), v.tr, v.Zone, &moved, names)
+		f.Errors["time"] = a.clashMessage(r.Context(), v.tr, v.Zone, &moved, names, err)
 		a.renderForm(w, r, s, v, http.StatusConflict, f, ap)
 		return
 	case errors.Is(err, rendezvous.ErrConflict):

@@ -139,7 +139,7 @@ func (a *App) handleCreate(w http.ResponseWriter, r *http.Request, s *auth.Sessi
 	switch {
 	case errors.Is(err, rendezvous.ErrConflict):
 		names, _, _ := a.people(r.Context(), s.User.OrgID)
-		f.Errors["time"] = a.clashMessage(r.Context(), v.tr, v.Zone, ap, names)
+		f.Errors["time"] = a.clashMessage(r.Context(), v.tr, v.Zone, ap, names, err)
 		a.renderForm(w, r, s, v, http.StatusConflict, f, nil)
 		return
 	case err != nil:

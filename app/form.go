@@ -227,7 +227,10 @@ func (f *apptForm) customFields(t *tr) map[string]string {
 }
 
 // clashMessage explains a clash: which of the agent's appointments is in the way, and when.
-func (a *App) clashMessage(ctx context.Context, t *tr, zone *time.Location, ap *rendezvous.Appointment, names map[string]string) string {
+func (a *App) clashMessage(ctx context.Context, t *tr, zone *time.Location, ap *rendezvous.Appointment, names map[string]string, err error) string {
+	if errors.Is(err, rendezvous.ErrQueueFull) {
+		return t.T("The queue %s has no place left at that time: its availability schedule is fully booked. Choose another time.", ap.Interaction.Routing.QueueName)
+	}
 	other, _, err := a.o.Store.ListAppointments(ctx, ap.OrgID, store.ListFilter{AgentUserID: ap.AgentUserID, From: ap.Start, To: ap.End(),
 		Statuses: []rendezvous.Status{rendezvous.StatusScheduled, rendezvous.StatusInProgress}, Limit: 5})
 	if err != nil {

@@ -241,7 +241,7 @@ func (s *Store) CreateAppointment(ctx context.Context, a *rendezvous.Appointment
 			}
 		}
 		if queue != "" {
-			if err := s.checkQueueCapacity(ctx, tx, &saved, queue); err != nil {
+			if err := s.checkQueueCapacity(ctx, tx, &saved, nil, queue); err != nil {
 				return err
 			}
 		}
@@ -484,6 +484,20 @@ func (s *Store) UpdateAppointment(ctx context.Context, orgID, id string, ifVersi
 			(before.Status.Final() && !a.Status.Final()) {
 			if err := s.checkOverlap(ctx, tx, a); err != nil {
 				return err
+			}
+		}
+		// Moved into a queue's time, or within it: the queue's schedule must have room,
+		// as for a new booking.
+		if !a.Start.Equal(before.Start) || a.Duration != before.Duration || a.AgentUserID != before.AgentUserID ||
+			a.Interaction.Routing != before.Interaction.Routing || (before.Status.Final() && !a.Status.Final()) {
+			queue, err := s.queueWithSchedule(ctx, a)
+			if err != nil {
+				return err
+			}
+			if queue != "" {
+				if err := s.checkQueueCapacity(ctx, tx, a, &before, queue); err != nil {
+					return err
+				}
 			}
 		}
 		a.Version = before.Version + 1

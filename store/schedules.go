@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -303,6 +304,18 @@ func (s *Store) queueBookingsPostgres(ctx context.Context, read rowsQuery, orgID
 	return out, rows.Err()
 }
 
+// withoutOne returns booked without one booking equal to b: the stored form of an
+// appointment being changed. Bookings that compare equal are interchangeable for the
+// count (same span, same agent), so which one goes does not matter.
+func withoutOne(booked []availability.Booking, b availability.Booking) []availability.Booking {
+	for i, k := range booked {
+		if k.Start.Equal(b.Start) && k.End.Equal(b.End) && k.AgentUserID == b.AgentUserID {
+			return append(booked[:i:i], booked[i+1:]...)
+		}
+	}
+	return booked
+}
+
 // likeEscaper escapes LIKE's wildcards (and its escape character "!") in a literal.
 var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
 
@@ -513,11 +526,14 @@ func (s *Store) queueWithSchedule(ctx context.Context, a *rendezvous.Appointment
 }
 
 // checkQueueCapacity refuses a, routed to queue, when the queue's schedule has no place
-// left over its time (availability.Plan.Remaining). It runs inside the writing
-// transaction under the queue's lock, the one widget bookings take (BookFromSchedule), so
-// that parallel bookings for the last place through the API and the widget cannot both
-// pass. Only the capacity is checked: an integrator may book outside the offered slots.
-func (s *Store) checkQueueCapacity(ctx context.Context, tx *Tx, a *rendezvous.Appointment, queue string) error {
+// left over its time (availability.Plan.Remaining), with ErrQueueFull. It runs inside the
+// writing transaction under the queue's lock, the one widget bookings take
+// (BookFromSchedule), so that parallel bookings for the last place through the API and
+// the widget cannot both pass. Only the capacity is checked: an integrator may book
+// outside the offered slots. When a is a change of a stored appointment, was is the
+// appointment as stored, which the count must not hold against its own new time (nil for
+// a new one).
+func (s *Store) checkQueueCapacity(ctx context.Context, tx *Tx, a, was *rendezvous.Appointment, queue string) error {
 	if err := tx.Lock(ctx, "schedule/"+a.OrgID+"/"+queue); err != nil {
 		return err
 	}
@@ -541,8 +557,12 @@ func (s *Store) checkQueueCapacity(ctx context.Context, tx *Tx, a *rendezvous.Ap
 	if err != nil {
 		return fmt.Errorf("queue bookings: %w", err)
 	}
+	if was != nil && !was.Status.Final() && (slices.Contains(agents, was.AgentUserID) ||
+		was.Interaction.Routing.Type == rendezvous.RoutingQueue && was.Interaction.Routing.QueueName == queue) {
+		booked = withoutOne(booked, availability.Booking{Start: was.Start, End: was.End(), AgentUserID: was.AgentUserID})
+	}
 	if plan.Remaining(a.Start, a.End(), booked) <= 0 {
-		return rendezvous.WithDetail(fmt.Errorf("queue %q is fully booked at %s: %w", queue, a.Start.Format(time.RFC3339), rendezvous.ErrConflict),
+		return rendezvous.WithDetail(fmt.Errorf("queue %q is fully booked at %s: %w", queue, a.Start.Format(time.RFC3339), rendezvous.ErrQueueFull),
 			"The queue %q has no place left at that time: its schedule's capacity is taken. Choose another time.", queue)
 	}
 	return nil
