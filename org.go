@@ -186,6 +186,9 @@ type APIKey struct {
 	Name      string
 	Scopes    []string
 	CreatedAt time.Time
+	// LastUsedAt is when the key last authenticated a request, to the minute (zero:
+	// never). Kept by the store when it reads the key for a request.
+	LastUsedAt time.Time
 }
 
 // HasScope reports whether the key grants scope.

@@ -76,12 +76,14 @@ func (s *Store) CreateAPIKey(ctx context.Context, orgID, name string, scopes []s
 	return k, secret, nil
 }
 
-// APIKeyBySecret returns the live key whose secret this is, or ErrUnauthenticated.
+// APIKeyBySecret returns the live key whose secret this is, or ErrUnauthenticated. It
+// records the use (LastUsedAt) when the last one recorded is a minute old or more: at
+// most one write a minute per key, however busy the key.
 func (s *Store) APIKeyBySecret(ctx context.Context, secret string) (rendezvous.APIKey, error) {
 	if !strings.HasPrefix(secret, APIKeyPrefix) {
 		return rendezvous.APIKey{}, fmt.Errorf("api key: %w", rendezvous.ErrUnauthenticated)
 	}
-	st, err := s.prepared(ctx, `SELECT id, org_id, name, scopes, created_at FROM api_keys
+	st, err := s.prepared(ctx, `SELECT `+apiKeyColumns+` FROM api_keys
 		WHERE secret_hash = ? AND revoked_at = 0`)
 	if err != nil {
 		return rendezvous.APIKey{}, fmt.Errorf("api key: %w", err)
@@ -93,12 +95,20 @@ func (s *Store) APIKeyBySecret(ctx context.Context, secret string) (rendezvous.A
 	if err != nil {
 		return k, fmt.Errorf("api key: %w", err)
 	}
+	if now := s.clock.Now().UTC().Truncate(time.Minute); now.Sub(k.LastUsedAt) >= time.Minute {
+		// The condition keeps two instances from both writing the same minute. A failed
+		// write loses only this hint (the next use tries again): the request goes on.
+		if _, err := s.execCount(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND last_used_at < ?",
+			TimeToDB(now), k.ID, TimeToDB(now)); err == nil {
+			k.LastUsedAt = now
+		}
+	}
 	return k, nil
 }
 
 // APIKeys lists the organization's live keys, oldest first.
 func (s *Store) APIKeys(ctx context.Context, orgID string) ([]rendezvous.APIKey, error) {
-	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id, org_id, name, scopes, created_at FROM api_keys
+	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT `+apiKeyColumns+` FROM api_keys
 		WHERE org_id = ? AND revoked_at = 0 ORDER BY created_at, id`), orgID)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
@@ -133,17 +143,19 @@ func (s *Store) RevokeAPIKey(ctx context.Context, orgID, id string) error {
 
 type rowScanner interface{ Scan(dest ...any) error }
 
+const apiKeyColumns = "id, org_id, name, scopes, created_at, last_used_at"
+
 func scanAPIKey(r rowScanner) (rendezvous.APIKey, error) {
 	var k rendezvous.APIKey
 	var scopes string
-	var created int64
-	if err := r.Scan(&k.ID, &k.OrgID, &k.Name, &scopes, &created); err != nil {
+	var created, used int64
+	if err := r.Scan(&k.ID, &k.OrgID, &k.Name, &scopes, &created, &used); err != nil {
 		return k, err
 	}
 	if err := json.Unmarshal([]byte(scopes), &k.Scopes); err != nil {
 		return k, fmt.Errorf("scopes: %w", err)
 	}
-	k.CreatedAt = TimeFromDB(created)
+	k.CreatedAt, k.LastUsedAt = TimeFromDB(created), TimeFromDB(used)
 	return k, nil
 }
 

@@ -503,6 +503,28 @@ func TestAPIKeys(t *testing.T) {
 				t.Errorf("secret %q: %v, want ErrUnauthenticated", bad, err)
 			}
 		}
+		// The use is recorded to the minute, at most once a minute.
+		lastUsed := func() time.Time {
+			t.Helper()
+			keys, err := e.st.APIKeys(e.ctx, "org-a")
+			if err != nil || len(keys) != 1 {
+				t.Fatalf("keys %+v, %v", keys, err)
+			}
+			return keys[0].LastUsedAt
+		}
+		if got, want := lastUsed(), t0.Truncate(time.Minute); !got.Equal(want) {
+			t.Errorf("last used %v, want %v", got, want)
+		}
+		e.clock.Advance(50 * time.Second)
+		e.st.APIKeyBySecret(e.ctx, secret)
+		if got, want := lastUsed(), t0.Add(50*time.Second).Truncate(time.Minute); !got.Equal(want) {
+			t.Errorf("after 50 s last used %v, want %v", got, want)
+		}
+		e.clock.Advance(70 * time.Second)
+		e.st.APIKeyBySecret(e.ctx, secret)
+		if got, want := lastUsed(), t0.Add(2*time.Minute).Truncate(time.Minute); !got.Equal(want) {
+			t.Errorf("two minutes later last used %v, want %v", got, want)
+		}
 		var ve *rendezvous.ValidationError
 		if _, _, err := e.st.CreateAPIKey(e.ctx, "org-a", "", []string{"root"}); !errors.As(err, &ve) || len(ve.Problems) != 2 {
 			t.Fatalf("bad key input: %v", err)

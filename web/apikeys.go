@@ -14,11 +14,17 @@ type apiKeyJSON struct {
 	Name      string   `json:"name"`
 	Scopes    []string `json:"scopes"`
 	CreatedAt string   `json:"createdAt"`
-	Key       string   `json:"key,omitempty"`
+	// LastUsedAt is absent for a key never used.
+	LastUsedAt string `json:"lastUsedAt,omitempty"`
+	Key        string `json:"key,omitempty"`
 }
 
 func toAPIKeyJSON(k rendezvous.APIKey) apiKeyJSON {
-	return apiKeyJSON{ID: k.ID, Name: k.Name, Scopes: k.Scopes, CreatedAt: formatTime(k.CreatedAt)}
+	j := apiKeyJSON{ID: k.ID, Name: k.Name, Scopes: k.Scopes, CreatedAt: formatTime(k.CreatedAt)}
+	if !k.LastUsedAt.IsZero() {
+		j.LastUsedAt = formatTime(k.LastUsedAt)
+	}
+	return j
 }
 
 // handleAPIKeyList serves GET /api/v1/settings/api-keys: the organization's live keys.

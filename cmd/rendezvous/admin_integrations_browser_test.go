@@ -137,6 +137,12 @@ func TestAdminIntegrationsBrowser(t *testing.T) {
 	if html, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(html, secret) {
 		t.Error("the key's secret is shown again after a reload")
 	}
+	// Used once against the API: the list says when, no longer "never".
+	used, _ := chromedp.Run(tab, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("#api-keys tbody tr")).filter(function (r) {
+		return r.cells[0].innerText.trim() === "CRM integration"; }).map(function (r) { return r.cells[4].innerText.trim(); }).join()`))
+	if used == "" || used == "never" {
+		t.Errorf("after its first use the key's last use is %q", used)
+	}
 
 	// Revoke it, with a confirmation; the API refuses it once the key cache lets go.
 	row := `//table[@id="api-keys"]//tr[td[1][normalize-space()="CRM integration"]]`
