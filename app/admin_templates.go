@@ -171,6 +171,12 @@ func (a *App) renderTemplates(w http.ResponseWriter, r *http.Request, v *view, s
 		p.Preview, p.PreviewProblem = pv, problem
 	}
 	v.Data = p
+	// The email's HTML is previewed in a sandboxed frame (no scripts, its own origin) from
+	// srcdoc, which lives under this page's policy: an email is styled inline and may show
+	// pictures from the web, so this page allows both, and still no script but its own.
+	h := w.Header()
+	h.Set("Content-Security-Policy", strings.Replace(strings.Replace(h.Get("Content-Security-Policy"),
+		"style-src 'self';", "style-src 'self' 'unsafe-inline';", 1), "img-src 'self' data:;", "img-src 'self' data: https:;", 1))
 	a.render(w, r, status, "admin_templates", v)
 }
 

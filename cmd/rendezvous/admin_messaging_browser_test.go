@@ -336,6 +336,13 @@ func TestAdminTemplatesBrowser(t *testing.T) {
 	if got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("preview-html").srcdoc`)); !strings.Contains(got, "Alex Example") {
 		t.Errorf("HTML preview %q, want the sample customer", got)
 	}
+	// The frame lives under the page's policy: the email's inline styles apply in it, and
+	// still no script runs but the site's own.
+	csp, err := chromedp.Run(tab, chromedp.Evaluate[string](`fetch(location.href, {credentials: "same-origin"})
+		.then(function (r) { return r.headers.get("Content-Security-Policy"); })`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(csp, "style-src 'self' 'unsafe-inline';") || !strings.Contains(csp, "script-src 'self';") {
+		t.Errorf("templates page policy %q (%v), want inline styles for the email preview and only the site's scripts", csp, err)
+	}
 	do(t, tab, "type into the subject",
 		chromedp.SendKeys(chromedp.CSS("#f-subject"), " – bitte bestätigen"),
 		chromedp.Poll[chromedp.Void](`document.getElementById("preview-subject").textContent.indexOf("bitte bestätigen") >= 0`, chromedp.WithPollingTimeout(staffWait)),
