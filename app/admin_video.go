@@ -1,9 +1,10 @@
 package app
 
 // Administration / Video: the STUN and TURN servers the video room's browsers use. Saved
-// through room.Rooms.PutSettings like PUT /api/v1/settings/video: a TURN credential (or
-// shared secret) is never shown again, only a hint, and a server saved with the
-// credential left blank keeps the one it had.
+// through room.Rooms.PutSettings like PUT /api/v1/settings/video. A TURN server takes
+// either its shared secret (recommended: each room gets its own short-lived credential)
+// or a fixed username and credential. Neither is shown again, only a hint, and a server
+// saved with it left blank keeps the one it had.
 
 import (
 	"fmt"
@@ -21,8 +22,16 @@ type videoRow struct {
 	N                          int
 	URLs, Username             string
 	CredentialHint, SecretHint string
-	Err                        string
+	// Auth is how browsers sign in to the TURN server: authSecret or authFixed.
+	Auth string
+	Err  string
 }
+
+// The TURN sign-in choices of a server row.
+const (
+	authSecret = "secret"
+	authFixed  = "fixed"
+)
 
 // videoPage is the page's data.
 type videoPage struct {
@@ -40,11 +49,15 @@ const videoSpare = 1
 func videoRows(set room.Settings) []videoRow {
 	var rows []videoRow
 	for i, srv := range set.Redacted().ICEServers {
+		auth := authSecret
+		if srv.Username != "" || srv.Credential != "" {
+			auth = authFixed
+		}
 		rows = append(rows, videoRow{N: i, URLs: strings.Join(srv.URLs, " "), Username: srv.Username,
-			CredentialHint: srv.Credential, SecretHint: srv.Secret})
+			CredentialHint: srv.Credential, SecretHint: srv.Secret, Auth: auth})
 	}
 	for range videoSpare {
-		rows = append(rows, videoRow{N: len(rows)})
+		rows = append(rows, videoRow{N: len(rows), Auth: authSecret})
 	}
 	return rows
 }
@@ -87,19 +100,24 @@ func (a *App) handleAdminVideoSave(w http.ResponseWriter, r *http.Request, s *au
 	}
 	for i := range n {
 		k := strconv.Itoa(i)
-		f := readSettingsForm(r, "urls_"+k, "username_"+k, "credential_"+k)
+		f := readSettingsForm(r, "urls_"+k, "username_"+k, "credential_"+k, "secret_"+k)
 		urls := f.line(t, "urls_"+k, 2000)
 		user := f.line(t, "username_"+k, 500)
 		cred := f.line(t, "credential_"+k, 500)
-		row := videoRow{N: len(rows), URLs: urls, Username: user}
+		sec := f.line(t, "secret_"+k, 500)
+		auth := authSecret
+		if r.PostFormValue("auth_"+k) == authFixed {
+			auth = authFixed
+		}
+		row := videoRow{N: len(rows), URLs: urls, Username: user, Auth: auth}
 		if old, ok := hints[urls+"\x00"+user]; ok {
 			row.CredentialHint, row.SecretHint = old.CredentialHint, old.SecretHint
 		}
 		for _, m := range f.Errors {
 			row.Err = m
 		}
-		typed = typed || cred != ""
-		if r.PostFormValue("remove_"+k) != "" || (urls == "" && user == "" && cred == "" && row.Err == "") {
+		typed = typed || cred != "" || sec != ""
+		if r.PostFormValue("remove_"+k) != "" || (urls == "" && user == "" && cred == "" && sec == "" && row.Err == "") {
 			continue // removed, or a spare row left empty
 		}
 		if urls == "" && row.Err == "" {
@@ -107,7 +125,13 @@ func (a *App) handleAdminVideoSave(w http.ResponseWriter, r *http.Request, s *au
 		}
 		rows = append(rows, row)
 		index = append(index, len(rows)-1)
-		set.ICEServers = append(set.ICEServers, room.ICEServer{URLs: strings.Fields(strings.ReplaceAll(urls, ",", " ")), Username: user, Credential: cred})
+		srv := room.ICEServer{URLs: strings.Fields(strings.ReplaceAll(urls, ",", " "))}
+		if auth == authFixed {
+			srv.Username, srv.Credential = user, cred
+		} else {
+			srv.Secret = sec
+		}
+		set.ICEServers = append(set.ICEServers, srv)
 	}
 	failed := false
 	for _, row := range rows {
@@ -118,12 +142,15 @@ func (a *App) handleAdminVideoSave(w http.ResponseWriter, r *http.Request, s *au
 		// for saved settings; the installation's servers, shown until the organization
 		// saves its own, need it here.
 		for i, srv := range set.ICEServers {
-			if srv.Credential != "" {
+			if srv.Credential != "" || srv.Secret != "" {
 				continue
 			}
 			for _, o := range saved.ICEServers {
 				if o.Username == srv.Username && strings.Join(o.URLs, " ") == strings.Join(srv.URLs, " ") {
-					set.ICEServers[i].Credential, set.ICEServers[i].Secret = o.Credential, o.Secret
+					set.ICEServers[i].Credential = o.Credential
+					if srv.Username == "" {
+						set.ICEServers[i].Secret = o.Secret
+					}
 				}
 			}
 		}
@@ -163,7 +190,11 @@ func (a *App) handleAdminVideoSave(w http.ResponseWriter, r *http.Request, s *au
 func videoWords(t *tr, msg string) string {
 	switch {
 	case strings.Contains(msg, "needs its shared secret"):
-		return t.T("A TURN server needs a username and a credential.")
+		return t.T("A TURN server needs its shared secret, or a username and a credential.")
+	case strings.Contains(msg, "is for TURN servers only"):
+		return t.T("A shared secret is for TURN servers only: give a turn: or turns: address, or leave the secret empty.")
+	case strings.Contains(msg, "shorter than 16 characters"):
+		return t.T("The shared secret is shorter than 16 characters: use the TURN server's static-auth-secret, a long random string.")
 	case strings.Contains(msg, "scheme"), strings.Contains(msg, "not an ICE server URL"), strings.Contains(msg, "right after the scheme"), strings.Contains(msg, "transport"):
 		return t.T("Write each address as stun:host:port or turn:host:port (optionally ?transport=udp or tcp), separated by spaces.")
 	case strings.Contains(msg, "limit is"):

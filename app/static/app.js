@@ -75,14 +75,17 @@
     if (errors) errors.focus();
   }
 
-  // Administration / webhook form: show only the fields of the chosen authentication.
-  var hook = document.querySelector("form.hook-form");
-  if (hook) {
+  // Administration / webhooks and TURN servers: show only the fields of the sign-in chosen
+  // in the same fieldset (without the script every field shows, and the choice decides).
+  if (document.querySelector(".auth-fields[data-auth]")) {
     var showAuth = function () {
-      var on = hook.querySelector("input[name=auth]:checked");
-      hook.querySelectorAll(".auth-fields").forEach(function (f) { f.hidden = !on || f.getAttribute("data-auth") !== on.value; });
+      document.querySelectorAll(".auth-fields[data-auth]").forEach(function (f) {
+        var group = f.closest("fieldset");
+        var on = group && group.querySelector("input[type=radio][name^=auth]:checked");
+        f.hidden = !on || f.getAttribute("data-auth") !== on.value;
+      });
     };
-    hook.addEventListener("change", showAuth);
+    document.addEventListener("change", showAuth);
     showAuth();
   }
 

@@ -242,8 +242,10 @@ func TestAdminSettingsBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fixed := chromedp.CSS(`input[name="auth_` + spare + `"][value="fixed"]`)
 	do(t, tab, "add a server with a web address",
 		chromedp.SendKeys(chromedp.CSS(`#f-urls_`+spare), "https://turn.example.com"),
+		chromedp.Click(fixed),
 		chromedp.SendKeys(chromedp.CSS(`#f-username_`+spare), "rdv-turn"),
 		chromedp.SendKeys(chromedp.CSS(`#f-credential_`+spare), "correct-horse-battery"),
 		chromedp.Click(chromedp.CSS(`form[action="/app/admin/video"] button[type="submit"]`)),
@@ -258,6 +260,7 @@ func TestAdminSettingsBrowser(t *testing.T) {
 	do(t, tab, "reopen video", chromedp.Navigate(e.base+"/app/admin/video"), chromedp.WaitVisible(chromedp.CSS(`form[action="/app/admin/video"]`)))
 	do(t, tab, "add a TURN server",
 		chromedp.SendKeys(chromedp.CSS(`#f-urls_`+spare), "turn:turn.example.com:3478?transport=udp"),
+		chromedp.Click(fixed),
 		chromedp.SendKeys(chromedp.CSS(`#f-username_`+spare), "rdv-turn"),
 		chromedp.SendKeys(chromedp.CSS(`#f-credential_`+spare), "correct-horse-battery"),
 		chromedp.Click(chromedp.CSS(`form[action="/app/admin/video"] button[type="submit"]`)),
@@ -269,6 +272,31 @@ func TestAdminSettingsBrowser(t *testing.T) {
 	}
 	if got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("f-urls_0").value + " " + document.querySelector("#server-0 .secret-hint").innerText`)); !strings.Contains(got, "turn.example.com") || !strings.Contains(got, "Saved (••••tery)") {
 		t.Errorf("video page after saving: %s", got)
+	}
+	// Another TURN server, signed in to with its shared secret (the choice a new server
+	// starts with): a short one is refused in plain words, a long one kept and not shown.
+	do(t, tab, "a TURN server with a short shared secret",
+		chromedp.SendKeys(chromedp.CSS(`#f-urls_1`), "turns:relay.example.com:443"),
+		chromedp.SendKeys(chromedp.CSS(`#f-secret_1`), "too-short"),
+		chromedp.Click(chromedp.CSS(`form[action="/app/admin/video"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.ice-server .field-error`)),
+	)
+	if got := text(t, tab, ".ice-server .field-error"); !strings.Contains(got, "shorter than 16 characters") {
+		t.Errorf("short shared secret explained as %q", got)
+	}
+	do(t, tab, "the same with a long shared secret",
+		chromedp.SendKeys(chromedp.CSS(`#f-secret_1`), "a-long-random-static-auth-secret"),
+		chromedp.Click(chromedp.CSS(`form[action="/app/admin/video"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+	)
+	html, _ = chromedp.Run(tab, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+	if strings.Contains(html, "a-long-random-static-auth-secret") || strings.Contains(html, "correct-horse-battery") {
+		t.Fatal("a TURN secret is in the page")
+	}
+	if got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#server-1 .secret-hint").innerText + " " +
+		document.querySelector('input[name="auth_1"]:checked').value + " " + document.querySelector("#server-0 .secret-hint").innerText`)); !strings.Contains(got, "Shared secret saved (••••cret)") ||
+		!strings.Contains(got, " secret Saved (••••tery)") {
+		t.Errorf("video page after saving a shared secret: %s", got)
 	}
 	screenshot(t, tab, "admin-video")
 
