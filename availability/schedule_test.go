@@ -98,6 +98,16 @@ func TestSlotsCapacity(t *testing.T) {
 		{"explicit capacity below the agents", func(s *Schedule) { s.Capacity = 2 },
 			[]Booking{{mustTime(t, "2026-06-02T09:00:00Z"), mustTime(t, "2026-06-02T09:30:00Z"), "a"}}, "2026-06-02",
 			want{"09:00": 1, "09:30": 2, "10:00": 2, "10:30": 2}},
+		{"a capacity above the agents never frees a place the agents lack", func(s *Schedule) { s.Capacity = 5 },
+			// All three agents held and a queue booking waiting for one of them: over-full,
+			// however much capacity is left.
+			[]Booking{
+				{mustTime(t, "2026-06-02T09:00:00Z"), mustTime(t, "2026-06-02T09:30:00Z"), "a"},
+				{mustTime(t, "2026-06-02T09:00:00Z"), mustTime(t, "2026-06-02T09:30:00Z"), "b"},
+				{mustTime(t, "2026-06-02T09:00:00Z"), mustTime(t, "2026-06-02T09:30:00Z"), "c"},
+				{mustTime(t, "2026-06-02T09:00:00Z"), mustTime(t, "2026-06-02T09:30:00Z"), ""},
+			}, "2026-06-02",
+			want{"09:30": 3, "10:00": 3, "10:30": 3}},
 		{"capacity without agents", func(s *Schedule) { s.Agents = nil; s.Capacity = 2 },
 			[]Booking{{mustTime(t, "2026-06-02T09:00:00Z"), mustTime(t, "2026-06-02T10:00:00Z"), ""}}, "2026-06-02",
 			want{"09:00": 1, "09:30": 1, "10:00": 2, "10:30": 2}},
@@ -151,6 +161,33 @@ func TestSlotsCapacity(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRemainingNeverAboveTheAgents: the rule API bookings are held to counts as the
+// slots do. With every agent held and a queue booking waiting for one of them, the queue
+// is over-full whatever capacity is left; freeing an agent frees one place.
+func TestRemainingNeverAboveTheAgents(t *testing.T) {
+	p, err := Compile(Schedule{QueueName: "Q", TimeZone: "UTC", WeeklyHours: weekdays(Range{"09:00", "11:00"}),
+		SlotMinutes: 30, Capacity: 5, Agents: []Agent{{UserID: "a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := mustTime(t, "2026-06-02T09:00:00Z")
+	held := Booking{at, at.Add(30 * time.Minute), "a"}
+	waiting := Booking{at, at.Add(30 * time.Minute), ""}
+	for _, c := range []struct {
+		booked []Booking
+		want   int
+	}{
+		{nil, 1},
+		{[]Booking{held}, 0},
+		{[]Booking{waiting}, 0},
+		{[]Booking{held, waiting}, -1},
+	} {
+		if got := p.Remaining(at, at.Add(30*time.Minute), c.booked); got != c.want {
+			t.Errorf("booked %v: %d places, want %d", c.booked, got, c.want)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package availability
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -206,44 +207,53 @@ func (p *Plan) slots(q Query) []Slot {
 	for gen, s := range starts {
 		gen++ // stamps start at zero: generation 0 would mark everyone busy
 		e := s.Add(p.slot)
-		busyWorking, unassigned, total := 0, 0, 0
-		p.conflicts(b, ml, s, e, func(k Booking) {
-			total++
-			i, ok := p.agentIndex[k.AgentUserID]
-			if !ok {
-				unassigned++
-				return
-			}
-			if stamp[i] == gen {
-				return
-			}
-			stamp[i] = gen
-			if own == nil || p.agentHours[i] == nil || covers(own[i], s, e) {
-				busyWorking++
-			}
-		})
-		remaining := -1
-		if len(p.agents) > 0 {
-			working := len(p.agents)
-			if own != nil {
-				working = 0
-				for i := range p.agents {
-					if p.agentHours[i] == nil || covers(own[i], s, e) {
-						working++
-					}
-				}
-			}
-			remaining = working - busyWorking - unassigned
-		}
-		if p.capacity > 0 {
-			c := p.capacity - total
-			if remaining < 0 || c < remaining {
-				remaining = c
-			}
-		}
+		remaining := p.placesLeft(b, ml, s, e, own, stamp, gen)
 		out = append(out, Slot{Start: s, End: e, Remaining: max(remaining, 0)})
 	}
 	return out
+}
+
+// placesLeft counts how many more appointments the queue takes over [s, e), given b
+// (sorted by start; ml the longest): the schedule's agents working then and not held by a
+// booking, less the bookings routed to the queue without one of them, and at most what
+// the capacity leaves. Either bound alone holds when the schedule has only that one;
+// math.MaxInt when it has neither (which Compile refuses). Zero or less means full.
+// stamp marks the agents already counted busy with gen, which must differ between calls
+// sharing stamp.
+func (p *Plan) placesLeft(b []Booking, ml time.Duration, s, e time.Time, own [][]interval, stamp []int, gen int) int {
+	busyWorking, unassigned, total := 0, 0, 0
+	p.conflicts(b, ml, s, e, func(k Booking) {
+		total++
+		i, ok := p.agentIndex[k.AgentUserID]
+		if !ok {
+			unassigned++
+			return
+		}
+		if stamp[i] == gen {
+			return
+		}
+		stamp[i] = gen
+		if own == nil || p.agentHours[i] == nil || covers(own[i], s, e) {
+			busyWorking++
+		}
+	})
+	left := math.MaxInt
+	if len(p.agents) > 0 {
+		working := len(p.agents)
+		if own != nil {
+			working = 0
+			for i := range p.agents {
+				if p.agentHours[i] == nil || covers(own[i], s, e) {
+					working++
+				}
+			}
+		}
+		left = working - busyWorking - unassigned
+	}
+	if p.capacity > 0 {
+		left = min(left, p.capacity-total)
+	}
+	return left
 }
 
 // conflicts calls f for every booking in b (sorted by start; ml the longest) whose held
