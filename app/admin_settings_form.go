@@ -97,13 +97,17 @@ func (f *settingsForm) problems(err error, field func(string) string, words func
 }
 
 // bodyLimit is the largest request body a staff POST may send: small forms everywhere,
-// except the waiting-room upload. That one is read whole even somewhat beyond
-// journey.MaxMediaBytes, so that a file a little too large is refused as too large
-// (journey.UploadMedia) rather than failing the form's CSRF check, which reads the body
-// first.
+// except the message templates and the waiting-room upload. A template may hold 71,000
+// characters (subject, text and HTML), which a form sends percent-encoded: six bytes each
+// in Greek. The upload is read whole even somewhat beyond journey.MaxMediaBytes, so that
+// a file a little too large is refused as too large (journey.UploadMedia) rather than
+// failing the form's CSRF check, which reads the body first.
 func bodyLimit(r *http.Request) int64 {
-	if r.Pattern == "POST /app/admin/scheduling/media" {
+	switch r.Pattern {
+	case "POST /app/admin/scheduling/media":
 		return 3 * journey.MaxMediaBytes
+	case "POST /app/admin/templates", "POST /app/admin/templates/preview":
+		return 1 << 20
 	}
 	return 256 << 10
 }

@@ -232,34 +232,16 @@ func templateFieldProblem(t *tr, s string, max int) string {
 	return ""
 }
 
-// parseEditorForm reads the posted form; a body over the request limit leaves a form
-// the editor can only refuse.
-func parseEditorForm(r *http.Request) (tooLarge bool, err error) {
-	if err := r.ParseForm(); err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return true, nil
-		}
-		return false, err
-	}
-	return false, nil
-}
-
 // handleTemplateSave serves POST /app/admin/templates: "Save" saves through PutTemplate
 // (unknown variables and too-long SMS refused with the variable named); "Preview" shows
 // the preview of what is typed, for browsers without the script.
 func (a *App) handleTemplateSave(w http.ResponseWriter, r *http.Request, s *auth.Session) {
 	v := a.adminView(r, s, "templates", "Templates")
-	tooLarge, err := parseEditorForm(r)
-	if err != nil {
+	if err := r.ParseForm(); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	f := readTemplateForm(v, r.PostForm)
-	if tooLarge {
-		f = templateQuery(v, r.URL.Query().Get)
-		f.Errors["text"] = v.T("The template is too long to be sent in one form. Nothing was saved.")
-	}
 	custom := r.PostForm.Get("custom") == "true"
 	if len(f.Errors) > 0 {
 		a.renderTemplates(w, r, v, http.StatusUnprocessableEntity, f, custom)
@@ -269,7 +251,7 @@ func (a *App) handleTemplateSave(w http.ResponseWriter, r *http.Request, s *auth
 		a.renderTemplates(w, r, v, http.StatusOK, f, custom)
 		return
 	}
-	_, err = a.o.Admin.Notify.PutTemplate(r.Context(), s.User.OrgID, f.Event, f.Channel, f.Language, f.template())
+	_, err := a.o.Admin.Notify.PutTemplate(r.Context(), s.User.OrgID, f.Event, f.Channel, f.Language, f.template())
 	var ve *rendezvous.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -295,7 +277,7 @@ func (a *App) handleTemplateSave(w http.ResponseWriter, r *http.Request, s *auth
 // is dropped and the built-in one applies again.
 func (a *App) handleTemplateReset(w http.ResponseWriter, r *http.Request, s *auth.Session) {
 	v := a.adminView(r, s, "templates", "Templates")
-	if _, err := parseEditorForm(r); err != nil {
+	if err := r.ParseForm(); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -330,15 +312,11 @@ func (a *App) handleTemplatePreview(w http.ResponseWriter, r *http.Request, s *a
 	v := a.adminView(r, s, "templates", "Templates")
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	tooLarge, err := parseEditorForm(r)
-	if err != nil {
+	if err := r.ParseForm(); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	f := readTemplateForm(v, r.PostForm)
-	if tooLarge {
-		f.Errors["text"] = v.T("The template is too long to be sent in one form. Nothing was saved.")
-	}
 	var out previewJSON
 	for _, k := range []string{"subject", "text", "html"} {
 		if m, ok := f.Errors[k]; ok {

@@ -380,6 +380,17 @@ func (a *App) signedIn(h func(w http.ResponseWriter, r *http.Request, s *auth.Se
 		a.securityHeaders(w)
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r))
+			// Read a form now: one over the limit is refused as too large, not taken for
+			// a forged request because the CSRF check finds no token in what it could
+			// not read. (An upload's multipart body is read by the check itself.)
+			var mbe *http.MaxBytesError
+			if err := r.ParseForm(); errors.As(err, &mbe) {
+				t := newTr(langOf(r, nil))
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				fmt.Fprintln(w, t.T("What you sent is too large to be read, so nothing was saved. Go back and shorten it."))
+				return
+			}
 		}
 		s, err := a.o.Auth.Load(w, r)
 		if errors.Is(err, auth.ErrNoSession) {

@@ -369,6 +369,15 @@ func TestAdminTemplatesBrowser(t *testing.T) {
 		return res
 	}
 	const sms = "event=created&channel=sms&language=en&action=save&"
+	// A long Greek email is read whole (percent-encoded, each letter is six bytes); a body
+	// over the limit is refused as too large, not as a forged request.
+	greek := "event=created&channel=email&language=el&subject=Hi&text=" + strings.Repeat("%CE%B2", 19000) + "&html=" + strings.Repeat("%CE%B1", 45000) + "+{customerName}"
+	if r := post("/app/admin/templates/preview", greek); r.Status != 200 || !strings.Contains(r.Body, "ααα") {
+		t.Errorf("preview of a long Greek email: %d %.200s", r.Status, r.Body)
+	}
+	if r := post("/app/admin/templates/preview", greek+strings.Repeat("a", 1<<20)); r.Status != 413 || !strings.Contains(r.Body, "too large") {
+		t.Errorf("a body over the limit: %d %.200s", r.Status, r.Body)
+	}
 	if r := post("/app/admin/templates/preview", sms+"text=Hi%FF%FE+{customerName}"); r.Status != 200 || !strings.Contains(r.Body, "not valid text") {
 		t.Errorf("preview of invalid UTF-8: %d %s", r.Status, r.Body)
 	}
