@@ -112,7 +112,7 @@ func (a *App) renderWidgetAdmin(w http.ResponseWriter, r *http.Request, s *auth.
 	}
 	base := strings.TrimRight(a.publicURL(r), "/")
 	if len(d.Errors) == 0 && d.Queue != "" {
-		d.Script, d.Iframe, d.FrameURL = snippets(base, s.User.OrgID, d, origins, v.Zone.String())
+		d.Script, d.Iframe, d.FrameURL = snippets(base, s.User.OrgID, d, origins)
 	}
 	// The preview frames the widget from the public address: allow that one frame source.
 	if u, err := url.Parse(base); err == nil && u.Host != "" {
@@ -125,10 +125,10 @@ func (a *App) renderWidgetAdmin(w http.ResponseWriter, r *http.Request, s *auth.
 }
 
 // snippets returns the script tag, the iframe alternative and the preview frame's URL.
-// The iframe cannot learn the host page's origin or the customer's zone as the script
-// does, so it names the first allowed origin and the schedule's zone is the customer's
-// guess (zone).
-func snippets(base, org string, d *widgetAdminData, origins []string, zone string) (script, iframe, preview string) {
+// The iframe cannot learn the host page's origin as the script does, so it names the
+// first allowed origin; like the preview, it names no zone: the framed page then takes
+// the customer's own from their browser.
+func snippets(base, org string, d *widgetAdminData, origins []string) (script, iframe, preview string) {
 	attr := func(name, val string) string { return " " + name + `="` + html.EscapeString(val) + `"` }
 	var b strings.Builder
 	b.WriteString(`<script src="` + html.EscapeString(base) + `/widget/widget.js"`)
@@ -160,12 +160,10 @@ func snippets(base, org string, d *widgetAdminData, origins []string, zone strin
 	}
 	iq := cloneValues(q)
 	iq.Set("origin", site)
-	iq.Set("tz", zone)
 	iframe = fmt.Sprintf(`<iframe src="%s/widget/frame?%s" title="Book a video appointment" style="border:0;width:100%%;max-width:520px;height:640px"></iframe>`,
 		html.EscapeString(base), html.EscapeString(iq.Encode()))
 	pq := cloneValues(q)
 	pq.Set("origin", base)
-	pq.Set("tz", zone)
 	return b.String(), iframe, base + "/widget/frame?" + pq.Encode()
 }
 

@@ -147,7 +147,9 @@ func (s *Service) FrameHandler() http.Handler {
 			theme = "light"
 		}
 		cfg := frameConfig{Org: org, Queue: q.Get("queue"), ChatMode: q.Get("chatMode"), Lang: lang, TZ: q.Get("tz"), Origin: origin}
-		if _, err := rendezvous.LoadZone(cfg.TZ); err != nil {
+		// Without a zone (an iframe pasted as it is), frame.js takes the customer's own
+		// from their browser.
+		if _, err := rendezvous.LoadZone(cfg.TZ); cfg.TZ != "" && err != nil {
 			cfg.TZ = "UTC"
 		}
 		for _, v := range []struct {
@@ -172,7 +174,12 @@ func (s *Service) FrameHandler() http.Handler {
 			return
 		}
 		// The first slots come with the page: on a slow connection the customer sees days
-		// to choose from after one round trip, not two.
+		// to choose from after one round trip, not two. (Without a zone they cannot be
+		// written yet: frame.js asks for them in the browser's.)
+		if cfg.TZ == "" {
+			s.render(w, http.StatusOK, data)
+			return
+		}
 		now := s.clock.Now()
 		slots, _, err := s.Availability(r.Context(), org, cfg.Queue, now, now.Add(62*24*time.Hour))
 		switch {

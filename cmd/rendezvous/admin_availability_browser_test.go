@@ -172,6 +172,11 @@ func TestAdminAvailabilityBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button[data-copy="snippet"]`)),
 		chromedp.Poll[chromedp.Void](`document.querySelector('button[data-copy="snippet"]').textContent === "Copied"`, chromedp.WithPollingTimeout(staffWait)),
 	)
+	// The iframe alternative names no zone: the framed page takes each customer's own from
+	// their browser (the preview below does the same).
+	if frame, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("snippet-iframe").value`)); !strings.Contains(frame, "/widget/frame?") || strings.Contains(frame, "tz=") {
+		t.Errorf("iframe snippet %q, want the frame without a zone", frame)
+	}
 	// The preview is the widget itself, framed from this site, with the saved times.
 	do(t, tab, "widget preview shows days",
 		chromedp.Poll[chromedp.Void](`(function(){ var f = document.getElementById("widget-preview"); var d = f && f.contentDocument;

@@ -6,6 +6,9 @@
   "use strict";
   var body = document.body;
   var cfg = JSON.parse(body.dataset.config || "{}");
+  if (!cfg.tz) {
+    try { cfg.tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { cfg.tz = "UTC"; }
+  }
   var T = JSON.parse(body.dataset.t || "{}");
   var slots = JSON.parse(body.dataset.slots || "null");
   var $ = function (id) { return document.getElementById(id); };
