@@ -461,7 +461,7 @@ func (a *App) handleScheduleSave(w http.ResponseWriter, r *http.Request, s *auth
 		a.render(w, r, http.StatusOK, "admin_schedule", v)
 		return
 	}
-	version := 0
+	version := store.CreateOnly // a new schedule: someone else's made meanwhile stays
 	if f.Version != "" {
 		version, _ = strconv.Atoi(f.Version)
 	}

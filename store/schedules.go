@@ -27,9 +27,15 @@ type ScheduleRecord struct {
 	LastAgent string
 }
 
+// CreateOnly, as PutSchedule's ifVersion, creates the schedule only if the queue has
+// none yet (ErrStaleVersion otherwise): a form opened for a new schedule does not
+// replace one someone else created meanwhile.
+const CreateOnly = -1
+
 // PutSchedule creates or replaces the schedule of s.QueueName, which the caller has
 // validated (availability.Compile). ifVersion > 0 must match the stored version
-// (ErrStaleVersion otherwise, or ErrNotFound when there is none).
+// (ErrStaleVersion otherwise, or ErrNotFound when there is none); CreateOnly must find
+// none; 0 checks nothing.
 func (s *Store) PutSchedule(ctx context.Context, orgID string, sch availability.Schedule, ifVersion int) (ScheduleRecord, error) {
 	body, err := json.Marshal(sch)
 	if err != nil {
@@ -51,6 +57,9 @@ func (s *Store) PutSchedule(ctx context.Context, orgID string, sch availability.
 				VALUES (?, ?, ?, 1, '', ?, ?)`, orgID, sch.QueueName, string(body), TimeToDB(now), TimeToDB(now))
 		case err != nil:
 			return err
+		case ifVersion == CreateOnly:
+			return rendezvous.WithDetail(fmt.Errorf("queue %q has a schedule (version %d): %w", sch.QueueName, version, rendezvous.ErrStaleVersion),
+				"The queue %q has had a schedule since you started a new one. Read it, then change it.", sch.QueueName)
 		case ifVersion > 0 && ifVersion != version:
 			return rendezvous.WithDetail(fmt.Errorf("version %d given, current is %d: %w", ifVersion, version, rendezvous.ErrStaleVersion),
 				"If-Match names version %d, but the schedule is at version %d: it changed since you read it. Read it again, then retry your change.", ifVersion, version)

@@ -16,9 +16,13 @@ func TestSchedulesStoreAndQueueBookings(t *testing.T) {
 		sch := availability.Schedule{QueueName: "Mortgages", TimeZone: "Europe/Athens", SlotMinutes: 30,
 			WeeklyHours: availability.Week{Monday: []availability.Range{{Start: "09:00", End: "17:00"}}},
 			Agents:      []availability.Agent{{UserID: "agent-1"}, {UserID: "agent-2"}}}
-		rec, err := e.st.PutSchedule(e.ctx, "org-a", sch, 0)
+		rec, err := e.st.PutSchedule(e.ctx, "org-a", sch, store.CreateOnly)
 		if err != nil || rec.Version != 1 {
 			t.Fatalf("put: %v %+v", err, rec)
+		}
+		// A second "new" schedule for the queue does not replace the first.
+		if _, err := e.st.PutSchedule(e.ctx, "org-a", sch, store.CreateOnly); !errors.Is(err, rendezvous.ErrStaleVersion) {
+			t.Fatalf("create over an existing schedule: %v", err)
 		}
 		if _, err := e.st.PutSchedule(e.ctx, "org-a", sch, 7); !errors.Is(err, rendezvous.ErrStaleVersion) {
 			t.Fatalf("stale put: %v", err)
