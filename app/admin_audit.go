@@ -41,12 +41,15 @@ type auditData struct {
 var auditKinds = []struct{ Key, Label string }{
 	{"appointment", "Appointments"},
 	{"settings", "Settings"},
+	{"schedule", "Availability schedules"},
+	{"media", "Waiting-room media"},
 	{"template", "Message templates"},
 	{"notify_channel", "SMS and email setup"},
 	{"api_key", "API keys"},
 	{"webhook", "Webhooks"},
 	{"staff_user", "People and roles"},
 	{"erasure", "Data erasure"},
+	{"appointments", "Data retention (erased after the period)"},
 }
 
 // Kinds lists the kinds of record for the filter.

@@ -50,6 +50,9 @@ func TestCatalogComplete(t *testing.T) {
 	for _, m := range flashes {
 		phrases[m] = "flashes"
 	}
+	for _, k := range auditKinds {
+		phrases[k.Label] = "auditKinds"
+	}
 	for _, sec := range adminSections {
 		phrases[sec.Label] = "adminSections"
 		phrases[sec.Summary] = "adminSections"
