@@ -23,6 +23,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -382,9 +383,10 @@ func (a *App) signedIn(h func(w http.ResponseWriter, r *http.Request, s *auth.Se
 			r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r))
 			// Read a form now: one over the limit is refused as too large, not taken for
 			// a forged request because the CSRF check finds no token in what it could
-			// not read. (An upload's multipart body is read by the check itself.)
+			// not read. An upload's multipart body is left to the check, which reads it:
+			// ParseForm would set an empty form in front of it.
 			var mbe *http.MaxBytesError
-			if err := r.ParseForm(); errors.As(err, &mbe) {
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" && errors.As(r.ParseForm(), &mbe) {
 				t := newTr(langOf(r, nil))
 				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 				w.WriteHeader(http.StatusRequestEntityTooLarge)
