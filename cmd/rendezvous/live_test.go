@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -68,8 +70,8 @@ func openEvents(t *testing.T, signedIn *http.Client, base string) <-chan sseEven
 	return events
 }
 
-// nextChange returns the next "change" event of the stream, as the page's script reads it.
-func nextChange(t *testing.T, events <-chan sseEvent, where string) (appointmentID, event string) {
+// next returns the data of the next event of the stream with the name, skipping others.
+func next(t *testing.T, events <-chan sseEvent, where, name string) string {
 	t.Helper()
 	const within = 60 * time.Second // a bound on the wait, not a measurement
 	timeout := time.After(within)
@@ -79,31 +81,50 @@ func nextChange(t *testing.T, events <-chan sseEvent, where string) (appointment
 			if !ok {
 				t.Fatalf("%s: the event stream ended", where)
 			}
-			if ev.name != "change" {
-				continue // a resync asks for a refresh; the change itself is still to come
+			if ev.name == name {
+				return ev.data
 			}
-			var c struct{ AppointmentID, Event string }
-			if err := json.Unmarshal([]byte(ev.data), &c); err != nil {
-				t.Fatalf("%s: change %q: %v", where, ev.data, err)
-			}
-			return c.AppointmentID, c.Event
 		case <-timeout:
-			t.Fatalf("%s: no change within %s", where, within)
+			t.Fatalf("%s: no %s event within %s", where, name, within)
 		}
 	}
+}
+
+// nextChange returns the next "change" event of the stream, as the page's script reads
+// it. A "resync" before it only asks the page to refresh; the change is still to come.
+func nextChange(t *testing.T, events <-chan sseEvent, where string) (appointmentID, event string) {
+	t.Helper()
+	data := next(t, events, where, "change")
+	var c struct{ AppointmentID, Event string }
+	if err := json.Unmarshal([]byte(data), &c); err != nil {
+		t.Fatalf("%s: change %q: %v", where, data, err)
+	}
+	return c.AppointmentID, c.Event
 }
 
 // TestLiveUpdatesReachEveryInstance runs two instances of the service through run on one
 // PostgreSQL database, as the supported multi-instance setup does, with a supervisor's
 // live-updates stream open on each. A booking made through instance A's API, and its
 // cancellation, reach both streams, whichever instance ran the events' jobs, each change
-// once and in order (issue 10: a page served by B missed what A processed).
+// once and in order (issue 10: a page served by B missed what A processed). When the
+// instances' listening connections are cut, each stream is told to resync, and the next
+// booking still reaches both.
 func TestLiveUpdatesReachEveryInstance(t *testing.T) {
 	key, err := secret.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"RENDEZVOUS_DATABASE_URL", storetest.URL(t, store.Postgres), "RENDEZVOUS_SECRET_KEY", secret.KeyText(key)}
+	// application_name tells this test's connections apart from other tests' on the same
+	// server, for pg_terminate_backend.
+	dbURL, err := url.Parse(storetest.URL(t, store.Postgres))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := dbURL.Query()
+	appName := "rdv_live_" + q.Get("search_path")
+	q.Set("application_name", appName)
+	dbURL.RawQuery = q.Encode()
+	env := []string{"RENDEZVOUS_DATABASE_URL", dbURL.String(), "RENDEZVOUS_SECRET_KEY", secret.KeyText(key)}
 	a := startService(t, env...)
 	b := startService(t, env...)
 
@@ -136,13 +157,18 @@ func TestLiveUpdatesReachEveryInstance(t *testing.T) {
 		return m
 	}
 	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour).UTC()
-	booked := call("POST", "/api/v1/appointments", fmt.Sprintf(`{"start": %q, "durationMinutes": 30,
-		"timeZone": "Europe/Berlin", "title": "Live review", "agentUserId": %q,
-		"customers": [{"name": "Lena Vogel", "email": "lena@example.com"}]}`, start.Format(time.RFC3339), sandbox.Demo.Agents[0].ID))
-	id, _ := booked["id"].(string)
-	if id == "" {
-		t.Fatalf("booking has no id: %v", booked)
+	book := func(at time.Time) string {
+		t.Helper()
+		booked := call("POST", "/api/v1/appointments", fmt.Sprintf(`{"start": %q, "durationMinutes": 30,
+			"timeZone": "Europe/Berlin", "title": "Live review", "agentUserId": %q,
+			"customers": [{"name": "Lena Vogel", "email": "lena@example.com"}]}`, at.Format(time.RFC3339), sandbox.Demo.Agents[0].ID))
+		id, _ := booked["id"].(string)
+		if id == "" {
+			t.Fatalf("booking has no id: %v", booked)
+		}
+		return id
 	}
+	id := book(start)
 	for where, events := range streams {
 		if got, ev := nextChange(t, events, where); got != id || ev != "created" {
 			t.Fatalf("%s: first change %s %q, want %s created", where, got, ev, id)
@@ -155,6 +181,31 @@ func TestLiveUpdatesReachEveryInstance(t *testing.T) {
 	for where, events := range streams {
 		if got, ev := nextChange(t, events, where); got != id || ev != "cancelled" {
 			t.Fatalf("%s: change after the booking's %s %q, want %s cancelled", where, got, ev, id)
+		}
+	}
+
+	// Cut both instances' listening connections, as a failover would: each listens again,
+	// tells its pages to read their data afresh, and the next booking reaches them.
+	killer, err := sql.Open("pgx", dbURL.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer killer.Close()
+	var cut int
+	if err := killer.QueryRow(`SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = $1 AND query = 'LISTEN rendezvous_changes'`, appName).Scan(&cut); err != nil {
+		t.Fatal(err)
+	}
+	if cut != 2 {
+		t.Fatalf("cut %d listening connections, want one for each instance", cut)
+	}
+	for where, events := range streams {
+		next(t, events, where, "resync")
+	}
+	id = book(start.Add(time.Hour))
+	for where, events := range streams {
+		if got, ev := nextChange(t, events, where); got != id || ev != "created" {
+			t.Fatalf("%s: change after the cut %s %q, want %s created", where, got, ev, id)
 		}
 	}
 }
