@@ -97,9 +97,11 @@ type ChangeFeed interface {
 // this process's pages alone, and every change f carries (this instance's own included,
 // so each reaches a page once) goes to the pages of its organization; after f lost
 // changes (its connection broke), every page is told to read its data afresh. listening,
-// when set, is called each time f starts to listen: changes are announced on f as soon
-// as ShareChanges is called, so start serving only once it has been. It returns f's
-// error when f cannot listen at all (SQLite: keep the in-process hub), nil when ctx ends.
+// when set, is called each time f starts to listen: changes are announced on f from the
+// moment ShareChanges is called, so run the jobs that announce them only once listening
+// has been called, or this instance's pages miss what is announced before. It returns
+// f's error when f cannot listen at all (SQLite: keep the in-process hub), and nil when
+// ctx ends.
 func (a *App) ShareChanges(ctx context.Context, f ChangeFeed, listening func()) error {
 	a.hub.mu.Lock()
 	a.hub.feed = f

@@ -38,8 +38,9 @@ type changePayload struct {
 
 // NotifyChange announces c on ChangeChannel; every store's ListenChanges on the same
 // database and schema hears it, the sender's own included. Sent outside a transaction, it
-// goes out at once; PostgreSQL delivers notifications of one session in order, and drops
-// none while the listener stays connected. PostgreSQL only: on SQLite, a single instance,
+// goes out at once; PostgreSQL delivers notifications in the order their transactions
+// committed, to every session listening at the time (a listener that was disconnected
+// misses them: see ListenOptions.Resync). PostgreSQL only: on SQLite, a single instance,
 // it returns an error wrapping errors.ErrUnsupported.
 func (s *Store) NotifyChange(ctx context.Context, c Change) error {
 	if s.dialect != Postgres {
