@@ -16,7 +16,9 @@ const keepAlive = 25 * time.Second
 // handleEvents serves GET /app/events: a Server-Sent Events stream of the appointment
 // changes the person may see (an agent only their own), which live pages use to refresh
 // without a reload (static/app.js). Changes are announced by the appointment event job of
-// every booking, reschedule, cancellation and status change (HandleAppointmentEvent).
+// every booking, reschedule, cancellation and status change (HandleAppointmentEvent), on
+// whichever instance runs it (ShareChanges). A "resync" event says changes may have been
+// missed, so the page should read its data afresh.
 func (a *App) handleEvents(w http.ResponseWriter, r *http.Request, s *auth.Session) {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -38,11 +40,16 @@ func (a *App) handleEvents(w http.ResponseWriter, r *http.Request, s *auth.Sessi
 		case <-tick.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
 		case c := <-ch:
-			if !s.User.Supervises() && c.AgentUserID != s.User.ID {
+			switch {
+			case c.resync:
+				// Changes may have been missed (the instances' feed reconnected).
+				fmt.Fprint(w, "event: resync\ndata: {}\n\n")
+			case !s.User.Supervises() && c.AgentUserID != s.User.ID:
 				continue
+			default:
+				b, _ := json.Marshal(c)
+				fmt.Fprintf(w, "event: change\ndata: %s\n\n", b)
 			}
-			b, _ := json.Marshal(c)
-			fmt.Fprintf(w, "event: change\ndata: %s\n\n", b)
 		}
 		if err := rc.Flush(); err != nil {
 			return

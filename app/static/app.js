@@ -2,7 +2,8 @@
 // - remembers the browser's time zone (rdv_tz cookie) so times are shown in it;
 // - copy buttons; the customer's time beside the typed time on the form;
 // - live updates: an EventSource on /app/events refreshes the calendar and list in place,
-//   and tells an appointment's page when it changed.
+//   and tells an appointment's page when it changed; a "resync" event, or the stream
+//   coming back after a break, refreshes the calendar and list too.
 (function () {
   "use strict";
   var zone = "";
@@ -108,6 +109,14 @@
       .catch(function () { pending = false; });
   };
   var es = new EventSource("/app/events");
+  // After a lost stream or a "resync" (the server's own feed reconnected), changes may
+  // have been missed: a calendar or list reads its data afresh.
+  var opened = false;
+  es.addEventListener("open", function () {
+    if (opened && live === "refresh") refresh();
+    opened = true;
+  });
+  es.addEventListener("resync", function () { if (live === "refresh") refresh(); });
   es.addEventListener("change", function (ev) {
     var c = {};
     try { c = JSON.parse(ev.data); } catch (e) { return; }

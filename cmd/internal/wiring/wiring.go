@@ -360,6 +360,11 @@ func New(ctx context.Context, wg *sync.WaitGroup, o Options) (*Service, error) {
 		s.Close()
 		return nil, err
 	}
+	// With several instances on PostgreSQL, each one's live pages hear every instance's
+	// changes through the database; SQLite has one instance and its in-process hub.
+	if o.Store.Dialect() == store.Postgres {
+		shareChanges(ctx, wg, s.staff, o.Store, log.With("component", "app"))
+	}
 	// Only now that every part exists: a handler taken from a part not yet built (a nil
 	// receiver) panicked on every event, and each event was retried ten times.
 	s.registerJobs()
