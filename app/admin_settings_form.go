@@ -37,7 +37,7 @@ func readSettingsForm(r *http.Request, names ...string) *settingsForm {
 // Get is the typed value of field name.
 func (f *settingsForm) Get(name string) string { return f.V[name] }
 
-// On reports whether checkbox or radio field name holds value.
+// Is reports whether checkbox or radio field name holds value.
 func (f *settingsForm) Is(name, value string) bool { return f.V[name] == value }
 
 // Err is the problem with field name, if any.
@@ -66,7 +66,7 @@ func (f *settingsForm) line(t *tr, name string, max int) string {
 	return strings.TrimSpace(v)
 }
 
-// minutes reads field name as a whole number between lo and hi.
+// number reads field name as a whole number between lo and hi.
 func (f *settingsForm) number(t *tr, name string, lo, hi int) int {
 	v := strings.TrimSpace(f.V[name])
 	n, err := strconv.Atoi(v)

@@ -282,7 +282,7 @@ func (a *App) handleWebhookCreate(w http.ResponseWriter, r *http.Request, s *aut
 		a.fail(w, r, err)
 		return
 	}
-	a.renderWebhook(w, r, s, http.StatusCreated, sub, &webhookData{Secret: sub.Secret})
+	a.renderWebhook(w, r, s, http.StatusCreated, sub, &webhookData{Secret: sub.Secret}, "")
 }
 
 // handleWebhookUpdate serves POST /app/admin/webhooks/{id}/edit.
@@ -336,11 +336,12 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request, s *auth.Sess
 	if sub == nil {
 		return
 	}
-	a.renderWebhook(w, r, s, http.StatusOK, sub, &webhookData{})
+	a.renderWebhook(w, r, s, http.StatusOK, sub, &webhookData{}, "")
 }
 
-func (a *App) renderWebhook(w http.ResponseWriter, r *http.Request, s *auth.Session, status int, sub *store.WebhookSubscription, d *webhookData) {
+func (a *App) renderWebhook(w http.ResponseWriter, r *http.Request, s *auth.Session, status int, sub *store.WebhookSubscription, d *webhookData, notice string) {
 	v := a.adminView(r, s, "webhooks", "Webhook")
+	v.Notice = notice
 	d.Sub = sub
 	ds, next, err := a.o.Store.WebhookDeliveries(r.Context(), s.User.OrgID, sub.ID, 25, r.URL.Query().Get("before"))
 	var ve *rendezvous.ValidationError
@@ -368,7 +369,7 @@ func (a *App) handleWebhookRotate(w http.ResponseWriter, r *http.Request, s *aut
 		a.fail(w, r, err)
 		return
 	}
-	a.renderWebhook(w, r, s, http.StatusOK, sub, &webhookData{Secret: sub.Secret, Rotated: true})
+	a.renderWebhook(w, r, s, http.StatusOK, sub, &webhookData{Secret: sub.Secret, Rotated: true}, "")
 }
 
 // handleWebhookSwitch serves POST /app/admin/webhooks/{id}/resume and .../disable.
@@ -433,26 +434,14 @@ func (a *App) handleWebhookRedeliver(w http.ResponseWriter, r *http.Request, s *
 		a.notFound(w, r, s)
 		return
 	case errors.Is(err, rendezvous.ErrConflict):
-		v := a.adminView(r, s, "webhooks", "Webhook")
-		v.Notice = v.T("This delivery's body was erased by data retention, so it cannot be sent again.")
-		a.renderWebhookWith(w, r, s, v, sub)
+		a.renderWebhook(w, r, s, http.StatusConflict, sub, &webhookData{},
+			newTr(langOf(r, &s.User)).T("This delivery's body was erased by data retention, so it cannot be sent again."))
 		return
 	case err != nil:
 		a.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/app/admin/webhooks/"+sub.ID+"?done=hook-resent", http.StatusSeeOther)
-}
-
-// renderWebhookWith shows a subscription's page with v's notice (409: nothing was done).
-func (a *App) renderWebhookWith(w http.ResponseWriter, r *http.Request, s *auth.Session, v *view, sub *store.WebhookSubscription) {
-	ds, next, err := a.o.Store.WebhookDeliveries(r.Context(), s.User.OrgID, sub.ID, 25, "")
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	v.Data = &webhookData{Sub: sub, Deliveries: ds, Next: next}
-	a.render(w, r, http.StatusConflict, "admin_webhook", v)
 }
 
 // Pretty indents a delivery's JSON body for reading.
