@@ -39,21 +39,25 @@ func (s *Store) ListAppointmentCards(ctx context.Context, orgID string, f ListFi
 	if err != nil {
 		return nil, "", err
 	}
-	items := make([]AppointmentCard, 0, min(limit+1, 64))
+	items := make([]AppointmentCard, 0, min(limit+1, 256))
+	// One set of scan targets for all rows: each pointer passed to Scan escapes, so
+	// targets declared per row would cost an allocation each, per row.
+	var row struct {
+		id, status, title, agent, customers string
+		start, end                          int64
+	}
+	dest := []any{&row.id, &row.status, &row.start, &row.end, &row.title, &row.agent, &row.customers}
 	err = s.readRows(ctx, query, args, func(r rowScanner) error {
-		c := AppointmentCard{OrgID: orgID}
-		var status, customers string
-		var start, end int64
-		if err := r.Scan(&c.ID, &status, &start, &end, &c.Title, &c.AgentUserID, &customers); err != nil {
+		if err := r.Scan(dest...); err != nil {
 			return err
 		}
-		var err error
-		if c.Customer, err = s.firstCustomerName(customers); err != nil {
-			return fmt.Errorf("appointment %s customers: %w", c.ID, err)
+		name, err := s.firstCustomerName(row.customers)
+		if err != nil {
+			return fmt.Errorf("appointment %s customers: %w", row.id, err)
 		}
-		c.Status = rendezvous.Status(status)
-		c.Start, c.Duration = TimeFromDB(start), time.Duration(end-start)*time.Microsecond
-		items = append(items, c)
+		items = append(items, AppointmentCard{ID: row.id, OrgID: orgID, Status: rendezvous.Status(row.status),
+			Start: TimeFromDB(row.start), Duration: time.Duration(row.end-row.start) * time.Microsecond,
+			Title: row.title, AgentUserID: row.agent, Customer: name})
 		return nil
 	})
 	if err != nil {
