@@ -381,10 +381,9 @@ func (s *Store) ListAppointments(ctx context.Context, orgID string, f ListFilter
 	return items, next, nil
 }
 
-// listQuery builds the query of a page of appointments selected by f, reading columns
-// (which must leave start_at and id in the order), and returns it with its arguments and
-// the page size; the query asks for one row more than the page, to know whether another
-// page follows.
+// listQuery builds the query of a page of the appointments f selects, reading columns,
+// in the order of start_at then id, and returns it with its arguments and the page size.
+// It asks for one row more than the page, to know whether another page follows.
 func (s *Store) listQuery(columns, orgID string, f ListFilter) (string, []any, int, error) {
 	limit := f.Limit
 	if limit <= 0 {
