@@ -33,8 +33,9 @@ type calendarData struct {
 // AgentName names an agent, falling back to the start of the id for one who never signed in.
 func (d calendarData) AgentName(id string) string { return agentName(d.Names, id) }
 
-// Cards writes a day's appointments, each with view.Card, in one call: a supervisor's
-// week has thousands, and a template call per card costs more than the card itself.
+// Cards writes a day's cards (as view.Card does) in one call and into one buffer: a
+// supervisor's week has thousands, and a template call per card costs more than the card
+// itself.
 func (v *view) Cards(d calendarData, day calendarDay) template.HTML {
 	b := v.cards[:0]
 	for i := range day.Appointments {

@@ -9,10 +9,11 @@ import (
 	"rendezvous"
 )
 
-// AppointmentCard is what a calendar card shows of an appointment, read without the
-// columns it does not show (notes, the interaction, the sealed link, the customers'
-// contact details): a supervisor's week holds thousands of cards, and reading and
-// decoding whole appointments was most of its cost.
+// AppointmentCard is what a calendar card shows of an appointment. It is read without
+// the columns a card does not show (the notes, the interaction, the sealed link token,
+// the times of the appointment's life), and of the customers only the first name is taken
+// out: a supervisor's week holds thousands of cards, and reading and decoding whole
+// appointments was most of its cost.
 type AppointmentCard struct {
 	ID, OrgID   string
 	Status      rendezvous.Status
