@@ -16,6 +16,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -119,6 +120,11 @@ type App struct {
 
 	queueMu    sync.Mutex
 	queueCache map[string]cachedQueues
+
+	// pageBufs hold pages while they are rendered (*bytes.Buffer): a supervisor's week is
+	// half a megabyte, and growing a new buffer to that size for every request cost more
+	// than writing the cards into it.
+	pageBufs sync.Pool
 }
 
 type cachedQueues struct {
@@ -226,6 +232,8 @@ type view struct {
 	// AdminSection is the administration section the page belongs to ("" on the overview).
 	AdminSection string
 	sections     []adminSection
+	// cards is the buffer Cards writes each day's cards in.
+	cards []byte
 }
 
 // CSRF is the session's form token, for hidden fields.
@@ -259,16 +267,29 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name st
 		v.Zone = time.UTC
 	}
 	v.Now = a.clock.Now().In(v.Zone)
-	var b strings.Builder
-	if err := t.ExecuteTemplate(&b, "layout.html", v); err != nil {
+	b, _ := a.pageBufs.Get().(*bytes.Buffer)
+	if b == nil {
+		b = new(bytes.Buffer)
+	}
+	defer func() {
+		if b.Cap() <= maxPooledPage {
+			b.Reset()
+			a.pageBufs.Put(b)
+		}
+	}()
+	if err := t.ExecuteTemplate(b, "layout.html", v); err != nil {
 		a.fail(w, r, fmt.Errorf("render %s: %w", name, err))
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write([]byte(b.String()))
+	w.Write(b.Bytes())
 }
+
+// maxPooledPage bounds the buffers kept for rendering, so that one huge page does not
+// stay in memory for good.
+const maxPooledPage = 4 << 20
 
 // fail logs err with the request's correlation id and shows a plain error page that
 // gives the id, never the cause.
@@ -446,34 +467,41 @@ func whyCode(err error) string {
 // supervisors. It is written in Go rather than as a template: a supervisor's week holds
 // thousands of cards, and reflection per field made them most of the page's time. Every
 // value is escaped as html/template would escape it in these contexts.
-func (v *view) Card(a *rendezvous.Appointment, agent string) template.HTML {
-	esc := template.HTMLEscapeString
-	var b strings.Builder
-	b.Grow(256)
-	b.WriteString(`<a class="card status-`)
-	b.WriteString(esc(string(a.Status)))
-	b.WriteString(`" href="/app/appointments/`)
-	b.WriteString(esc(url.PathEscape(a.ID)))
-	b.WriteString(`"><span class="time">`)
-	b.WriteString(v.Clock(a.Start.In(v.Zone)))
-	b.WriteString("–")
-	b.WriteString(v.Clock(a.End().In(v.Zone)))
-	b.WriteString(`</span> <span class="who">`)
-	if len(a.Customers) > 0 {
-		b.WriteString(esc(a.Customers[0].Name))
-	}
-	b.WriteString(`</span>`)
-	if a.Title != "" {
-		b.WriteString(` <span class="what">` + esc(a.Title) + `</span>`)
+func (v *view) Card(c *store.AppointmentCard, agent string) template.HTML {
+	return template.HTML(v.appendCard(make([]byte, 0, 256), c, agent))
+}
+
+// appendCard appends Card's HTML to b, so that a day's cards share one buffer.
+func (v *view) appendCard(b []byte, c *store.AppointmentCard, agent string) []byte {
+	esc := template.HTMLEscapeString // returns its argument when nothing needs escaping
+	b = append(b, `<a class="card status-`...)
+	b = append(b, esc(string(c.Status))...)
+	b = append(b, `" href="/app/appointments/`...)
+	b = append(b, esc(url.PathEscape(c.ID))...)
+	b = append(b, `"><span class="time">`...)
+	// As v.Clock, without a string per time.
+	b = c.Start.In(v.Zone).AppendFormat(b, "15:04")
+	b = append(b, "–"...)
+	b = c.End().In(v.Zone).AppendFormat(b, "15:04")
+	b = append(b, `</span> <span class="who">`...)
+	b = append(b, esc(c.Customer)...)
+	b = append(b, `</span>`...)
+	if c.Title != "" {
+		b = append(b, ` <span class="what">`...)
+		b = append(b, esc(c.Title)...)
+		b = append(b, `</span>`...)
 	}
 	if agent != "" {
-		b.WriteString(` <span class="agent">` + esc(agent) + `</span>`)
+		b = append(b, ` <span class="agent">`...)
+		b = append(b, esc(agent)...)
+		b = append(b, `</span>`...)
 	}
-	if a.Status != rendezvous.StatusScheduled {
-		b.WriteString(` <span class="badge">` + esc(v.Status(a.Status)) + `</span>`)
+	if c.Status != rendezvous.StatusScheduled {
+		b = append(b, ` <span class="badge">`...)
+		b = append(b, esc(v.Status(c.Status))...)
+		b = append(b, `</span>`...)
 	}
-	b.WriteString("</a>\n")
-	return template.HTML(b.String())
+	return append(b, "</a>\n"...)
 }
 
 // CommonZones are offered when typing a time zone.

@@ -1,20 +1,21 @@
 package app
 
 import (
+	"context"
 	"html/template"
 	"net/http"
-	"strings"
 	"time"
 
 	"rendezvous"
 	"rendezvous/auth"
+	"rendezvous/store"
 )
 
 // calendarDay is one column of the calendar.
 type calendarDay struct {
 	Date         time.Time
 	Today        bool
-	Appointments []*rendezvous.Appointment
+	Appointments []store.AppointmentCard
 }
 
 // calendarData is the calendar page's own data.
@@ -32,14 +33,17 @@ type calendarData struct {
 // AgentName names an agent, falling back to the start of the id for one who never signed in.
 func (d calendarData) AgentName(id string) string { return agentName(d.Names, id) }
 
-// Cards writes a day's appointments, each with view.Card, in one call: a supervisor's
-// week has thousands, and a template call per card costs more than the card itself.
+// Cards writes a day's cards (as view.Card does) in one call and into one buffer: a
+// supervisor's week has thousands, and a template call per card costs more than the card
+// itself.
 func (v *view) Cards(d calendarData, day calendarDay) template.HTML {
-	var b strings.Builder
-	for _, ap := range day.Appointments {
-		b.WriteString(string(v.Card(ap, d.AgentName(ap.AgentUserID))))
+	b := v.cards[:0]
+	for i := range day.Appointments {
+		c := &day.Appointments[i]
+		b = v.appendCard(b, c, d.AgentName(c.AgentUserID))
 	}
-	return template.HTML(b.String())
+	v.cards = b
+	return template.HTML(b)
 }
 
 func agentName(names map[string]string, id string) string {
@@ -65,7 +69,7 @@ func (a *App) handleCalendar(w http.ResponseWriter, r *http.Request, s *auth.Ses
 		n = 7
 	}
 	end := first.AddDate(0, 0, n)
-	items, truncated, err := a.appointmentsIn(r.Context(), s, first, end, f)
+	items, truncated, err := a.cardsIn(r.Context(), s, first, end, f)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -76,14 +80,16 @@ func (a *App) handleCalendar(w http.ResponseWriter, r *http.Request, s *auth.Ses
 		day := first.AddDate(0, 0, i)
 		d.Days = append(d.Days, calendarDay{Date: day, Today: day.Equal(today)})
 	}
-	for _, ap := range items {
-		// An appointment that began before the first day shows on the first day.
-		i := 0
-		for i+1 < n && !ap.Start.Before(d.Days[i+1].Date) {
-			i++
+	// The cards come in start order: each day's are a run of them, and the days share
+	// items' array. An appointment that began before the first day shows on the first day.
+	i, from := 0, 0
+	for k := range items {
+		for i+1 < n && !items[k].Start.Before(d.Days[i+1].Date) {
+			d.Days[i].Appointments = items[from:k]
+			i, from = i+1, k
 		}
-		d.Days[i].Appointments = append(d.Days[i].Appointments, ap)
 	}
+	d.Days[i].Appointments = items[from:]
 	if s.User.Supervises() {
 		if d.Names, d.People, err = a.people(r.Context(), s.User.OrgID); err != nil {
 			a.fail(w, r, err)
@@ -93,4 +99,52 @@ func (a *App) handleCalendar(w http.ResponseWriter, r *http.Request, s *auth.Ses
 	}
 	v.Data = d
 	a.render(w, r, http.StatusOK, "calendar", v)
+}
+
+// cardsIn reads the cards of the appointments overlapping [from, to) that s may see and f
+// selects, in start order, as appointmentsIn does. Without a search or a queue filter it
+// reads only what the cards show; those two filters look at fields a card does not show
+// (the customers' contact details, the interaction), so with them the appointments are
+// read whole, filtered, and made into cards.
+func (a *App) cardsIn(ctx context.Context, s *auth.Session, from, to time.Time, f filters) ([]store.AppointmentCard, bool, error) {
+	if f.Search != "" || f.Queue != "" {
+		items, truncated, err := a.appointmentsIn(ctx, s, from, to, f)
+		if err != nil {
+			return nil, false, err
+		}
+		out := make([]store.AppointmentCard, len(items))
+		for i, ap := range items {
+			out[i] = cardOf(ap)
+		}
+		return out, truncated, nil
+	}
+	lf := store.ListFilter{From: from, To: to, Statuses: f.Statuses, Limit: maxRead, Range: true}
+	if !s.User.Supervises() {
+		lf.AgentUserID = s.User.ID
+	} else if f.Agent != "" {
+		lf.AgentUserID = f.Agent
+	}
+	items, next, err := a.o.Store.ListAppointmentCards(ctx, s.User.OrgID, lf)
+	if err != nil {
+		return nil, false, err
+	}
+	out := items[:0] // filtered in place
+	for _, c := range items {
+		// CanView decides on the organization and the agent, which a card has.
+		if rendezvous.CanView(s.User, &rendezvous.Appointment{OrgID: c.OrgID, AgentUserID: c.AgentUserID}) {
+			out = append(out, c)
+		}
+	}
+	// One read holds maxRead; a next page means there were more.
+	return out, next != "", nil
+}
+
+// cardOf is what a card shows of ap.
+func cardOf(ap *rendezvous.Appointment) store.AppointmentCard {
+	c := store.AppointmentCard{ID: ap.ID, OrgID: ap.OrgID, Status: ap.Status, Start: ap.Start, Duration: ap.Duration,
+		Title: ap.Title, AgentUserID: ap.AgentUserID}
+	if len(ap.Customers) > 0 {
+		c.Customer = ap.Customers[0].Name
+	}
+	return c
 }

@@ -15,7 +15,8 @@ func TestCardEscapesWhatPeopleTyped(t *testing.T) {
 	a := &rendezvous.Appointment{ID: "a/1?x", Status: rendezvous.StatusCancelled, Title: `<script>alert(1)</script>`,
 		Start: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), Duration: 30 * time.Minute,
 		Customers: []rendezvous.Customer{{Name: `Ann "A&B" <b>`}}}
-	got := string(v.Card(a, `Agent <i>`))
+	c := cardOf(a)
+	got := string(v.Card(&c, `Agent <i>`))
 	for _, want := range []string{
 		`href="/app/appointments/a%2F1%3Fx"`, `09:00–09:30`, `&lt;script&gt;alert(1)&lt;/script&gt;`,
 		`Ann &#34;A&amp;B&#34; &lt;b&gt;`, `Agent &lt;i&gt;`, `<span class="badge">Cancelled</span>`,

@@ -356,6 +356,35 @@ func (s *Store) appointmentWhere(ctx context.Context, where string, args ...any)
 // ListAppointments returns a page of the organization's appointments ordered by start,
 // then id, and the cursor of the next page ("" on the last page).
 func (s *Store) ListAppointments(ctx context.Context, orgID string, f ListFilter) ([]*rendezvous.Appointment, string, error) {
+	query, args, limit, err := s.listQuery(appointmentColumns, orgID, f)
+	if err != nil {
+		return nil, "", err
+	}
+	items := make([]*rendezvous.Appointment, 0, min(limit+1, 64))
+	err = s.readRows(ctx, query, args, func(r rowScanner) error {
+		a, err := s.scanAppointment(r)
+		if err != nil {
+			return err
+		}
+		items = append(items, a)
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list appointments: %w", err)
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		last := items[limit-1]
+		next = encodeCursor(TimeToDB(last.Start), last.ID)
+	}
+	return items, next, nil
+}
+
+// listQuery builds the query of a page of the appointments f selects, reading columns,
+// in the order of start_at then id, and returns it with its arguments and the page size.
+// It asks for one row more than the page, to know whether another page follows.
+func (s *Store) listQuery(columns, orgID string, f ListFilter) (string, []any, int, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = DefaultListLimit
@@ -364,7 +393,7 @@ func (s *Store) ListAppointments(ctx context.Context, orgID string, f ListFilter
 		limit = min(limit, MaxListLimit)
 	}
 	var q strings.Builder
-	q.WriteString("SELECT " + appointmentColumns + " FROM appointments")
+	q.WriteString("SELECT " + columns + " FROM appointments")
 	if f.AgentUserID != "" && s.dialect == SQLite {
 		// Without statistics SQLite picks appointments_org_start for an agent's day (it has
 		// the order) and walks every appointment of the organization in the range.
@@ -394,33 +423,14 @@ func (s *Store) ListAppointments(ctx context.Context, orgID string, f ListFilter
 	if f.Cursor != "" {
 		start, id, err := decodeCursor(f.Cursor)
 		if err != nil {
-			return nil, "", err
+			return "", nil, 0, err
 		}
 		q.WriteString(" AND (start_at > ? OR (start_at = ? AND id > ?))")
 		args = append(args, start, start, id)
 	}
 	q.WriteString(" ORDER BY start_at, id LIMIT ?")
 	args = append(args, limit+1)
-
-	items := make([]*rendezvous.Appointment, 0, min(limit+1, 64))
-	err := s.readRows(ctx, q.String(), args, func(r rowScanner) error {
-		a, err := s.scanAppointment(r)
-		if err != nil {
-			return err
-		}
-		items = append(items, a)
-		return nil
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("list appointments: %w", err)
-	}
-	next := ""
-	if len(items) > limit {
-		items = items[:limit]
-		last := items[limit-1]
-		next = encodeCursor(TimeToDB(last.Start), last.ID)
-	}
-	return items, next, nil
+	return q.String(), args, limit, nil
 }
 
 // The cursor is opaque to clients: base64url of "<start micros>.<id>".
