@@ -35,12 +35,17 @@ func (d calendarData) AgentName(id string) string { return agentName(d.Names, id
 
 // Cards writes a day's cards (as view.Card does) in one call and into one buffer: a
 // supervisor's week has thousands, and a template call per card costs more than the card
-// itself.
+// itself. An agent's cards are all their own: they name no agent.
 func (v *view) Cards(d calendarData, day calendarDay) template.HTML {
 	b := v.cards[:0]
+	supervises := v.Session != nil && v.Session.User.Supervises()
 	for i := range day.Appointments {
 		c := &day.Appointments[i]
-		b = v.appendCard(b, c, d.AgentName(c.AgentUserID))
+		agent := ""
+		if supervises {
+			agent = d.AgentName(c.AgentUserID)
+		}
+		b = v.appendCard(b, c, agent)
 	}
 	v.cards = b
 	return template.HTML(b)
