@@ -161,18 +161,15 @@ func benchNotify(ctx context.Context, o options, out io.Writer) error {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	sentCount := func() int {
-		rows, err := st.Read(ctx, "SELECT COUNT(*) FROM notify_deliveries WHERE outcome = 'sent'")
-		if err != nil {
+	// count runs a SELECT COUNT(*); -1 when the database cannot say.
+	count := func(query string, args ...any) int {
+		var n int
+		if err := st.ReadRow(ctx, query, args...).Scan(&n); err != nil {
 			return -1
-		}
-		defer rows.Close()
-		n := 0
-		for rows.Next() {
-			rows.Scan(&n)
 		}
 		return n
 	}
+	sentCount := func() int { return count("SELECT COUNT(*) FROM notify_deliveries WHERE outcome = 'sent'") }
 
 	// An appointment starting now: the time from the customer opening their link at the
 	// start to the interaction existing in the sandbox. Each probe books one for the
@@ -326,16 +323,7 @@ func benchNotify(ctx context.Context, o options, out io.Writer) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	pendingSends := func() int {
-		rows, err := st.Read(ctx, "SELECT COUNT(*) FROM notify_deliveries WHERE outcome IN ('scheduled', 'retrying') AND kind = 'message'")
-		if err != nil {
-			return -1
-		}
-		defer rows.Close()
-		n := 0
-		for rows.Next() {
-			rows.Scan(&n)
-		}
-		return n
+		return count("SELECT COUNT(*) FROM notify_deliveries WHERE outcome IN ('scheduled', 'retrying') AND kind = 'message'")
 	}
 	s0, t0 := sentCount(), time.Now()
 	waiting0 := pendingSends()
