@@ -10,31 +10,37 @@ import (
 
 // A backlog of due sends is found and deferred to its slots in a few statements
 // (DueNotifySends, DeferPending), without claiming a job: the sends of one organization
-// that are due and still wait to go, in claim order, with their channels; a job claimed
-// meanwhile is left alone, and more jobs than one statement moves are moved all the
-// same (issue 14).
+// that are due, never deferred, and still wait to go, in claim order, with their
+// channels; a job claimed meanwhile is left alone, and more jobs than one statement
+// moves are moved all the same (issue 14).
 func TestABacklogOfSendsIsDeferredWithoutClaims(t *testing.T) {
 	eachDialect(t, func(t *testing.T, e *env) {
 		const backlog = 1200 // more than one statement of DeferPending moves
 		type send struct {
 			org, channel, outcome string
 			runAt                 time.Time
+			deferred              bool // run_at after the delivery's due time
 		}
 		var sends []send
 		for i := range backlog {
-			sends = append(sends, send{"org-a", []string{"sms", "email"}[i%2], "scheduled", t0.Add(-time.Duration(backlog-i) * time.Millisecond)})
+			sends = append(sends, send{"org-a", []string{"sms", "email"}[i%2], "scheduled", t0.Add(-time.Duration(backlog-i) * time.Millisecond), false})
 		}
 		sends = append(sends,
-			send{"org-b", "sms", "scheduled", t0.Add(-time.Hour)},      // another organization's
-			send{"org-a", "sms", "sent", t0.Add(-time.Hour)},           // finished already
-			send{"org-a", "email", "retrying", t0.Add(-2 * time.Hour)}, // first in claim order
-			send{"org-a", "sms", "scheduled", t0.Add(time.Second)})     // not due yet
+			send{"org-b", "sms", "scheduled", t0.Add(-time.Hour), false},      // another organization's
+			send{"org-a", "sms", "sent", t0.Add(-time.Hour), false},           // finished already
+			send{"org-a", "email", "retrying", t0.Add(-2 * time.Hour), false}, // first in claim order
+			send{"org-a", "sms", "scheduled", t0.Add(time.Second), false},     // not due yet
+			send{"org-a", "sms", "scheduled", t0.Add(-time.Hour), true})       // deferred to a slot before
 		ids := map[string]int64{}
 		if err := e.st.InTx(e.ctx, func(tx *store.Tx) error {
 			for i, s := range sends {
 				id := fmt.Sprintf("d%05d", i)
+				due := s.runAt
+				if s.deferred {
+					due = due.Add(-time.Hour)
+				}
 				if _, err := tx.InsertNotifyDelivery(e.ctx, &store.NotifyDelivery{ID: id, OrgID: s.org, AppointmentID: "a1",
-					DedupeKey: id, Kind: "message", Event: "created", Channel: s.channel, DueAt: s.runAt, Outcome: s.outcome}); err != nil {
+					DedupeKey: id, Kind: "message", Event: "created", Channel: s.channel, DueAt: due, Outcome: s.outcome}); err != nil {
 					return err
 				}
 				if err := tx.Enqueue(e.ctx, store.Job{OrgID: s.org, Kind: "notify.send", Args: map[string]string{"deliveryId": id}, RunAt: s.runAt}); err != nil {
