@@ -450,18 +450,19 @@ const rateLimitNote = "waiting for the OAuth client's rate limit"
 // backlogBatch is how many due sends deferBacklog gives their slots at a time.
 const backlogBatch = 2000
 
-// deferBacklog gives every send of the organization that is due now, and cannot go
-// within maxInlineWait, its slot behind its OAuth client's backlog (the answer each would
-// get from its pacer when claimed), and defers their jobs to those slots in a few
-// statements. HandleSend calls it when it finds a send due without a slot behind a
-// backlog: the messages of a burst, planned before any was sent (their pacer saw no
-// backlog then) and due together after the coalescing window, used to be claimed and
-// deferred one by one, 40,000 claims and deferrals on the database's writer, while the
-// messages whose slots had come waited behind them (issue 14). A send its pacer does not
-// know (another instance's, or from before a restart) is left due, as is every send when
-// the database cannot be read or written now: each is then deferred when claimed, as
-// before. One call per organization runs at a time; a call that waited for another that
-// began after it was made has nothing left to do.
+// deferBacklog gives every send of the organization that is due now without a slot (at
+// its planned time still, store.DueNotifySends), and cannot go within maxInlineWait, its
+// slot behind its OAuth client's backlog (the answer each would get from its pacer when
+// claimed), and defers their jobs to those slots in a few statements. HandleSend calls
+// it when it finds a send due without a slot behind a backlog: the messages of a burst,
+// planned before any was sent (their pacer saw no backlog then) and due together after
+// the coalescing window, used to be claimed and deferred one by one, 40,000 claims and
+// deferrals on the database's writer, while the messages whose slots had come waited
+// behind them (issue 14). Sends given a slot before, here or by another instance, keep
+// it. A send whose channel has no pacer here yet is left due, as is every send when the
+// database cannot be read or written now: each is then deferred when claimed, as before.
+// One call per organization runs at a time; a call that waited for another that began
+// after it was made has nothing left to do.
 func (s *Service) deferBacklog(ctx context.Context, orgID string) {
 	v, _ := s.backlogs.LoadOrStore(orgID, &backlog{})
 	b := v.(*backlog)
