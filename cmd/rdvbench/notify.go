@@ -158,6 +158,12 @@ func benchNotify(ctx context.Context, o options, out io.Writer) error {
 		_, err := call(ctx, "POST", "/api/v1/appointments", b, http.StatusCreated)
 		return err
 	}
+	if o.coalesce > 0 {
+		// The warm-up's messages, due before the bookings', wait as long.
+		if err := setNotify(true); err != nil {
+			return err
+		}
+	}
 	// Warm up (and fill the registry's cache of the demo agents).
 	for range 50 {
 		if err := book(ctx, 0); err != nil {
@@ -319,7 +325,7 @@ func benchNotify(ctx context.Context, o options, out io.Writer) error {
 	eventsTook := time.Since(eventsStart)
 	// The messages wait for the coalescing window (2 minutes by default) after their
 	// booking: the minute is counted from the first one sent after the events.
-	for first, deadline := sentCount(), time.Now().Add(5*time.Minute); sentCount() == first; {
+	for first, deadline := sentCount(), time.Now().Add(5*time.Minute+time.Duration(o.coalesce)*time.Second); sentCount() == first; {
 		if time.Now().After(deadline) {
 			return errors.New("no message sent within 5 minutes of the events")
 		}
