@@ -257,6 +257,7 @@ func benchNotify(ctx context.Context, o options, out io.Writer) error {
 	}
 
 	n := o.requests
+	var firstOn time.Time // when the first booking with notifications on was made
 	type pair struct{ off, on result }
 	var pairs []pair
 	for _, c := range []int{16, 64} {
@@ -271,6 +272,9 @@ func benchNotify(ctx context.Context, o options, out io.Writer) error {
 			}
 			if err := setNotify(true); err != nil {
 				return err
+			}
+			if firstOn.IsZero() {
+				firstOn = time.Now()
 			}
 			if err := drive(ctx, measurement{p.on.name, c, book}, lo, hi, &p.on); err != nil {
 				return err
@@ -324,8 +328,13 @@ func benchNotify(ctx context.Context, o options, out io.Writer) error {
 	}
 	eventsTook := time.Since(eventsStart)
 	// The messages wait for the coalescing window (2 minutes by default) after their
-	// booking: the minute is counted from the first one sent after the events.
-	for first, deadline := sentCount(), time.Now().Add(5*time.Minute+time.Duration(o.coalesce)*time.Second); sentCount() == first; {
+	// booking: the minute is counted from the first one sent after the events (with
+	// -coalesce, after the first booking's window, since the probes' cancellations and
+	// the warm-up's messages may go before).
+	if o.coalesce > 0 {
+		time.Sleep(time.Until(firstOn.Add(time.Duration(o.coalesce) * time.Second)))
+	}
+	for first, deadline := sentCount(), time.Now().Add(5*time.Minute); sentCount() == first; {
 		if time.Now().After(deadline) {
 			return errors.New("no message sent within 5 minutes of the events")
 		}
