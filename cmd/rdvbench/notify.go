@@ -25,6 +25,7 @@ import (
 	"rendezvous/clock"
 	"rendezvous/cmd/internal/wiring"
 	"rendezvous/genesys/sandbox"
+	"rendezvous/notify"
 	"rendezvous/secret"
 	"rendezvous/store"
 )
@@ -328,12 +329,15 @@ func benchNotify(ctx context.Context, o options, out io.Writer) error {
 	}
 	eventsTook := time.Since(eventsStart)
 	// The messages wait for the coalescing window (2 minutes by default) after their
-	// booking: the minute is counted from the first one sent after the events (with
-	// -coalesce, after the first booking's window, since the probes' cancellations and
-	// the warm-up's messages may go before).
+	// booking: the minute is counted from the first one sent after the events and after
+	// the first booking's window, not before: the warm-up's messages and the probes'
+	// cancellations go earlier, and a minute started with them held the backlog's first
+	// seconds only.
+	window := time.Duration(notify.DefaultCoalesceSeconds) * time.Second
 	if o.coalesce > 0 {
-		time.Sleep(time.Until(firstOn.Add(time.Duration(o.coalesce) * time.Second)))
+		window = time.Duration(o.coalesce) * time.Second
 	}
+	time.Sleep(time.Until(firstOn.Add(window)))
 	for first, deadline := sentCount(), time.Now().Add(5*time.Minute); sentCount() == first; {
 		if time.Now().After(deadline) {
 			return errors.New("no message sent within 5 minutes of the events")
