@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -277,8 +278,16 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	if d.Kind != KindReminder {
 		// Behind a backlog: deferred to its slot before the work of preparing it.
 		if p, ok := s.channelPacers.Load(j.OrgID + "\x00" + string(ch)); ok {
-			if later := p.(*pacer).early(s.clock.Now(), d.ID); !later.IsZero() {
-				return jobs.Defer(later, "waiting for the OAuth client's rate limit")
+			if later, queued := p.(*pacer).early(s.clock.Now(), d.ID); !later.IsZero() {
+				if queued {
+					// Due without a slot: so, most likely, are the rest of its burst.
+					s.deferBacklog(ctx, j.OrgID)
+				} else {
+					// Perhaps given its slot by a deferBacklog still writing: wait for
+					// it, rather than have the runner claim the others it is deferring.
+					s.awaitBacklog(j.OrgID)
+				}
+				return jobs.Defer(later, rateLimitNote)
 			}
 		}
 	}
@@ -356,7 +365,7 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	s.channelPacers.Store(j.OrgID+"\x00"+string(ch), gc.pacer)
 	res, wait, later := gc.pacer.take(now, d.ID, d.Kind == KindReminder)
 	if !later.IsZero() {
-		return jobs.Defer(later, "waiting for the OAuth client's rate limit")
+		return jobs.Defer(later, rateLimitNote)
 	}
 	if err := s.wait(ctx, wait); err != nil {
 		gc.pacer.release(res, s.clock.Now())
@@ -433,6 +442,77 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	notes := slices.Clone(retried)
 	retriedMu.Unlock()
 	return s.record(ctx, j, prep, msgID, convID, sendErr, notes)
+}
+
+// rateLimitNote is the last error of a send job deferred to its OAuth client's next slot.
+const rateLimitNote = "waiting for the OAuth client's rate limit"
+
+// backlogBatch is how many due sends deferBacklog gives their slots at a time.
+const backlogBatch = 2000
+
+// deferBacklog gives every send of the organization that is due now without a slot (at
+// its planned time still, store.DueNotifySends), and cannot go within maxInlineWait, its
+// slot behind its OAuth client's backlog (the answer each would get from its pacer when
+// claimed), and defers their jobs to those slots in a few statements. HandleSend calls
+// it when it finds a send due without a slot behind a backlog: the messages of a burst,
+// planned before any was sent (their pacer saw no backlog then) and due together after
+// the coalescing window, used to be claimed and deferred one by one, 40,000 claims and
+// deferrals on the database's writer, while the messages whose slots had come waited
+// behind them (issue 14). Sends given a slot before, here or by another instance, keep
+// it. A send whose channel has no pacer here yet is left due, as is every send when the
+// database cannot be read or written now: each is then deferred when claimed, as before.
+// One call per organization runs at a time; a call that waited for another that began
+// after it was made has nothing left to do.
+func (s *Service) deferBacklog(ctx context.Context, orgID string) {
+	v, _ := s.backlogs.LoadOrStore(orgID, &backlog{})
+	b := v.(*backlog)
+	asked := b.begun.Load()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.begun.Load() != asked {
+		return // one began since: it read every send due when this call was made
+	}
+	b.begun.Add(1)
+	now := s.clock.Now()
+	due, err := s.st.DueNotifySends(ctx, orgID, SendJobKind, now, backlogBatch)
+	if err != nil {
+		s.log.Warn("read the due sends behind a backlog", "error", err)
+		return
+	}
+	var moves []store.JobAt
+	for _, x := range due {
+		p, ok := s.channelPacers.Load(orgID + "\x00" + x.Channel)
+		if !ok {
+			continue
+		}
+		if later, _ := p.(*pacer).early(now, x.DeliveryID); !later.IsZero() {
+			moves = append(moves, store.JobAt{ID: x.JobID, RunAt: later})
+		}
+	}
+	if len(moves) == 0 {
+		return
+	}
+	n, err := s.st.DeferPending(ctx, moves, now, rateLimitNote)
+	if err != nil {
+		s.log.Warn("defer the sends behind a backlog", "error", err)
+		return
+	}
+	s.log.Debug("sends deferred to their slots behind a backlog", "org_id", orgID, "due", len(due), "deferred", n)
+}
+
+// awaitBacklog returns once no deferBacklog of the organization is running.
+func (s *Service) awaitBacklog(orgID string) {
+	if v, ok := s.backlogs.Load(orgID); ok {
+		b := v.(*backlog)
+		b.mu.Lock()
+		b.mu.Unlock()
+	}
+}
+
+// backlog serialises deferBacklog's calls for one organization.
+type backlog struct {
+	mu    sync.Mutex
+	begun atomic.Int64 // calls that read the due sends so far
 }
 
 // errAppointmentChanged means the appointment changed between rendering its message and

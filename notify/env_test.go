@@ -40,6 +40,8 @@ type env struct {
 	stop   func()
 	// options, when set, adjusts the service's options before open builds it.
 	options func(o *notify.Options)
+	// onSend, when set, is called each time the runner hands a send job to the service.
+	onSend func(j *store.Job)
 }
 
 // t0 is a Friday before both daylight-saving changes of spring 2026 (US 8 March, EU 29
@@ -107,6 +109,9 @@ func (e *env) start() {
 	r := jobs.NewRunner(e.st, jobs.RunnerOptions{Clock: e.clk, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Workers: 4, BaseBackoff: 2 * time.Second, MaxBackoff: time.Minute})
 	r.Handle(store.EventJobKind, e.svc.HandleAppointmentEvent)
 	e.svc.Register(r)
+	if on := e.onSend; on != nil {
+		r.Handle(notify.SendJobKind, func(ctx context.Context, j *store.Job) error { on(j); return e.svc.HandleSend(ctx, j) })
+	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()

@@ -90,26 +90,28 @@ func (p *pacer) take(now time.Time, id string, urgent bool) (r *rate.Reservation
 // early is take's answer for a send that is not urgent, given before the send is
 // prepared: the instant to come back at when the send could not go within
 // maxInlineWait (its slot is queued as take would queue it), or zero when it may go on
-// to prepare and take its slot. Under a backlog of thousands of messages every new one
-// is deferred once; answering before reading and rendering it made that deferral cost
-// one read and one write instead of a whole preparation, so the workers reach the
-// messages whose slots have come well before those slots pass.
-func (p *pacer) early(now time.Time, id string) time.Time {
+// to prepare and take its slot. queued reports that this call gave the send its slot:
+// it was due with none, so others due with it are likely in the same case (see
+// Service.deferBacklog). Under a backlog of thousands of messages every new one is
+// deferred once; answering before reading and rendering it made that deferral cost one
+// read and one write instead of a whole preparation, so the workers reach the messages
+// whose slots have come well before those slots pass.
+func (p *pacer) early(now time.Time, id string) (later time.Time, queued bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if at, ok := p.slots[id]; ok {
 		if at.Sub(now) > maxInlineWait {
-			return at
+			return at, false
 		}
-		return time.Time{}
+		return time.Time{}, false
 	}
 	at := maxTime(now, p.next)
 	if at.Sub(now) <= maxInlineWait {
-		return time.Time{}
+		return time.Time{}, false
 	}
 	p.slots[id] = at
 	p.next = at.Add(p.interval)
-	return at
+	return at, true
 }
 
 // slotFor reserves, for a send planned for due, the slot it will have behind this

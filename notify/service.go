@@ -89,6 +89,9 @@ type Service struct {
 	// went through, so that a send bound to wait for a later slot is deferred to it
 	// before any of the work of preparing it (see HandleSend).
 	channelPacers sync.Map // org + "\x00" + channel → *pacer
+	// backlogs serialises deferBacklog per organization, so that workers finding the
+	// same backlog at once read and defer it once.
+	backlogs sync.Map // org → *backlog
 
 	// enabled caches EnabledForNewBooking per organization (see enabledTTL).
 	enabledMu sync.Mutex

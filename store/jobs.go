@@ -666,6 +666,52 @@ func (s *Store) DeferJob(ctx context.Context, j *Job, runAt time.Time, note stri
 		WHERE id = ? AND lease_token = ?`, TimeToDB(runAt), note, note, j.ID, j.leaseToken)
 }
 
+// JobAt is a job and the instant it is to run (DeferPending).
+type JobAt struct {
+	ID    int64
+	RunAt time.Time
+}
+
+// deferChunk is how many jobs one statement of DeferPending moves: two parameters each,
+// well under either database's limit.
+const deferChunk = 500
+
+// DeferPending moves pending jobs, without claiming them, to run at their given instants,
+// as DeferJob would after a claim: for a caller that knows that a whole backlog of due
+// jobs cannot go yet (a rate limit's successive slots), so that the backlog costs a few
+// statements rather than a claim and a deferral per job. Only jobs still pending and due
+// by due are moved: one claimed or moved meanwhile is left as it is. note, when set,
+// becomes their last error. It reports how many it moved.
+func (s *Store) DeferPending(ctx context.Context, jobs []JobAt, due time.Time, note string) (int, error) {
+	moved := 0
+	for len(jobs) > 0 {
+		chunk := jobs[:min(len(jobs), deferChunk)]
+		jobs = jobs[len(chunk):]
+		// UPDATE ... FROM (VALUES ...): both databases name the columns of VALUES
+		// column1, column2.
+		var b strings.Builder
+		b.WriteString(`UPDATE jobs SET run_at = v.column2, last_error = CASE WHEN ? = '' THEN last_error ELSE ? END
+			FROM (VALUES `)
+		args := make([]any, 0, 2*len(chunk)+3)
+		args = append(args, note, note)
+		for i, j := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(CAST(? AS BIGINT), CAST(? AS BIGINT))")
+			args = append(args, j.ID, TimeToDB(j.RunAt))
+		}
+		b.WriteString(`) AS v WHERE jobs.id = v.column1 AND jobs.state = 'pending' AND jobs.run_at <= ?`)
+		args = append(args, TimeToDB(due))
+		n, err := s.queueExecCount(ctx, b.String(), args...)
+		if err != nil {
+			return moved, fmt.Errorf("defer %d jobs: %w", len(chunk), err)
+		}
+		moved += int(n)
+	}
+	return moved, nil
+}
+
 func (s *Store) finishJob(ctx context.Context, j *Job, wake bool, query string, args ...any) error {
 	var n int64
 	var err error

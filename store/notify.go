@@ -595,3 +595,44 @@ func scanTold(r rowScanner) (string, error) {
 	}
 	return told, nil
 }
+
+// NotifySendDue is a due send job and its delivery (DueNotifySends).
+type NotifySendDue struct {
+	JobID      int64
+	DeliveryID string
+	Channel    string
+}
+
+// DueNotifySends lists up to limit of an organization's pending jobs of kind that are
+// due at now, still at their delivery's due time (never deferred to a slot, nor retried
+// later), whose delivery still waits to go (scheduled or retrying), in the order the job
+// runner claims them, each with its delivery's id and channel. kind is one of the
+// notification package's send kinds, whose args are {"deliveryId": ...}. It reads the
+// kind's due jobs from jobs_kind_due on the read pool: no write lock.
+func (s *Store) DueNotifySends(ctx context.Context, orgID, kind string, now time.Time, limit int) ([]NotifySendDue, error) {
+	ref := "json_extract(j.args, '$.deliveryId')"
+	if s.dialect == Postgres {
+		ref = "(j.args::json ->> 'deliveryId')"
+	}
+	rows, err := s.Read(ctx, `SELECT j.id, d.id, d.channel FROM jobs j
+		JOIN notify_deliveries d ON d.id = `+ref+` AND d.org_id = j.org_id
+		WHERE j.kind = ? AND j.state = 'pending' AND j.run_at <= ? AND j.org_id = ?
+		AND j.run_at <= d.due_at AND d.outcome IN ('scheduled', 'retrying')
+		ORDER BY j.run_at, j.id LIMIT `+strconv.Itoa(max(limit, 1)), kind, TimeToDB(now), orgID)
+	if err != nil {
+		return nil, fmt.Errorf("due sends: %w", err)
+	}
+	defer rows.Close()
+	var out []NotifySendDue
+	for rows.Next() {
+		var x NotifySendDue
+		if err := rows.Scan(&x.JobID, &x.DeliveryID, &x.Channel); err != nil {
+			return nil, fmt.Errorf("due sends: %w", err)
+		}
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("due sends: %w", err)
+	}
+	return out, nil
+}

@@ -51,6 +51,7 @@ type options struct {
 	pacingN     int
 	pacingRPM   int
 	notify      bool
+	coalesce    int
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -69,6 +70,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.BoolVar(&o.avail, "availability", false, "measure availability (30 days, 200 agents, 2,000 appointments) and widget bookings instead")
 	fs.BoolVar(&o.jobs, "jobs", true, "run the job runner as serve does; -jobs=false measures bookings without it (diagnosis only: its events pile up)")
 	fs.BoolVar(&o.notify, "notify", false, "measure bookings with notifications on against off (16 and 64 clients), the message backlog's drain and a slow Genesys instead (BENCHMARKS.md)")
+	fs.IntVar(&o.coalesce, "coalesce", 0, "with -notify: the organization's coalescing window in seconds (0: the default, 2 minutes); a longer one has the bookings' events planned before any of their messages is due, however busy the machine")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.BoolVar(&o.pacing, "pacing", false, "measure Genesys pacing instead: a burst through one OAuth client from two instances on one PostgreSQL database, as a fraction of the client's limit")
 	fs.IntVar(&o.pacingN, "pacing-n", 2000, "messages in the -pacing burst")
