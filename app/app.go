@@ -409,9 +409,7 @@ func (a *App) signedIn(h func(w http.ResponseWriter, r *http.Request, s *auth.Se
 			var mbe *http.MaxBytesError
 			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" && errors.As(r.ParseForm(), &mbe) {
 				t := newTr(langOf(r, nil))
-				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-				w.WriteHeader(http.StatusRequestEntityTooLarge)
-				fmt.Fprintln(w, t.T("What you sent is too large to be read, so nothing was saved. Go back and shorten it."))
+				plainAnswer(w, http.StatusRequestEntityTooLarge, t.T("What you sent is too large to be read, so nothing was saved. Go back and shorten it."))
 				return
 			}
 		}
@@ -446,9 +444,15 @@ func (a *App) signedIn(h func(w http.ResponseWriter, r *http.Request, s *auth.Se
 func (a *App) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	a.log.WarnContext(r.Context(), "staff request refused", "request_id", w.Header().Get("X-Request-Id"), "route", r.Pattern, "error", err)
 	t := newTr(langOf(r, nil))
+	plainAnswer(w, http.StatusForbidden, t.T("This request did not come from a Rendezvous page, so it was refused. Go back, reload the page and try again."))
+}
+
+// plainAnswer answers a request refused before any page could be made with one sentence
+// of plain text.
+func plainAnswer(w http.ResponseWriter, status int, sentence string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusForbidden)
-	fmt.Fprintln(w, t.T("This request did not come from a Rendezvous page, so it was refused. Go back, reload the page and try again."))
+	w.WriteHeader(status)
+	fmt.Fprintln(w, sentence)
 }
 
 // whyCode tells the sign-in page why the session ended, without details.

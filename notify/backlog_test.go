@@ -58,13 +58,7 @@ func TestMessagesBehindABacklogAreEnqueuedForTheirSlots(t *testing.T) {
 			if planned < n-3 {
 				t.Fatalf("%d of %d messages enqueued for later slots", planned, n-1)
 			}
-			sent := func() int {
-				c := 0
-				for i := range n {
-					c += len(e.outbox(phone(i)))
-				}
-				return c
-			}
+			sent := func() int { return e.sentTo(n, phone) }
 			e.drain("every SMS sent", 250*time.Millisecond, func() bool { return sent() == n })
 			e.settle()
 			if got := sent(); got != n {
@@ -129,13 +123,7 @@ func TestABurstDueTogetherIsDeferredWithoutClaimingEach(t *testing.T) {
 				}
 			}
 
-			sent := func() int {
-				c := 0
-				for i := range n {
-					c += len(e.outbox(phone(i)))
-				}
-				return c
-			}
+			sent := func() int { return e.sentTo(n, phone) }
 			e.drain("every SMS sent", 250*time.Millisecond, func() bool { return sent() == n })
 			e.settle()
 			for i := range n {

@@ -187,6 +187,16 @@ func (e *env) book(start time.Time, zone string, customers ...rendezvous.Custome
 }
 
 // outbox returns the messages the sandbox accepted for one address.
+// sentTo counts the messages in the sandbox's outbox for the numbers phone(0) to
+// phone(n-1).
+func (e *env) sentTo(n int, phone func(int) string) int {
+	c := 0
+	for i := range n {
+		c += len(e.outbox(phone(i)))
+	}
+	return c
+}
+
 func (e *env) outbox(to string) []sandbox.OutboxMessage {
 	var out []sandbox.OutboxMessage
 	for _, m := range e.sb.Outbox() {

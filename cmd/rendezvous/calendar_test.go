@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"rendezvous"
-	"rendezvous/clock"
 	"rendezvous/genesys/sandbox"
 	"rendezvous/store"
 )
@@ -25,24 +23,14 @@ import (
 func TestCalendarWeekShowsEachPersonTheirCards(t *testing.T) {
 	e := startService(t)
 	ctx := context.Background()
-	var c config
-	fs := newFlags("serve", testEnv(e.dir), &c)
-	if err := fs.parse(nil, io.Discard, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	log, _ := c.logger(io.Discard)
-	st, _, err := c.openStore(ctx, log, clock.Real(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openServiceStore(t, e)
 
 	sam := signInHTTP(t, e, sandbox.Demo.Supervisor.ID)
 	alice := signInHTTP(t, e, sandbox.Demo.Agents[0].ID)
 	signInHTTP(t, e, sandbox.Demo.Agents[1].ID) // so that Bruno has a name
 
 	now := time.Now().UTC()
-	monday := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 8-int(now.Weekday()))
+	monday := nextMonday(now)
 	aliceID, brunoID := sandbox.Demo.Agents[0].ID, sandbox.Demo.Agents[1].ID
 	book := func(agent, customer, title string, start time.Time, routing rendezvous.Routing) string {
 		t.Helper()

@@ -29,21 +29,11 @@ func BenchmarkSupervisorWeek(b *testing.B) {
 	ctx := context.Background()
 
 	// A second handle on the service's database, for seeding and for the floor.
-	var c config
-	fs := newFlags("serve", testEnv(e.dir), &c)
-	if err := fs.parse(nil, io.Discard, io.Discard); err != nil {
-		b.Fatal(err)
-	}
-	log, _ := c.logger(io.Discard)
-	st, _, err := c.openStore(ctx, log, clock.Real(), true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	st := openServiceStore(b, e)
 
 	// Next week, Monday to Monday in UTC: 200 agents with 10 appointments each.
 	now := time.Now().UTC()
-	monday := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 8-int(now.Weekday()))
+	monday := nextMonday(now)
 	for ag := range 200 {
 		agent := rendezvous.StaffUser{OrgID: "demo", ID: fmt.Sprintf("bench-agent-%03d", ag), Name: fmt.Sprintf("Agent %03d", ag)}
 		if _, err := st.SignInStaff(ctx, agent, rendezvous.RoleAgent); err != nil {
@@ -123,6 +113,30 @@ func BenchmarkSupervisorWeek(b *testing.B) {
 
 // signInHTTP signs in through the sandbox's Genesys Cloud login as a plain HTTP client
 // would: the sign-in page, the sandbox's authorize form with its hidden fields, the user's
+// openServiceStore opens a second handle on the database of the service e, as `serve`
+// opens it, closed when the test ends.
+func openServiceStore(tb testing.TB, e *staffEnv) *store.Store {
+	tb.Helper()
+	var c config
+	fs := newFlags("serve", testEnv(e.dir), &c)
+	if err := fs.parse(nil, io.Discard, io.Discard); err != nil {
+		tb.Fatal(err)
+	}
+	log, _ := c.logger(io.Discard)
+	st, _, err := c.openStore(context.Background(), log, clock.Real(), true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// nextMonday is the start, in UTC, of the Monday after the week of now.
+func nextMonday(now time.Time) time.Time {
+	now = now.UTC()
+	return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 8-int(now.Weekday()))
+}
+
 // button, and the callback that sets the session cookie.
 func signInHTTP(tb testing.TB, e *staffEnv, userID string) *http.Client {
 	tb.Helper()
